@@ -1,0 +1,168 @@
+"""Settings: one TOML file, overridden by ``REDLINE_<SECTION>_<KEY>`` environment variables.
+
+Everything is read once at start-up into frozen dataclasses, so no module reads the
+environment at call time and tests can build a ``Settings`` by hand.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, get_type_hints
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message is shown to the user as one line."""
+
+
+@dataclass(frozen=True)
+class TelegramSettings:
+    token: str = ""
+    base_url: str = "https://api.telegram.org/bot"
+    base_file_url: str = "https://api.telegram.org/file/bot"
+    # Webhook mode when set (public https URL Telegram should call); long polling otherwise.
+    webhook_url: str = ""
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = 8443
+    webhook_secret: str = ""
+    # Seconds a getUpdates request is held open by Telegram (long polling).
+    poll_timeout: int = 10
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = "sqlite:///redline.db"
+
+
+@dataclass(frozen=True)
+class MonitorSettings:
+    interval: int = 300
+    min_interval: int = 60
+    max_interval: int = 21600
+    stop_after_days: int = 30
+    allow_private_addresses: bool = False
+    timeout: int = 20
+    max_bytes: int = 5_000_000
+    concurrency: int = 16
+    # Seconds between scheduler ticks that look for due articles and pending messages.
+    tick: float = 5.0
+    # Ports other than 80/443 that articles may be fetched from.
+    allowed_ports: tuple[int, ...] = ()
+    max_redirects: int = 5
+    # Consecutive failed checks (5xx, timeouts) before the chats are told.
+    failures_before_notice: int = 4
+    # Checks in a row a sudden loss of most of the text must persist before it is announced.
+    withdrawal_checks: int = 3
+    user_agent: str = "Mozilla/5.0 (compatible; RedlineBot/0.1; +https://github.com/redline)"
+
+
+@dataclass(frozen=True)
+class LimitsSettings:
+    # Commands one chat may send per minute before it is asked to slow down.
+    commands_per_minute: int = 20
+    # Articles one chat may track.
+    max_articles_per_chat: int = 200
+    max_message_chars: int = 2000
+    max_url_chars: int = 2000
+
+
+@dataclass(frozen=True)
+class LoggingSettings:
+    level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class Settings:
+    telegram: TelegramSettings = field(default_factory=TelegramSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    monitor: MonitorSettings = field(default_factory=MonitorSettings)
+    limits: LimitsSettings = field(default_factory=LimitsSettings)
+    logging: LoggingSettings = field(default_factory=LoggingSettings)
+
+
+_SECTIONS: dict[str, type] = {f.name: f.default_factory().__class__ for f in fields(Settings)}  # type: ignore[misc]
+
+
+def _coerce(value: Any, kind: Any, where: str) -> Any:
+    """Turn a TOML value or an environment string into the field's type."""
+    text = isinstance(value, str)
+    try:
+        if kind is bool:
+            if isinstance(value, bool):
+                return value
+            if text and value.strip().lower() in {"1", "true", "yes", "on"}:
+                return True
+            if text and value.strip().lower() in {"0", "false", "no", "off", ""}:
+                return False
+            raise ValueError(value)
+        if kind is int:
+            if isinstance(value, bool):
+                raise ValueError(value)
+            return int(value)
+        if kind is float:
+            return float(value)
+        if kind is str:
+            if not text:
+                raise ValueError(value)
+            return value
+        if kind == tuple[int, ...]:
+            if text:
+                value = [v for v in value.replace(",", " ").split() if v]
+            return tuple(int(v) for v in value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: {value!r} is not a valid {getattr(kind, '__name__', kind)}") from None
+    raise ConfigError(f"{where}: unsupported type")
+
+
+def _section(cls: type, values: Mapping[str, Any], section: str, env: Mapping[str, str]) -> Any:
+    hints = get_type_hints(cls)
+    unknown = set(values) - set(hints)
+    if unknown:
+        raise ConfigError(f"[{section}]: unknown key {sorted(unknown)[0]!r}")
+    kwargs: dict[str, Any] = {}
+    for name, kind in hints.items():
+        env_name = f"REDLINE_{section.upper()}_{name.upper()}"
+        if env_name in env:
+            kwargs[name] = _coerce(env[env_name], kind, env_name)
+        elif name in values:
+            kwargs[name] = _coerce(values[name], kind, f"[{section}] {name}")
+    return cls(**kwargs)
+
+
+def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Read the TOML file (if any) and apply environment overrides."""
+    env = os.environ if env is None else env
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+        except OSError as exc:
+            raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config {path} is not valid TOML: {exc}") from None
+    unknown = set(data) - set(_SECTIONS)
+    if unknown:
+        raise ConfigError(f"config: unknown section [{sorted(unknown)[0]}]")
+    parts = {}
+    for section, cls in _SECTIONS.items():
+        values = data.get(section, {})
+        if not isinstance(values, dict):
+            raise ConfigError(f"config: [{section}] must be a table")
+        parts[section] = _section(cls, values, section, env)
+    settings = Settings(**parts)
+    m = settings.monitor
+    if not 0 < m.min_interval <= m.interval <= m.max_interval:
+        raise ConfigError("monitor: need 0 < min_interval <= interval <= max_interval")
+    if m.concurrency < 1 or m.max_bytes < 1 or m.timeout <= 0:
+        raise ConfigError("monitor: concurrency, max_bytes and timeout must be positive")
+    return settings
+
+
+def with_overrides(settings: Settings, **sections: Mapping[str, Any]) -> Settings:
+    """A copy of ``settings`` with some keys replaced; used by tests and the CLI."""
+    changed = {name: replace(getattr(settings, name), **values) for name, values in sections.items()}
+    return replace(settings, **changed)
