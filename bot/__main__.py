@@ -1,0 +1,182 @@
+"""The ``redline`` command: ``run``, ``worker``, ``check URL`` and ``diff OLD.html NEW.html``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.db import DatabaseError
+from bot.logs import setup_logging
+
+
+class CLIError(Exception):
+    """Printed as one line ``redline: error: …`` with exit status 2."""
+
+
+def _settings(path: str | None) -> Settings:
+    if path is None and Path("config.toml").is_file():
+        path = "config.toml"
+    return load_settings(path)
+
+
+def _need_token(settings: Settings) -> None:
+    if not settings.telegram.token.strip():
+        raise CLIError(
+            "no Telegram token: set REDLINE_TELEGRAM_TOKEN or [telegram] token in the config "
+            "(get one from @BotFather)"
+        )
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    from telegram import Update
+
+    from bot.app import build_application
+
+    settings = _settings(args.config)
+    _need_token(settings)
+    setup_logging(settings.logging.level, settings.telegram.token)
+    app = build_application(settings)
+    t = settings.telegram
+    if t.webhook_url:
+        app.run_webhook(
+            listen=t.webhook_listen,
+            port=t.webhook_port,
+            webhook_url=t.webhook_url,
+            secret_token=t.webhook_secret or None,
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        app.run_polling(allowed_updates=Update.ALL_TYPES, timeout=t.poll_timeout)
+
+
+def cmd_worker(args: argparse.Namespace) -> None:
+    """Checks and sends without answering commands: a second process beside ``run``."""
+    from bot.app import build_application
+
+    settings = _settings(args.config)
+    _need_token(settings)
+    setup_logging(settings.logging.level, settings.telegram.token)
+    app = build_application(settings)
+
+    async def main() -> None:
+        async with app:
+            await app.start()
+            try:
+                await asyncio.Event().wait()
+            finally:
+                await app.stop()
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass
+
+
+def _read_html(source: str, settings: Settings) -> tuple[str, str]:
+    """HTML and URL of a page given as a local file or a web address."""
+    path = Path(source)
+    if path.is_file():
+        try:
+            return path.read_bytes().decode("utf-8", errors="replace"), path.resolve().as_uri()
+        except OSError as exc:
+            raise CLIError(f"cannot read {source}: {exc.strerror}") from None
+    if "://" not in source and path.suffix.lower() in {".html", ".htm"}:
+        raise CLIError(f"no such file: {source}")
+    from bot.fetch import Fetcher, FetchError, FetchPolicy
+    from bot.urls import URLError, canonical_url, parse_user_url
+
+    async def get() -> tuple[str, str]:
+        async with Fetcher(FetchPolicy.from_settings(settings.monitor)) as fetcher:
+            page = await fetcher.fetch(canonical_url(parse_user_url(source)))
+            return page.html, page.url
+
+    try:
+        return asyncio.run(get())
+    except URLError as exc:
+        raise CLIError(str(exc.args[0])) from None
+    except FetchError as exc:
+        raise CLIError(exc.user_message) from None
+
+
+def cmd_check(args: argparse.Namespace) -> None:
+    from bot.extract import NotAnArticle, extract
+
+    settings = _settings(args.config)
+    setup_logging("WARNING")
+    html, url = _read_html(args.url, settings)
+    try:
+        snapshot = extract(html, url)
+    except NotAnArticle as exc:
+        raise CLIError(str(exc.args[0])) from None
+    print(snapshot.title)
+    print()
+    for i, paragraph in enumerate(snapshot.paragraphs, 1):
+        print(f"¶{i} {paragraph}")
+
+
+def cmd_diff(args: argparse.Namespace) -> None:
+    from bot.diff import diff_snapshots
+    from bot.extract import NotAnArticle, extract
+    from bot.render import MessageContext, render_announcement, render_plain
+    from bot.urls import site_name
+
+    settings = _settings(args.config)
+    setup_logging("WARNING")
+    old_html, old_url = _read_html(args.old, settings)
+    new_html, _ = _read_html(args.new, settings)
+    url = args.url or old_url
+    try:
+        old, new = extract(old_html, url), extract(new_html, url)
+    except NotAnArticle as exc:
+        raise CLIError(str(exc.args[0])) from None
+    changes = diff_snapshots(old, new)
+    if not changes:
+        print("No edit: the two pages have the same headline and text (noise ignored).")
+        return
+    site = site_name(url) if url.startswith("http") else Path(args.old).parent.name or "local file"
+    ctx = MessageContext(site=site, url=url, title=new.title, old_version=1, new_version=2,
+                         article_number=1)
+    print(render_plain(changes, ctx) if args.plain else render_announcement(changes, ctx))
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="redline", description="Announce edits to news articles in Telegram.")
+    sub = p.add_subparsers(dest="command", required=True)
+    for name, func, text in [
+        ("run", cmd_run, "run the bot (long polling, or a webhook when configured) and the scheduler"),
+        ("worker", cmd_worker, "run checks and announcements only, beside a 'run' process"),
+    ]:
+        sp = sub.add_parser(name, help=text)
+        sp.add_argument("--config", metavar="PATH", help="TOML config (default: ./config.toml if present)")
+        sp.set_defaults(func=func)
+    sp = sub.add_parser("check", help="fetch and extract once; print the headline and paragraphs")
+    sp.add_argument("url", metavar="URL", help="an article URL or a saved HTML file")
+    sp.add_argument("--config", metavar="PATH")
+    sp.set_defaults(func=cmd_check)
+    sp = sub.add_parser("diff", help="print the message an edit from OLD to NEW would produce")
+    sp.add_argument("old", metavar="OLD.html")
+    sp.add_argument("new", metavar="NEW.html")
+    sp.add_argument("--url", help="the article's URL, for the link and site name")
+    sp.add_argument("--plain", action="store_true", help="print without Telegram HTML")
+    sp.add_argument("--config", metavar="PATH")
+    sp.set_defaults(func=cmd_diff)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (CLIError, ConfigError, DatabaseError) as exc:
+        print(f"redline: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""Wires the Telegram Application, the scheduler, the database and the fetcher together."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from telegram import LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+
+from bot.commands import Commands
+from bot.config import Settings
+from bot.db import make_engine
+from bot.deliver import Sender
+from bot.fetch import Fetcher, FetchPolicy, Resolver
+from bot.monitor import Monitor
+from bot.store import Store
+
+log = logging.getLogger("redline.app")
+
+
+@dataclass
+class Redline:
+    """Everything one running bot holds; kept in ``application.bot_data['redline']``."""
+
+    settings: Settings
+    store: Store
+    fetcher: Fetcher
+    monitor: Monitor
+    commands: Commands
+    sender: Sender | None = None
+
+
+def build_application(settings: Settings, *, resolver: Resolver | None = None) -> Application:  # type: ignore[type-arg]
+    """The bot, ready for ``run_polling``/``run_webhook`` or ``async with app: app.start()``."""
+    store = Store(make_engine(settings.database.url))
+    store.create_schema()
+    fetcher = Fetcher(FetchPolicy.from_settings(settings.monitor), resolver=resolver)
+    redline = Redline(
+        settings=settings,
+        store=store,
+        fetcher=fetcher,
+        monitor=Monitor(store, fetcher, settings.monitor),
+        commands=Commands(store, fetcher, settings),
+    )
+    t = settings.telegram
+    app = (
+        ApplicationBuilder()
+        .token(t.token)
+        .base_url(t.base_url)
+        .base_file_url(t.base_file_url)
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        )
+        .rate_limiter(AIORateLimiter())
+        .concurrent_updates(True)
+        .read_timeout(30)
+        .write_timeout(30)
+        .get_updates_read_timeout(t.poll_timeout + 10)
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+        .build()
+    )
+    app.bot_data["redline"] = redline
+    redline.sender = Sender(store, app.bot)
+    redline.commands.register(app)
+    app.add_error_handler(_on_error)
+    assert app.job_queue is not None, "install python-telegram-bot[job-queue]"
+    tick = settings.monitor.tick
+    job_kwargs = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+    app.job_queue.run_repeating(_check_tick, interval=tick, first=0.1, name="checks", job_kwargs=job_kwargs)
+    app.job_queue.run_repeating(_send_tick, interval=tick, first=0.2, name="sends", job_kwargs=job_kwargs)
+    return app
+
+
+def _redline(context: ContextTypes.DEFAULT_TYPE) -> Redline:
+    return context.application.bot_data["redline"]  # type: ignore[no-any-return]
+
+
+async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
+    redline: Redline = app.bot_data["redline"]
+    recovered = redline.store.recover_interrupted()
+    if recovered:
+        log.info("outbox_recovered deliveries=%d", recovered)
+    await app.bot.set_my_commands(Commands.bot_commands())
+    log.info("started bot=%s", app.bot.username)
+
+
+async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
+    redline: Redline = app.bot_data["redline"]
+    await redline.fetcher.aclose()
+    redline.store.engine.dispose()
+    log.info("stopped")
+
+
+async def _check_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
+    redline = _redline(context)
+    results = await redline.monitor.run_due()
+    if any(r.deliveries for r in results) and redline.sender is not None:
+        await redline.sender.send_pending()
+
+
+async def _send_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
+    redline = _redline(context)
+    if redline.sender is not None:
+        await redline.sender.send_pending()
+
+
+async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the failure on one line; tell the user something went wrong instead of silence."""
+    log.error("handler_error error=%r", context.error, exc_info=context.error)
+    from telegram import Update
+
+    if isinstance(update, Update) and update.effective_message is not None:
+        try:
+            await update.effective_message.reply_text(
+                "Sorry, something went wrong on my side. Please try again in a minute."
+            )
+        except Exception:  # the chat may be the problem; nothing more to do
+            log.warning("error_reply_failed")

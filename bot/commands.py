@@ -1,0 +1,329 @@
+"""Telegram command handlers. Each reads the same way: parse → call the core → reply."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
+
+from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot import replies
+from bot.config import Settings
+from bot.diff import diff_snapshots
+from bot.extract import NotAnArticle, Snapshot, extract
+from bot.fetch import Fetcher, FetchError
+from bot.models import ArticleState, utcnow
+from bot.render import MessageContext, render_diff
+from bot.store import PageMeta, Store, Tracked
+from bot.urls import URLError, canonical_url, parse_user_url, site_name, url_key
+
+log = logging.getLogger("redline.commands")
+
+SENSITIVITIES = {
+    "headline": "Headline only",
+    "substantive": "Substantive edits (ignores punctuation and one-letter typo fixes)",
+    "everything": "Everything",
+}
+
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+
+
+class CommandRateLimiter:
+    """At most ``per_minute`` commands per chat in any 60 seconds."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self._seen: dict[int, deque[float]] = defaultdict(deque)
+
+    def allow(self, chat_id: int, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        window = self._seen[chat_id]
+        while window and now - window[0] >= 60:
+            window.popleft()
+        if len(window) >= self.per_minute:
+            return False
+        window.append(now)
+        return True
+
+
+class Commands:
+    def __init__(self, store: Store, fetcher: Fetcher, settings: Settings) -> None:
+        self.store = store
+        self.fetcher = fetcher
+        self.settings = settings
+        self.limiter = CommandRateLimiter(settings.limits.commands_per_minute)
+
+    # -- wiring ------------------------------------------------------------------------
+
+    def register(self, app: Application) -> None:  # type: ignore[type-arg]
+        chats = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
+        app.add_handler(MessageHandler(filters.COMMAND & chats, self.gate), group=-1)
+        for name, handler in [
+            ("start", self.help),
+            ("help", self.help),
+            ("track", self.track),
+            ("untrack", self.untrack),
+            ("list", self.list),
+            ("history", self.history),
+            ("diff", self.diff),
+            ("sensitivity", self.sensitivity),
+        ]:
+            app.add_handler(CommandHandler(name, handler, filters=chats))
+        app.add_handler(CallbackQueryHandler(self.sensitivity_chosen, pattern=r"^sens:"))
+        app.add_handler(MessageHandler(filters.COMMAND & chats, self.unknown))
+        app.add_handler(
+            MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, self.plain_text)
+        )
+
+    @staticmethod
+    def bot_commands() -> list[BotCommand]:
+        return [BotCommand(name, text[:256]) for name, text, _ in replies.COMMANDS]
+
+    # -- helpers -----------------------------------------------------------------------
+
+    @staticmethod
+    async def _reply(update: Update, text: str, **kwargs: object) -> Message | None:
+        message = update.effective_message
+        if message is None:
+            return None
+        return await message.reply_text(text, **kwargs)  # type: ignore[arg-type]
+
+    async def _register_chat(self, update: Update) -> int:
+        chat = update.effective_chat
+        assert chat is not None
+        title = chat.title or chat.full_name or chat.username or ""
+        await asyncio.to_thread(self.store.ensure_chat, chat.id, chat.type, title)
+        return chat.id
+
+    async def _article_ref(
+        self, update: Update, args: list[str], command: str
+    ) -> Tracked | None:
+        """Find the chat's article named by a /list number or a URL; reply when there is none."""
+        chat_id = await self._register_chat(update)
+        if not args:
+            await self._reply(update, replies.USAGE[command])
+            return None
+        ref = args[0]
+        if ref.lstrip("#").isdigit():
+            number = int(ref.lstrip("#"))
+            row = await asyncio.to_thread(self.store.lookup, chat_id, number=number)
+            if row is None:
+                await self._reply(update, f"There is no #{number} in /list.")
+            return row
+        try:
+            key = url_key(canonical_url(parse_user_url(ref, max_chars=self.settings.limits.max_url_chars)))
+        except URLError as exc:
+            await self._reply(update, f"{exc.args[0]}\n{replies.USAGE[command]}")
+            return None
+        row = await asyncio.to_thread(self.store.lookup, chat_id, url_key=key)
+        if row is None:
+            await self._reply(update, "This chat doesn't track that article. /list shows what it tracks.")
+        return row
+
+    # -- gate: limits that apply to every command ------------------------------------------
+
+    async def gate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message, chat = update.effective_message, update.effective_chat
+        if message is None or chat is None:
+            return
+        text = message.text or ""
+        if len(text) > self.settings.limits.max_message_chars:
+            log.info("command_refused chat=%s reason=too_long chars=%d", chat.id, len(text))
+            await self._reply(update, "That message is too long. Send one command with one link.")
+            raise ApplicationHandlerStop
+        if not self.limiter.allow(chat.id):
+            log.info("command_refused chat=%s reason=rate_limited", chat.id)
+            await self._reply(update, "Too many commands — please wait a minute and try again.")
+            raise ApplicationHandlerStop
+        log.info("command chat=%s type=%s command=%s", chat.id, chat.type, text.split()[0][:40])
+
+    # -- commands ----------------------------------------------------------------------
+
+    async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._register_chat(update)
+        await self._reply(update, replies.help_text())
+
+    async def track(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat_id = await self._register_chat(update)
+        args = context.args or []
+        if not args:
+            await self._reply(update, replies.USAGE["track"])
+            return
+        try:
+            url = canonical_url(parse_user_url(args[0], max_chars=self.settings.limits.max_url_chars))
+        except URLError as exc:
+            await self._reply(update, exc.args[0])
+            return
+        key = url_key(url)
+        known = await asyncio.to_thread(self.store.find_article, key)
+        if known is None or known.state in (ArticleState.GONE, ArticleState.DORMANT):
+            try:
+                page = await self.fetcher.fetch(url)
+            except FetchError as exc:
+                log.info("track_failed chat=%s reason=%r", chat_id, exc.user_message)
+                await self._reply(update, exc.user_message)
+                return
+            url, key = page.url, url_key(page.url)
+            known = await asyncio.to_thread(self.store.find_article, key)
+        if known is not None and known.state not in (ArticleState.GONE, ArticleState.DORMANT):
+            result = await asyncio.to_thread(
+                self.store.track,
+                chat_id,
+                url=known.url,
+                url_key=key,
+                site=known.site,
+                title=known.title,
+                content=None,
+                content_hash="",
+                meta=PageMeta(),
+                interval=known.interval,
+            )
+        else:
+            count = await asyncio.to_thread(self.store.count_subscriptions, chat_id)
+            if count >= self.settings.limits.max_articles_per_chat:
+                await self._reply(
+                    update,
+                    f"This chat already tracks {count} articles, the most I allow. "
+                    "/untrack some first.",
+                )
+                return
+            try:
+                snapshot = await asyncio.to_thread(extract, page.html, page.url)
+            except NotAnArticle as exc:
+                await self._reply(update, exc.args[0])
+                return
+            result = await asyncio.to_thread(
+                self.store.track,
+                chat_id,
+                url=url,
+                url_key=key,
+                site=site_name(url),
+                title=snapshot.title,
+                content=snapshot.to_dict(),
+                content_hash=snapshot.content_hash,
+                meta=PageMeta(page.etag, page.last_modified, page.body_hash),
+                interval=self.settings.monitor.interval,
+            )
+        log.info("tracked chat=%s article=%s number=%s already=%s",
+                 chat_id, result.article.id, result.number, result.already)
+        if result.already:
+            await self._reply(update, replies.already_tracking(result.number, result.article))
+        else:
+            await self._reply(update, replies.tracking_started(result.number, result.article))
+
+    async def untrack(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        row = await self._article_ref(update, context.args or [], "untrack")
+        if row is None:
+            return
+        chat_id = update.effective_chat.id  # type: ignore[union-attr]
+        await asyncio.to_thread(self.store.untrack, chat_id, row.number)
+        await self._reply(update, replies.untracked(row.number, row.article))
+
+    async def list(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat_id = await self._register_chat(update)
+        rows = await asyncio.to_thread(self.store.tracked, chat_id)
+        await self._reply(
+            update, replies.list_text([(r.number, r.article, r.versions) for r in rows], utcnow())
+        )
+
+    async def history(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        row = await self._article_ref(update, context.args or [], "history")
+        if row is None:
+            return
+        assert row.article.id is not None
+        versions = await asyncio.to_thread(self.store.versions, row.article.id)
+        await self._reply(update, replies.history_text(row.number, row.article, versions))
+
+    async def diff(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        args = context.args or []
+        row = await self._article_ref(update, args, "diff")
+        if row is None:
+            return
+        assert row.article.id is not None
+        versions = {v.number: v for v in await asyncio.to_thread(self.store.versions, row.article.id)}
+        last = max(versions)
+        if len(args) == 1:
+            a, b = last - 1, last
+        elif len(args) == 3 and all(x.lstrip("v").isdigit() for x in args[1:]):
+            a, b = (int(x.lstrip("v")) for x in args[1:])
+        else:
+            await self._reply(update, replies.USAGE["diff"])
+            return
+        if last == 1 and len(args) == 1:
+            await self._reply(update, f"#{row.number} has only one version so far: no edits seen yet.")
+            return
+        missing = [n for n in (a, b) if n not in versions]
+        if missing:
+            await self._reply(
+                update, f"#{row.number} has versions 1 to {last}; there is no version {missing[0]}."
+            )
+            return
+        old = Snapshot.from_dict(versions[a].content)
+        new = Snapshot.from_dict(versions[b].content)
+        changes = diff_snapshots(old, new)
+        if not changes:
+            await self._reply(update, f"Versions {a} and {b} of #{row.number} have the same text.")
+            return
+        ctx = MessageContext(
+            site=row.article.site,
+            url=row.article.url,
+            title=new.title,
+            old_version=a,
+            new_version=b,
+            elapsed=versions[b].created_at - versions[a].created_at,
+            article_number=row.number,
+        )
+        await self._reply(update, render_diff(changes, ctx))
+
+    async def sensitivity(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat_id = await self._register_chat(update)
+        chat = await asyncio.to_thread(self.store.chat, chat_id)
+        current = chat.sensitivity if chat else "substantive"
+        buttons = [
+            [InlineKeyboardButton(("✅ " if key == current else "") + label, callback_data=f"sens:{key}")]
+            for key, label in SENSITIVITIES.items()
+        ]
+        await self._reply(
+            update,
+            f"What should count as an edit in this chat? Now: <b>{SENSITIVITIES[current]}</b>.",
+            reply_markup=InlineKeyboardMarkup(buttons),
+        )
+
+    async def sensitivity_chosen(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        chat = update.effective_chat
+        if query is None or chat is None:
+            return
+        choice = (query.data or "").removeprefix("sens:")
+        if choice not in SENSITIVITIES:
+            await query.answer("Unknown choice.")
+            return
+        await asyncio.to_thread(self.store.set_sensitivity, chat.id, choice)
+        log.info("sensitivity chat=%s value=%s", chat.id, choice)
+        await query.answer("Saved.")
+        await query.edit_message_text(f"This chat now gets: <b>{SENSITIVITIES[choice]}</b>.")
+
+    async def unknown(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        text = (message.text or "") if message else ""
+        command = text.split()[0].split("@")[0] if text.split() else "/"
+        await self._reply(update, f"I don't know {command[:40]}. /help lists what I can do.")
+
+    async def plain_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        text = (update.effective_message.text or "") if update.effective_message else ""
+        if "://" in text or text.startswith("www."):
+            await self._reply(update, "To track that article, send it with /track in front:\n/track URL")
+        else:
+            await self._reply(update, "Send /track with an article's link. /help explains everything.")

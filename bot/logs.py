@@ -1,0 +1,54 @@
+"""Logging: one line per event, and never the bot token.
+
+httpx logs every request URL at INFO, and a Bot API URL holds the token, so httpx and
+httpcore are kept at WARNING; a filter on the root handler also blanks the token (and
+anything shaped like one) from every record as a second line of defence.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+
+TOKEN_SHAPE = re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{20,}\b")
+
+
+class RedactToken(logging.Filter):
+    def __init__(self, token: str = "") -> None:
+        super().__init__()
+        self.token = token
+
+    def _clean(self, text: str) -> str:
+        if self.token:
+            text = text.replace(self.token, "<token>")
+        return TOKEN_SHAPE.sub("<token>", text)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = self._clean(message)
+        if record.exc_info and record.exc_info[1] is not None:
+            # Tracebacks are formatted later; format now so they can be cleaned too.
+            formatter = logging.Formatter()
+            cleaned += "\n" + self._clean(formatter.formatException(record.exc_info))
+            record.exc_info = None
+            record.exc_text = None
+        if record.stack_info:
+            record.stack_info = self._clean(record.stack_info)
+        record.msg, record.args = cleaned, None
+        return True
+
+
+def setup_logging(level: str = "INFO", token: str = "") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
+    )
+    handler.addFilter(RedactToken(token))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    for noisy in ("httpx", "httpcore", "apscheduler.executors", "apscheduler.scheduler"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

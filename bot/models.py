@@ -1,0 +1,117 @@
+"""Database tables.
+
+An article is stored once however many chats track it; a chat's view of it is a
+``Subscription`` with a per-chat number that stays stable when other articles are untracked.
+Announcements go through an outbox (``Delivery``) written in the same transaction as the
+``Version`` they announce, so a crash between "detected" and "sent" loses nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class ArticleState(StrEnum):
+    ACTIVE = "active"  # checked on schedule
+    FAILING = "failing"  # recent checks failed; retried with backoff
+    DORMANT = "dormant"  # unchanged for monitor.stop_after_days; no longer fetched
+    GONE = "gone"  # 404/410 or refused; no longer fetched
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"  # handed to Telegram; a crash here must not send it again
+    SENT = "sent"
+    FAILED = "failed"  # given up (chat gone, message refused twice)
+
+
+class DeliveryKind(StrEnum):
+    EDIT = "edit"  # a new version was stored
+    GONE = "gone"  # the article disappeared (404/410)
+    FAILING = "failing"  # the article failed several checks in a row
+
+
+class Chat(SQLModel, table=True):
+    id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    type: str = "private"
+    title: str = ""
+    sensitivity: str = "substantive"
+    blocked: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Article(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    url: str  # canonical URL after redirects, used to fetch
+    url_key: str = Field(unique=True, index=True)  # identity: scheme- and slash-insensitive
+    site: str = ""
+    title: str = ""
+    state: str = Field(default=ArticleState.ACTIVE, index=True)
+    interval: int = 300  # current adaptive check interval, seconds
+    next_check_at: datetime = Field(default_factory=utcnow, index=True)
+    last_checked_at: datetime | None = None
+    last_changed_at: datetime | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    failures: int = 0  # consecutive failed checks
+    failure_reason: str = ""
+    # A sudden loss of most of the text must persist this many checks before it is announced.
+    shrink_hash: str | None = None
+    shrink_count: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Version(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("article_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: int = Field(foreign_key="article.id", index=True)
+    number: int
+    title: str
+    content: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))  # Snapshot.to_dict()
+    content_hash: str
+    summary: str = ""  # "headline changed, 1 paragraph edited"
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Subscription(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("chat_id", "article_id"),
+        UniqueConstraint("chat_id", "number"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_column=Column(BigInteger, index=True, nullable=False))
+    article_id: int = Field(foreign_key="article.id", index=True)
+    number: int  # the chat's stable /list number
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Delivery(SQLModel, table=True):
+    """One pending or sent announcement to one chat (the outbox)."""
+
+    __table_args__ = (UniqueConstraint("chat_id", "article_id", "version_id", "kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_column=Column(BigInteger, index=True, nullable=False))
+    article_id: int = Field(foreign_key="article.id", index=True)
+    version_id: int | None = Field(default=None, foreign_key="version.id")
+    kind: str = DeliveryKind.EDIT
+    text: str = ""  # rendered Telegram HTML, fixed when the version is stored
+    plain: str = ""  # the same without markup, sent if Telegram rejects the HTML
+    status: str = Field(default=DeliveryStatus.PENDING, index=True)
+    attempts: int = 0
+    not_before: datetime = Field(default_factory=utcnow)
+    error: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = None

@@ -1,0 +1,305 @@
+"""One check of one article, and the due-queue that runs them.
+
+The monitor is the only place that joins the network edge (``Fetcher``), the pure core
+(extract → diff → render) and the database (``Store``). A failure in one article's check is
+logged and rescheduled; it never stops the checks of the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from bot.config import MonitorSettings
+from bot.diff import diff_snapshots, for_sensitivity, summarize
+from bot.extract import NotAnArticle, Snapshot, extract
+from bot.fetch import Fetcher, FetchError
+from bot.models import Article, ArticleState, DeliveryKind, utcnow
+from bot.render import MessageContext, render_announcement, render_plain
+from bot.store import NewDelivery, Store
+
+log = logging.getLogger("redline.monitor")
+
+# A new text shorter than this share of the last version's is treated as a possible
+# paywall/error page served once, and must persist before it is announced.
+SHRINK_RATIO = 0.4
+SHRINK_MIN_CHARS = 400
+
+
+class Outcome(StrEnum):
+    NOT_MODIFIED = "not_modified"
+    SAME = "same"  # content hash unchanged
+    NOISE = "noise"  # extraction differed only in what diff ignores
+    CHANGED = "changed"
+    SHRUNK = "shrunk"  # most of the text vanished; waiting to see if it persists
+    FAILED = "failed"
+    GONE = "gone"
+    DORMANT = "dormant"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    article_id: int
+    outcome: Outcome
+    version: int | None = None
+    deliveries: int = 0
+    detail: str = ""
+
+
+def _text_size(snapshot: Snapshot) -> int:
+    return len(snapshot.title) + sum(len(p) for p in snapshot.paragraphs)
+
+
+class Monitor:
+    def __init__(self, store: Store, fetcher: Fetcher, settings: MonitorSettings) -> None:
+        self.store = store
+        self.fetcher = fetcher
+        self.settings = settings
+        self._semaphore = asyncio.Semaphore(settings.concurrency)
+
+    # -- scheduling --------------------------------------------------------------------
+
+    async def run_due(self, now: datetime | None = None) -> list[CheckResult]:
+        """Check every due article, at most ``concurrency`` at a time."""
+        now = now or utcnow()
+        lease = timedelta(seconds=self.settings.timeout * 3 + 60)
+        due = await asyncio.to_thread(
+            self.store.claim_due, now, self.settings.concurrency * 8, lease
+        )
+        if not due:
+            return []
+        return list(await asyncio.gather(*(self._guarded(a) for a in due)))
+
+    async def _guarded(self, article: Article) -> CheckResult:
+        assert article.id is not None
+        async with self._semaphore:
+            try:
+                return await self.check(article)
+            except Exception:
+                # A bug on one page must not stop the others; retry it later.
+                log.exception("check_crashed article=%s", article.id)
+                await asyncio.to_thread(
+                    self.store.update_article,
+                    article.id,
+                    next_check_at=utcnow() + timedelta(seconds=self.settings.max_interval),
+                )
+                return CheckResult(article.id, Outcome.FAILED, detail="internal error")
+
+    def _next(self, interval: int, now: datetime) -> datetime:
+        return now + timedelta(seconds=interval)
+
+    def _slower(self, interval: int) -> int:
+        return min(self.settings.max_interval, max(self.settings.min_interval, int(interval * 1.25)))
+
+    def _faster(self, interval: int) -> int:
+        return max(self.settings.min_interval, min(self.settings.max_interval, interval // 2))
+
+    # -- one check ---------------------------------------------------------------------
+
+    async def check(self, article: Article, now: datetime | None = None) -> CheckResult:
+        """Fetch, extract, compare and store; see DESIGN.md "The flow of one check"."""
+        assert article.id is not None
+        started = time.monotonic()
+        now = now or utcnow()
+        result = await self._check(article, now)
+        log.info(
+            "check article=%s outcome=%s version=%s deliveries=%s ms=%d%s",
+            article.id,
+            result.outcome,
+            result.version,
+            result.deliveries,
+            (time.monotonic() - started) * 1000,
+            f" detail={result.detail!r}" if result.detail else "",
+        )
+        return result
+
+    async def _check(self, article: Article, now: datetime) -> CheckResult:
+        assert article.id is not None
+        aid = article.id
+        quiet_since = article.last_changed_at or article.created_at
+        if now - quiet_since > timedelta(days=self.settings.stop_after_days):
+            await asyncio.to_thread(self.store.update_article, aid, state=ArticleState.DORMANT)
+            return CheckResult(aid, Outcome.DORMANT)
+        try:
+            page = await self.fetcher.fetch(
+                article.url, etag=article.etag, last_modified=article.last_modified
+            )
+        except FetchError as exc:
+            return await self._failed(article, now, exc.user_message, permanent=exc.permanent)
+
+        recovered = {"failures": 0, "failure_reason": "", "state": ArticleState.ACTIVE}
+        if page.not_modified or (page.body_hash and page.body_hash == article.body_hash):
+            interval = self._slower(article.interval)
+            await asyncio.to_thread(
+                self.store.update_article,
+                aid,
+                interval=interval,
+                next_check_at=self._next(interval, now),
+                last_checked_at=now,
+                **recovered,
+            )
+            return CheckResult(aid, Outcome.NOT_MODIFIED)
+
+        meta = {"etag": page.etag, "last_modified": page.last_modified, "body_hash": page.body_hash}
+        try:
+            new = await asyncio.to_thread(extract, page.html, page.url)
+        except NotAnArticle as exc:
+            return await self._failed(article, now, str(exc), permanent=False)
+
+        last = await asyncio.to_thread(self.store.latest_version, aid)
+        assert last is not None, "every article has version 1"
+        if new.content_hash == last.content_hash:
+            interval = self._slower(article.interval)
+            await asyncio.to_thread(
+                self.store.update_article,
+                aid,
+                interval=interval,
+                next_check_at=self._next(interval, now),
+                last_checked_at=now,
+                shrink_hash=None,
+                shrink_count=0,
+                **meta,
+                **recovered,
+            )
+            return CheckResult(aid, Outcome.SAME)
+
+        old = Snapshot.from_dict(last.content)
+        changes = diff_snapshots(old, new)
+        if not changes:
+            interval = self._slower(article.interval)
+            await asyncio.to_thread(
+                self.store.update_article,
+                aid,
+                interval=interval,
+                next_check_at=self._next(interval, now),
+                last_checked_at=now,
+                **meta,
+                **recovered,
+            )
+            return CheckResult(aid, Outcome.NOISE)
+
+        if _text_size(old) >= SHRINK_MIN_CHARS and _text_size(new) < SHRINK_RATIO * _text_size(old):
+            count = article.shrink_count + 1 if article.shrink_hash == new.content_hash else 1
+            if count < self.settings.withdrawal_checks:
+                # Probably a paywall or error page served once: look again soon, say nothing.
+                await asyncio.to_thread(
+                    self.store.update_article,
+                    aid,
+                    shrink_hash=new.content_hash,
+                    shrink_count=count,
+                    next_check_at=self._next(self.settings.min_interval, now),
+                    last_checked_at=now,
+                    **recovered,
+                )
+                return CheckResult(aid, Outcome.SHRUNK, detail=f"{count}/{self.settings.withdrawal_checks}")
+
+        number = last.number + 1
+        deliveries = []
+        for sub, chat in await asyncio.to_thread(self.store.audience, aid):
+            shown = for_sensitivity(changes, chat.sensitivity)
+            if not shown:
+                continue
+            ctx = MessageContext(
+                site=article.site,
+                url=article.url,
+                title=new.title,
+                old_version=last.number,
+                new_version=number,
+                elapsed=now - last.created_at,
+                article_number=sub.number,
+            )
+            deliveries.append(
+                NewDelivery(
+                    chat_id=chat.id,
+                    kind=DeliveryKind.EDIT,
+                    text=render_announcement(shown, ctx),
+                    plain=render_plain(shown, ctx),
+                )
+            )
+        interval = self._faster(article.interval)
+        version = await asyncio.to_thread(
+            self.store.store_version,
+            aid,
+            title=new.title,
+            content=new.to_dict(),
+            content_hash=new.content_hash,
+            summary=summarize(changes),
+            deliveries=deliveries,
+            article_fields={
+                "title": new.title,
+                "interval": interval,
+                "next_check_at": self._next(interval, now),
+                "last_checked_at": now,
+                "last_changed_at": now,
+                "shrink_hash": None,
+                "shrink_count": 0,
+                **meta,
+                **recovered,
+            },
+            now=now,
+        )
+        return CheckResult(aid, Outcome.CHANGED, version=version.number, deliveries=len(deliveries))
+
+    async def _failed(
+        self, article: Article, now: datetime, reason: str, *, permanent: bool
+    ) -> CheckResult:
+        """Permanent failures end the article; temporary ones back off and speak up once."""
+        assert article.id is not None
+        aid = article.id
+        failures = article.failures + 1
+        audience = await asyncio.to_thread(self.store.audience, aid)
+        if permanent:
+            notices = [
+                _notice(sub.chat_id, DeliveryKind.GONE, article, sub.number, reason)
+                for sub, _chat in audience
+            ]
+            await asyncio.to_thread(
+                self.store.add_notices,
+                aid,
+                notices,
+                {
+                    "state": ArticleState.GONE,
+                    "failures": failures,
+                    "failure_reason": reason,
+                    "last_checked_at": now,
+                },
+                now,
+            )
+            return CheckResult(aid, Outcome.GONE, deliveries=len(notices), detail=reason)
+        backoff = min(self.settings.max_interval, article.interval * 2 ** min(failures, 16))
+        fields: dict[str, object] = {
+            "failures": failures,
+            "failure_reason": reason,
+            "next_check_at": self._next(backoff, now),
+            "last_checked_at": now,
+        }
+        notices = []
+        if failures == self.settings.failures_before_notice:
+            fields["state"] = ArticleState.FAILING
+            notices = [
+                _notice(sub.chat_id, DeliveryKind.FAILING, article, sub.number, reason)
+                for sub, _chat in audience
+            ]
+        await asyncio.to_thread(self.store.add_notices, aid, notices, fields, now)
+        return CheckResult(aid, Outcome.FAILED, deliveries=len(notices), detail=reason)
+
+
+def _notice(chat_id: int, kind: DeliveryKind, article: Article, number: int, reason: str) -> NewDelivery:
+    title = article.title or article.url
+    link = f'<a href="{html.escape(article.url, quote=True)}">{html.escape(title)}</a>'
+    if kind == DeliveryKind.GONE:
+        head = f"🚫 Article #{number} is gone · {html.escape(article.site)}"
+        tail = "I've stopped checking it. /untrack " + str(number) + " to remove it."
+        plain_head = f"Article #{number} is gone · {article.site}"
+    else:
+        head = f"⚠️ Article #{number} can't be read right now · {html.escape(article.site)}"
+        tail = "I'll keep trying and tell you when it changes."
+        plain_head = f"Article #{number} can't be read right now · {article.site}"
+    text = f"{head}\n{link}\n{html.escape(reason)}\n{tail}"
+    plain = f"{plain_head}\n{title}\n{article.url}\n{reason}\n{tail}"
+    return NewDelivery(chat_id=chat_id, kind=kind, text=text, plain=plain)

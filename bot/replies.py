@@ -1,0 +1,133 @@
+"""The texts of command replies (pure: data in, Telegram HTML out).
+
+Handlers in ``commands`` only parse, call the store or the core, and send what these
+functions return, so every wording is tested without Telegram.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from html import escape
+
+from bot.models import Article, ArticleState, Version
+
+MAX_CHARS = 4096
+
+COMMANDS: list[tuple[str, str, str]] = [
+    ("track", "Track an article: /track https://example.com/news/story", "URL"),
+    ("untrack", "Stop tracking: /untrack 2 (number from /list) or /untrack URL", "N|URL"),
+    ("list", "The articles this chat tracks", ""),
+    ("history", "Every version seen of an article: /history 2", "N|URL"),
+    ("diff", "Word-level diff: /diff 2 (last edit) or /diff 2 1 3 (versions 1 and 3)", "N [A B]"),
+    ("sensitivity", "What counts as an edit in this chat: headline only, substantive, everything", ""),
+    ("help", "What this bot does and how to use it", ""),
+]
+
+USAGE = {
+    "track": "Send the article's link after the command, like this:\n/track https://example.com/news/story",
+    "untrack": "Say which article to stop tracking: /untrack 2 (its number in /list) or /untrack URL",
+    "history": "Say which article: /history 2 (its number in /list) or /history URL",
+    "diff": "Say which article: /diff 2 shows its last edit; /diff 2 1 3 compares versions 1 and 3.",
+}
+
+
+def help_text() -> str:
+    lines = [
+        "<b>Redline</b> tells you when a news article is edited after publication.",
+        "Track an article and I'll re-read it on a schedule; when its headline or a paragraph "
+        "changes, I post a word-level before/after here: <s>old words</s> <b>new words</b>.",
+        "",
+    ]
+    lines += [f"/{name} — {escape(text)}" for name, text, _ in COMMANDS]
+    lines += ["", "Works in private chats, groups and channels (add me as an admin in a channel)."]
+    return "\n".join(lines)
+
+
+def ago(moment: datetime | None, now: datetime) -> str:
+    """"5 min ago", "3 h ago", "2 days ago": short enough for a /list row."""
+    if moment is None:
+        return "never"
+    seconds = max(0, int((now - moment).total_seconds()))
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 86400:
+        return f"{seconds // 3600} h ago"
+    days = seconds // 86400
+    return f"{days} day{'s' if days != 1 else ''} ago"
+
+
+def duration(delta: timedelta) -> str:
+    seconds = max(0, int(delta.total_seconds()))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    if seconds < 86400:
+        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+    return f"{seconds // 86400} days"
+
+
+STATE_LABEL = {
+    ArticleState.ACTIVE: "watching",
+    ArticleState.FAILING: "can't read it right now",
+    ArticleState.DORMANT: "dormant (unchanged for a long time)",
+    ArticleState.GONE: "gone",
+}
+
+
+def _link(article: Article) -> str:
+    title = article.title or article.url
+    return f'<a href="{escape(article.url, quote=True)}">{escape(title)}</a>'
+
+
+def tracking_started(number: int, article: Article) -> str:
+    return (
+        f"👀 Tracking #{number}: {_link(article)} · {escape(article.site)}\n"
+        "I'll post here when the headline or a paragraph changes. /list shows what this chat tracks."
+    )
+
+
+def already_tracking(number: int, article: Article) -> str:
+    return f"This chat already tracks that article as #{number}: {_link(article)}"
+
+
+def untracked(number: int, article: Article) -> str:
+    return f"Stopped tracking #{number}: {_link(article)}"
+
+
+def list_text(rows: Sequence[tuple[int, Article, int]], now: datetime) -> str:
+    if not rows:
+        return "This chat tracks no articles yet. Send /track URL to start."
+    lines = ["<b>Tracked articles</b>"]
+    for number, article, versions in rows:
+        changed = "no edits yet" if versions <= 1 else f"last changed {ago(article.last_changed_at, now)}"
+        state = STATE_LABEL.get(ArticleState(article.state), article.state)
+        lines.append(
+            f"{number}. {_link(article)} · {escape(article.site)} · {changed} · "
+            f"{versions} version{'s' if versions != 1 else ''} · {state}"
+        )
+    return fit(lines, "…and more. /untrack articles you no longer need.")
+
+
+def history_text(number: int, article: Article, versions: Sequence[Version]) -> str:
+    lines = [f"<b>History of #{number}</b>: {_link(article)}"]
+    for v in versions:
+        stamp = v.created_at.strftime("%Y-%m-%d %H:%M UTC")
+        lines.append(f"v{v.number} · {stamp} · {escape(v.summary)}")
+    if len(versions) > 1:
+        lines.append(f"/diff {number} A B compares any two versions.")
+    return fit(lines, f"…older versions left out. /diff {number} A B shows any two.", keep_head=1)
+
+
+def fit(lines: list[str], more: str, keep_head: int = 1) -> str:
+    """Join lines, dropping from the middle until the message fits Telegram's limit."""
+    text = "\n".join(lines)
+    if len(text.encode("utf-16-le")) // 2 <= MAX_CHARS:
+        return text
+    head, body = lines[:keep_head], lines[keep_head:]
+    while body and len("\n".join([*head, more, *body]).encode("utf-16-le")) // 2 > MAX_CHARS:
+        body.pop(0)
+    return "\n".join([*head, more, *body])
