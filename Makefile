@@ -1,0 +1,37 @@
+# `make run` and `make test` work on a fresh machine with Python 3.11+.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint corpus bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+## Start the bot on SQLite (token from REDLINE_TELEGRAM_TOKEN or config.toml).
+run: $(VENV)/.installed
+	$(BIN)/redline run $(if $(CONFIG),--config $(CONFIG))
+
+## Install with test extras and run the whole suite.
+test: $(VENV)/.installed-test
+	$(BIN)/ruff check bot tests benchmarks
+	$(BIN)/pytest -q
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check bot tests benchmarks
+
+## The corpus report: every page and edit in ../shared/corpus through the monitor's code path.
+corpus: $(VENV)/.installed-test
+	$(BIN)/python -m benchmarks.corpus
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
