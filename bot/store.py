@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -162,8 +163,35 @@ class Store:
         interval: int,
         now: datetime | None = None,
     ) -> TrackResult:
-        """Subscribe the chat; create the article and its version 1 if nobody tracked it yet."""
-        now = now or utcnow()
+        """Subscribe the chat; create the article and its version 1 if nobody tracked it yet.
+
+        Two chats tracking the same new article at once race on the unique url_key (and one
+        chat's two /track commands on its numbering): the loser retries and finds the row.
+        """
+        for attempt in range(5):
+            try:
+                return self._track(chat_id, url=url, url_key=url_key, site=site, title=title,
+                                   content=content, content_hash=content_hash, meta=meta,
+                                   interval=interval, now=now or utcnow())
+            except IntegrityError:
+                if attempt == 4:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _track(
+        self,
+        chat_id: int,
+        *,
+        url: str,
+        url_key: str,
+        site: str,
+        title: str,
+        content: dict | None,
+        content_hash: str,
+        meta: PageMeta,
+        interval: int,
+        now: datetime,
+    ) -> TrackResult:
         with session_scope(self.engine) as s:
             article = s.exec(select(Article).where(Article.url_key == url_key)).first()
             if article is None:

@@ -1,0 +1,504 @@
+"""HTML page → ``Snapshot`` (headline + body paragraphs), the unit Redline compares.
+
+Pure: a string in, a value out; no network, no database.
+
+Body text comes from trafilatura; the headline is chosen here, because trafilatura's title follows
+whatever the page's metadata says (the Telegraph's JSON-LD headline is the CMS placeholder
+"escenic"; Xinhua, Dong-A and Yonhap titles keep a site suffix). Paragraphs are read from
+trafilatura's XML body rather than from ``doc.text``: the text form splits paragraphs at every
+source line break inside a ``<p>`` (Zeit), so a re-indented page would look re-paragraphed.
+
+What extraction lets through and a reader would never call article text is dropped here:
+update stamps ("Stand: 28.04.2020 18:00 Uhr", "08.04.2015 12:46"), lone ad labels ("Reklāma"),
+cookie-consent notices, and a first paragraph that only repeats the headline.
+
+trafilatura options were chosen by running ``python -m benchmarks.corpus --options`` on the
+37-page corpus (trafilatura 2.3.1; 185 edits, 37 noise versions; see ``_OPTIONS`` below).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from typing import Any
+from urllib.parse import urlsplit
+
+import trafilatura
+from lxml import etree
+from lxml.html import HtmlElement
+from trafilatura.utils import load_html
+
+from bot.normalize import comparison_form, display_form, loose_form
+
+__all__ = ["NotAnArticle", "Snapshot", "extract"]
+
+# Measured with `python -m benchmarks.corpus --options` (trafilatura 2.3.1, 37 pages,
+# 185 notify edits + 37 noise versions, full pipeline extract→diff; times = median per page
+# on a 2-core container):
+#
+#   options                      right edits  noise alarms  median ms  p95 ms
+#   defaults (+tables)             185/185        0/37         25        60
+#   favor_precision=True           181/185        0/37         24        56
+#   favor_recall=True              180/185        1/37         26        72
+#   include_tables=False           185/185        0/37         25        60
+#   fast=True (no fallbacks)       184/185        0/37         16        32
+#
+# favor_precision drops short paragraphs that v4 inserts (spokesperson lines) on some pages;
+# favor_recall pulls navigation and a rotating "latest" list back in (a false alarm); fast=True
+# loses Le Figaro's v5, where the fallback extractor is needed. Tables are kept: the corpus
+# does not distinguish, and a fact box in a table is article text.
+_OPTIONS: dict[str, Any] = {
+    "with_metadata": True,
+    "include_comments": False,  # reader comments are not the article
+    "deduplicate": False,  # trafilatura's dedup cache is process-wide: repeats would vanish
+    "include_tables": True,
+    "favor_precision": False,
+    "favor_recall": False,
+}
+
+NOT_AN_ARTICLE = "That page doesn't look like an article (no headline or text found)."
+TOO_LITTLE_TEXT = (
+    "That page has too little text to follow (it may be behind a paywall or not be an article)."
+)
+LINK_LIST = "That page looks like a list of links or headlines, not a single article."
+
+# Below this much body text there is nothing worth following (paywall stubs, video pages).
+_MIN_TEXT_CHARS = 200
+_MIN_TEXT_CHARS_CJK = 80
+
+
+class NotAnArticle(Exception):
+    """The page has no article we can follow; ``args[0]`` is a sentence to show the user."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What Redline remembers of one version of an article."""
+
+    title: str
+    paragraphs: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"title": self.title, "paragraphs": list(self.paragraphs)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Snapshot:
+        return cls(title=str(d.get("title", "")), paragraphs=tuple(d.get("paragraphs", ())))
+
+    @property
+    def content_hash(self) -> str:
+        """Hash of the comparison form, so versions differing only by noise hash equal."""
+        payload = json.dumps(
+            [comparison_form(self.title), [comparison_form(p) for p in self.paragraphs]],
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def extract(html: str, url: str | None = None) -> Snapshot:
+    """Extract the headline and body paragraphs, or raise ``NotAnArticle``."""
+    return extract_with_options(html, url, _OPTIONS)
+
+
+def extract_with_options(html: str, url: str | None, options: Mapping[str, Any]) -> Snapshot:
+    """``extract`` with explicit trafilatura options (the benchmark compares option sets)."""
+    if not html or not html.strip():
+        raise NotAnArticle(NOT_AN_ARTICLE)
+    tree = load_html(html)
+    if tree is None:
+        raise NotAnArticle(NOT_AN_ARTICLE)
+    # Headline carriers are read before trafilatura sees the tree (it works on a copy anyway).
+    carriers = _headline_carriers(tree)
+    _prune_noise(tree)
+    opts = {**_OPTIONS, **options}
+    doc = trafilatura.bare_extraction(tree, url=url, **opts)
+    body = getattr(doc, "body", None) if doc is not None else None
+    paragraphs = list(_paragraphs(body)) if body is not None else []
+    if doc is not None and doc.title:
+        carriers.setdefault("trafilatura", []).append(doc.title)
+    sites = _site_names(tree, url, getattr(doc, "sitename", None))
+    title = _choose_headline(carriers, sites)
+    paragraphs = _drop_noise_paragraphs(paragraphs, title, carriers)
+    _check_article(title, paragraphs)
+    return Snapshot(title=title, paragraphs=tuple(paragraphs))
+
+
+# --------------------------------------------------------------------------------------------
+# Body paragraphs
+# --------------------------------------------------------------------------------------------
+
+# trafilatura's output vocabulary: these start a new paragraph; everything else is inline.
+_BLOCK_TAGS = frozenset(
+    {"p", "head", "list", "item", "quote", "table", "row", "cell", "code", "div", "graphic", "ab"}
+)
+
+
+def _paragraphs(body: etree._Element) -> Iterator[str]:
+    """Yield display-form paragraphs; ``<lb/>`` separates paragraphs as it does on the page."""
+    buf: list[str] = []
+
+    def flush() -> Iterator[str]:
+        text = display_form("".join(buf))
+        buf.clear()
+        if text:
+            yield text
+
+    def walk(el: etree._Element) -> Iterator[str]:
+        if el.tag == "row":  # a table row reads as one line: "cell | cell | cell"
+            cells = [display_form("".join(c.itertext())) for c in el]
+            line = " | ".join(c for c in cells if c)
+            if line:
+                yield line
+            return
+        if el.text:
+            buf.append(el.text)
+        for child in el:
+            if not isinstance(child.tag, str):  # comments, processing instructions
+                pass
+            elif child.tag == "lb":
+                yield from flush()
+            elif child.tag in _BLOCK_TAGS:
+                yield from flush()
+                yield from walk(child)
+                yield from flush()
+            else:
+                yield from walk(child)
+            if child.tail:
+                buf.append(child.tail)
+
+    yield from walk(body)
+    yield from flush()
+
+
+# Elements that are never article text, recognised by class/id tokens. trafilatura removes
+# many of these itself; the corpus shows in-article ad slots and consent banners slipping
+# through, so they are pruned before extraction.
+_NOISE_TOKEN = re.compile(
+    r"^(?:ad|ads|advert\w*|advertisement|adslot|ad[-_]\w+|ads[-_]\w+|div-gpt-ad\w*|"
+    r"google_ads\w*|dfp[-_]\w+|cookie\w*|cookie[-_]\w+|\w*[-_]cookie\w*|consent\w*|"
+    r"\w*[-_]consent\w*|gdpr\w*|cmp[-_]\w+|onetrust\w*|sp_message\w*)$",
+    re.IGNORECASE,
+)
+
+
+def _prune_noise(tree: HtmlElement) -> None:
+    """Drop ad slots and cookie banners in place (they can land between two paragraphs)."""
+    doomed = []
+    for el in tree.iter("div", "aside", "section", "span", "p", "ins", "iframe"):
+        tokens = (el.get("class") or "").split() + (el.get("id") or "").split()
+        if tokens and any(_NOISE_TOKEN.match(t) for t in tokens):
+            doomed.append(el)
+    for el in doomed:
+        parent = el.getparent()
+        if parent is None:
+            continue
+        if el.tail:  # keep the text that follows the element
+            prev = el.getprevious()
+            if prev is not None:
+                prev.tail = (prev.tail or "") + el.tail
+            else:
+                parent.text = (parent.text or "") + el.tail
+        parent.remove(el)
+
+
+# "Stand: 28.04.2020 18:00 Uhr", "08.04.2015 12:46", "Updated 12:46 GMT, 8 April 2015",
+# "5 minutes ago": an update stamp changes on every edit and is not article text.
+_DATE = re.compile(
+    r"\d{1,4}\s*[./-]\s*\d{1,2}\s*[./-]\s*\d{2,4}|\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|"
+    r"\d{4}-\d{2}-\d{2}T[\d:.+Z-]+"
+)
+_TIME = re.compile(r"\d{1,2}\s*[:h]\s*\d{2}(?:\s*:\s*\d{2})?(?:\s*[ap]\.?\s?m\.?)?", re.I)
+_RELATIVE = re.compile(
+    r"\d+\s*(?:sec|second|min|minute|hr|hour|h|day|Sekunde|Minute|Stunde|Tag|minuto|hora|"
+    r"heure|jour|minuut|uur|minuutti|tunti|分|小时|時間|분|시간)\w*\s*(?:ago|前|전)?",
+    re.I,
+)
+_STAMP_WORDS = frozenset(
+    """stand aktualisiert veröffentlicht zuletzt am um uhr updated update published posted
+    last modified on at gmt utc bst cet cest mez mesz est edt pst pdt et pt ist jst kst
+    mis à jour publié le à h actualizado publicado el a las hs atualizado em às
+    aktualizováno publikováno päivitetty julkaistu klo atjaunots publicēts ago vor il y a hace
+    há seit since""".split()
+)
+_MONTH_PREFIXES = frozenset(
+    """jan feb mar apr may jun jul aug sep oct nov dec mär mai okt dez janv févr fév avr
+    juil aoû déc ene abr ago dic fev out set gen mag giu lug ott tam hel maa huh kes
+    hei elo syy lok mar led úno bře dub kvě čer srp zář říj lis pro""".split()
+)
+_WEEKDAY_PREFIXES = frozenset(
+    """mon tue wed thu fri sat sun mo di mi do fr sa so lun mar mer jeu ven sam dim mié jue
+    vie sáb dom seg ter qua qui sex""".split()
+)
+
+
+def _is_update_stamp(text: str) -> bool:
+    if len(text) > 80:
+        return False
+    hits = _DATE.findall(text) + _TIME.findall(text) + _RELATIVE.findall(text)
+    if not hits:
+        return False
+    rest = _RELATIVE.sub(" ", _TIME.sub(" ", _DATE.sub(" ", text)))
+    words = re.findall(r"[^\W\d_]+", rest)
+    for w in words:
+        lw = w.casefold()
+        if lw in _STAMP_WORDS or len(lw) <= 2:
+            continue
+        if lw[:3] in _MONTH_PREFIXES or lw[:4] in _MONTH_PREFIXES or lw[:3] in _WEEKDAY_PREFIXES:
+            continue
+        return False
+    return True
+
+
+_AD_LABELS = frozenset(
+    loose_form(s)
+    for s in """advertisement|advertising|ad|ads|sponsored|sponsored content|anzeige|werbung|
+    publicité|publicidad|publicidade|pubblicità|reklama|reklāma|reklaam|reklame|reklam|mainos|
+    annonce|annons|annonse|advertentie|广告|廣告|広告|광고|إعلان|اعلان|โฆษณา|реклама|
+    story continues below advertisement|article continues below advertisement|
+    continue reading below|scroll to continue with content""".split("|")
+)
+
+_COOKIE_WORDS = re.compile(
+    r"cookie|evästei|sīkdatn|쿠키|クッキー|ملفات تعريف الارتباط|คุกกี้|куки", re.IGNORECASE
+)
+_CONSENT_WORDS = re.compile(
+    r"accept|agree|consent|continu|privacy|policy|settings|akzept|zustimm|einverstanden|"
+    r"weitersurf|stimmen|acept|navega|poursui|concord|souhlas|pokračov|hyväksy|jatkamalla|"
+    r"piekrīt|turpinot|동의|同意|موافق|توافق|ยอมรับ|согла|we use|utiliz|verwende|usamos|"
+    r"používá|käytämme|izmantot|使用",
+    re.IGNORECASE,
+)
+
+
+def _is_cookie_notice(text: str) -> bool:
+    return len(text) <= 400 and bool(_COOKIE_WORDS.search(text) and _CONSENT_WORDS.search(text))
+
+
+def _drop_noise_paragraphs(
+    paragraphs: list[str], title: str, carriers: Mapping[str, list[str]]
+) -> list[str]:
+    """Remove stamps, ad labels, cookie notices and a leading copy of the headline."""
+    kept = [
+        p
+        for p in paragraphs
+        if not _is_update_stamp(p)
+        and loose_form(p) not in _AD_LABELS
+        and not _is_cookie_notice(p)
+    ]
+    # The page's <h1> often comes out as the first paragraph (BBC, Politico, Yonhap, NZZ,
+    # tagesschau's kicker + headline). Left in, a headline edit would also read as "¶1 edited".
+    headlines = [title, *(t for ts in carriers.values() for t in ts)]
+    for i, p in enumerate(kept[:3]):
+        if any(_same_headline(p, h) for h in headlines if h):
+            return kept[:i] + kept[i + 1 :]
+    return kept
+
+
+def _same_headline(paragraph: str, headline: str) -> bool:
+    a, b = loose_form(paragraph), loose_form(headline)
+    if not a or not b:
+        return False
+    if a == b:
+        return True
+    if len(a) > 2 * len(b) + 20:  # a long paragraph that merely starts with the headline
+        return False
+    if a in b and len(a) >= 0.6 * len(b):
+        return True
+    return SequenceMatcher(None, a, b, autojunk=False).ratio() >= 0.85
+
+
+def _check_article(title: str, paragraphs: list[str]) -> None:
+    """Refuse section fronts, empty bodies and paywall stubs with a sentence for the user."""
+    if not paragraphs:
+        raise NotAnArticle(NOT_AN_ARTICLE)
+    text = "".join(paragraphs)
+    cjk = sum(1 for c in text if ord(c) >= 0x2E80) > len(text) // 3
+    if len(text) < (_MIN_TEXT_CHARS_CJK if cjk else _MIN_TEXT_CHARS):
+        raise NotAnArticle(TOO_LITTLE_TEXT if title else NOT_AN_ARTICLE)
+    if not title:
+        raise NotAnArticle(NOT_AN_ARTICLE)
+    # A section front comes out as many short teaser lines and no paragraph of prose.
+    longest = max(len(p) for p in paragraphs)
+    short = sum(1 for p in paragraphs if len(p) < 80)
+    if longest < (60 if cjk else 150) and len(paragraphs) >= 5 and short / len(paragraphs) > 0.8:
+        raise NotAnArticle(LINK_LIST)
+
+
+# --------------------------------------------------------------------------------------------
+# Headline
+# --------------------------------------------------------------------------------------------
+
+
+def _text_of(el: etree._Element) -> str:
+    """Visible text of an element, without ruby readings (NHK's <h1> carries <rt>)."""
+    parts: list[str] = []
+
+    def walk(e: etree._Element) -> None:
+        if e.text:
+            parts.append(e.text)
+        for child in e:
+            tag = child.tag if isinstance(child.tag, str) else ""
+            if tag not in ("rt", "rp", "script", "style", "noscript", "template"):
+                walk(child)
+            if child.tail:
+                parts.append(child.tail)
+
+    walk(el)
+    return display_form("".join(parts))
+
+
+def _meta(tree: HtmlElement, *names: str) -> list[str]:
+    out = []
+    for name in names:
+        xp = f'//meta[@property="{name}" or @name="{name}"]/@content'
+        out.extend(display_form(v) for v in tree.xpath(xp) if v and v.strip())
+    return out
+
+
+def _json_ld_headlines(tree: HtmlElement) -> list[str]:
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            value = node.get("headline")
+            if isinstance(value, str) and value.strip():
+                found.append(display_form(value))
+            for v in node.values():
+                if isinstance(v, dict | list):
+                    walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    for script in tree.xpath('//script[@type="application/ld+json"]'):
+        try:
+            walk(json.loads(script.text or ""))
+        except ValueError:
+            continue
+    return found
+
+
+def _headline_carriers(tree: HtmlElement) -> dict[str, list[str]]:
+    """Every place a page states its headline, in display form, by carrier."""
+    titles = [_text_of(t) for t in tree.xpath("//head/title|//title")[:1]]
+    return {
+        "h1": [t for t in (_text_of(h) for h in tree.iter("h1")) if t],
+        "og": _meta(tree, "og:title"),
+        "twitter": _meta(tree, "twitter:title"),
+        "jsonld": _json_ld_headlines(tree),
+        "title": [t for t in titles if t],
+    }
+
+
+def _site_names(tree: HtmlElement, url: str | None, sitename: str | None) -> list[str]:
+    names = _meta(tree, "og:site_name", "application-name", "twitter:site")
+    if sitename:
+        names.append(sitename)
+    if url:
+        host = (urlsplit(url).hostname or "").removeprefix("www.")
+        if host:
+            names.append(host)
+            names.extend(label for label in host.split(".")[:-1] if len(label) >= 3)
+    return [n for n in names if loose_form(n)]
+
+
+# " | ", " - ", " – ", " — ", " : ", " / ", " · ", "｜", "|"; a bare "-" or "_" only between
+# non-ASCII characters ("…城！-新华网"), so "Covid-19" stays whole.
+_SEPARATOR = re.compile(
+    r"\s+[|\-–—:/·•»]\s+|\s*[|｜]\s*|(?<=[^\x00-\x7f])\s*[-_]\s*(?=[^\x00-\x7f])"
+)
+
+
+def _site_like(segment: str, sites: Iterable[str]) -> bool:
+    seg = loose_form(segment)
+    if not seg:
+        return True
+    for site in sites:
+        s = loose_form(site)
+        if len(s) >= 3 and (s in seg or (seg in s and len(seg) >= 3)):
+            return True
+    return False
+
+
+def _strip_site(text: str, sites: list[str]) -> str:
+    """Drop site names (and section/date tails) around a headline taken from metadata.
+
+    Only trailing segments are dropped unless a leading one names the site: a headline's
+    kicker ("Chronik: …", "Deutschlandtakt: …") is part of the headline.
+    """
+    parts = _SEPARATOR.split(text)
+    seps = _SEPARATOR.findall(text)
+    if len(parts) < 2:
+        return text
+    main = max(range(len(parts)), key=lambda i: len(loose_form(parts[i])))
+    main_len = len(loose_form(parts[main]))
+    end = len(parts)
+    while end - 1 > main:
+        seg = parts[end - 1]
+        if not (_site_like(seg, sites) or len(loose_form(seg)) <= 0.4 * main_len):
+            break
+        end -= 1
+    start = 0
+    while start < main and _site_like(parts[start], sites):
+        start += 1
+    if (start, end) == (0, len(parts)):
+        return text
+    out = parts[start]
+    for i in range(start + 1, end):
+        out += seps[i - 1] + parts[i]
+    return out.strip()
+
+
+def _agreement(a: str, b: str) -> float:
+    """How sure we are that two headline carriers state the same headline (0..1)."""
+    la, lb = loose_form(a), loose_form(b)
+    if not la or not lb:
+        return 0.0
+    if la == lb:
+        return 1.0
+    short, long_ = sorted((la, lb), key=len)
+    if short in long_ and len(short) >= 0.4 * len(long_):
+        return 0.9
+    return SequenceMatcher(None, la, lb, autojunk=False).ratio()
+
+
+def _choose_headline(carriers: Mapping[str, list[str]], sites: list[str]) -> str:
+    """Pick the article's own headline.
+
+    Prefer an <h1> that another carrier confirms (an <h1> can be the site logo: Politico,
+    CNN Arabic, Prachatai); otherwise the metadata titles, site suffixes stripped, preferring
+    one that some other carrier confirms (a CMS placeholder confirms nothing).
+    """
+    others = [
+        t
+        for key in ("og", "twitter", "jsonld", "trafilatura", "title")
+        for t in carriers.get(key, [])
+    ]
+    others += [_strip_site(t, sites) for t in others]
+    best, best_score = "", 0.0
+    for h1 in carriers.get("h1", []):
+        if _site_like(h1, sites) and len(loose_form(h1)) < 30:
+            continue
+        score = max((_agreement(h1, o) for o in others), default=0.0)
+        if score > best_score:
+            best, best_score = h1, score
+    if best and best_score >= 0.6:
+        return best
+    ordered = [
+        _strip_site(t, sites)
+        for key in ("og", "twitter", "jsonld", "trafilatura", "title")
+        for t in carriers.get(key, [])
+    ]
+    ordered = [t for t in ordered if t]
+    for cand in ordered:
+        if any(_agreement(cand, o) >= 0.6 for o in ordered if o is not cand):
+            return cand
+    if ordered:
+        return ordered[0]
+    h1s = carriers.get("h1", [])
+    return h1s[0] if h1s else ""
