@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 from pathlib import Path
 
@@ -69,10 +70,8 @@ def cmd_worker(args: argparse.Namespace) -> None:
             finally:
                 await app.stop()
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main())
-    except KeyboardInterrupt:
-        pass
 
 
 def _read_html(source: str, settings: Settings) -> tuple[str, str]:
@@ -137,8 +136,7 @@ def cmd_diff(args: argparse.Namespace) -> None:
         print("No edit: the two pages have the same headline and text (noise ignored).")
         return
     site = site_name(url) if url.startswith("http") else Path(args.old).parent.name or "local file"
-    ctx = MessageContext(site=site, url=url, title=new.title, old_version=1, new_version=2,
-                         article_number=1)
+    ctx = MessageContext(site=site, url=url, title=new.title, old_version=1, new_version=2, article_number=1)
     print(render_plain(changes, ctx) if args.plain else render_announcement(changes, ctx))
 
 

@@ -107,9 +107,7 @@ class Commands:
         await asyncio.to_thread(self.store.ensure_chat, chat.id, chat.type, title)
         return chat.id
 
-    async def _article_ref(
-        self, update: Update, args: list[str], command: str
-    ) -> Tracked | None:
+    async def _article_ref(self, update: Update, args: list[str], command: str) -> Tracked | None:
         """Find the chat's article named by a /list number or a URL; reply when there is none."""
         chat_id = await self._register_chat(update)
         if not args:
@@ -195,8 +193,7 @@ class Commands:
             if count >= self.settings.limits.max_articles_per_chat:
                 await self._reply(
                     update,
-                    f"This chat already tracks {count} articles, the most I allow. "
-                    "/untrack some first.",
+                    f"This chat already tracks {count} articles, the most I allow. /untrack some first.",
                 )
                 return
             try:
@@ -216,8 +213,13 @@ class Commands:
                 meta=PageMeta(page.etag, page.last_modified, page.body_hash),
                 interval=self.settings.monitor.interval,
             )
-        log.info("tracked chat=%s article=%s number=%s already=%s",
-                 chat_id, result.article.id, result.number, result.already)
+        log.info(
+            "tracked chat=%s article=%s number=%s already=%s",
+            chat_id,
+            result.article.id,
+            result.number,
+            result.already,
+        )
         if result.already:
             await self._reply(update, replies.already_tracking(result.number, result.article))
         else:

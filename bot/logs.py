@@ -41,9 +41,7 @@ class RedactToken(logging.Filter):
 
 def setup_logging(level: str = "INFO", token: str = "") -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
-    )
+    handler.setFormatter(logging.Formatter("%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"))
     handler.addFilter(RedactToken(token))
     root = logging.getLogger()
     for old in list(root.handlers):

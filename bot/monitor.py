@@ -68,9 +68,7 @@ class Monitor:
         """Check every due article, at most ``concurrency`` at a time."""
         now = now or utcnow()
         lease = timedelta(seconds=self.settings.timeout * 3 + 60)
-        due = await asyncio.to_thread(
-            self.store.claim_due, now, self.settings.concurrency * 8, lease
-        )
+        due = await asyncio.to_thread(self.store.claim_due, now, self.settings.concurrency * 8, lease)
         if not due:
             return []
         return list(await asyncio.gather(*(self._guarded(a) for a in due)))
@@ -245,9 +243,7 @@ class Monitor:
         )
         return CheckResult(aid, Outcome.CHANGED, version=version.number, deliveries=len(deliveries))
 
-    async def _failed(
-        self, article: Article, now: datetime, reason: str, *, permanent: bool
-    ) -> CheckResult:
+    async def _failed(self, article: Article, now: datetime, reason: str, *, permanent: bool) -> CheckResult:
         """Permanent failures end the article; temporary ones back off and speak up once."""
         assert article.id is not None
         aid = article.id

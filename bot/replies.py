@@ -45,7 +45,7 @@ def help_text() -> str:
 
 
 def ago(moment: datetime | None, now: datetime) -> str:
-    """"5 min ago", "3 h ago", "2 days ago": short enough for a /list row."""
+    """ "5 min ago", "3 h ago", "2 days ago": short enough for a /list row."""
     if moment is None:
         return "never"
     seconds = max(0, int((now - moment).total_seconds()))

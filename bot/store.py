@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.db import create_schema, session_scope
@@ -170,9 +170,18 @@ class Store:
         """
         for attempt in range(5):
             try:
-                return self._track(chat_id, url=url, url_key=url_key, site=site, title=title,
-                                   content=content, content_hash=content_hash, meta=meta,
-                                   interval=interval, now=now or utcnow())
+                return self._track(
+                    chat_id,
+                    url=url,
+                    url_key=url_key,
+                    site=site,
+                    title=title,
+                    content=content,
+                    content_hash=content_hash,
+                    meta=meta,
+                    interval=interval,
+                    now=now or utcnow(),
+                )
             except IntegrityError:
                 if attempt == 4:
                     raise
@@ -238,9 +247,7 @@ class Store:
             ).first()
             if existing is not None:
                 return TrackResult(existing.number, article, already=True)
-            top = s.exec(
-                select(func.max(Subscription.number)).where(Subscription.chat_id == chat_id)
-            ).one()
+            top = s.exec(select(func.max(Subscription.number)).where(Subscription.chat_id == chat_id)).one()
             number = (top or 0) + 1
             s.add(Subscription(chat_id=chat_id, article_id=article.id, number=number))
             return TrackResult(number, article, already=False)
@@ -282,8 +289,9 @@ class Store:
             ).all()
             return [Tracked(number, article, n) for number, article, n in rows]
 
-    def lookup(self, chat_id: int, *, number: int | None = None, url_key: str | None = None
-               ) -> Tracked | None:
+    def lookup(
+        self, chat_id: int, *, number: int | None = None, url_key: str | None = None
+    ) -> Tracked | None:
         """A chat's article by its /list number or by its URL."""
         for row in self.tracked(chat_id):
             if (number is not None and row.number == number) or (
@@ -369,9 +377,7 @@ class Store:
     ) -> Version:
         """The new version and every chat's announcement of it, in one transaction."""
         with session_scope(self.engine) as s:
-            top = s.exec(
-                select(func.max(Version.number)).where(Version.article_id == article_id)
-            ).one()
+            top = s.exec(select(func.max(Version.number)).where(Version.article_id == article_id)).one()
             version = Version(
                 article_id=article_id,
                 number=(top or 0) + 1,

@@ -49,8 +49,7 @@ def test_version_and_outbox_in_one_transaction(store: Store) -> None:
     aid = result.article.id
     now = utcnow()
     deliveries = [
-        NewDelivery(chat_id=c, kind=DeliveryKind.EDIT, text=f"<b>{c}</b>", plain=str(c))
-        for c in (1, 2)
+        NewDelivery(chat_id=c, kind=DeliveryKind.EDIT, text=f"<b>{c}</b>", plain=str(c)) for c in (1, 2)
     ]
     version = store.store_version(
         aid,
