@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from telegram.ext import Application
 
+from bot.app import build_application
+from bot.config import Settings, load_settings, with_overrides
 from bot.db import make_engine
 from bot.store import Store
 from tests.fakes.postgres import PostgresServer, find_bindir
+from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.web import ArticleServer
 
 
 @pytest.fixture(scope="session")
@@ -48,3 +55,85 @@ def store(database_url: str) -> Iterator[Store]:
     s.create_schema()
     yield s
     s.engine.dispose()
+
+
+# -- end-to-end: the real Application against a fake Bot API and a local article server ---------
+
+
+
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def articles() -> AsyncIterator[ArticleServer]:
+    async with ArticleServer() as server:
+        yield server
+
+
+def e2e_settings(telegram: FakeTelegram, db_path: Path, **monitor: object) -> Settings:
+    """Settings for a bot that checks every second and talks to the fake Bot API."""
+    base = load_settings(None, env={})
+    return with_overrides(
+        base,
+        telegram={
+            "token": telegram.token,
+            "base_url": telegram.base_url,
+            "base_file_url": telegram.base_file_url,
+            "poll_timeout": 1,
+        },
+        database={"url": f"sqlite:///{db_path}"},
+        monitor={
+            "interval": 1,
+            "min_interval": 1,
+            "max_interval": 2,
+            "tick": 0.2,
+            "timeout": 5,
+            "allow_private_addresses": True,
+            **monitor,
+        },
+    )
+
+
+@dataclass
+class RunningBots:
+    """Starts and stops real bots; a test may restart one on the same database."""
+
+    telegram: FakeTelegram
+    db_path: Path
+    running: list[Application] = field(default_factory=list)  # type: ignore[type-arg]
+
+    async def start(self, settings: Settings | None = None, **monitor: object) -> Application:  # type: ignore[type-arg]
+        settings = settings or e2e_settings(self.telegram, self.db_path, **monitor)
+        app = build_application(settings)
+        await app.initialize()
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0, timeout=1)
+        self.running.append(app)
+        return app
+
+    async def stop(self, app: Application) -> None:  # type: ignore[type-arg]
+        self.running.remove(app)
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+
+    async def stop_all(self) -> None:
+        for app in list(self.running):
+            await self.stop(app)
+
+
+@pytest.fixture
+async def bots(telegram: FakeTelegram, tmp_path: Path) -> AsyncIterator[RunningBots]:
+    runner = RunningBots(telegram, tmp_path / "redline.db")
+    try:
+        yield runner
+    finally:
+        await asyncio.wait_for(runner.stop_all(), 30)

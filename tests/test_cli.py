@@ -1,0 +1,76 @@
+"""The ``redline`` command as a user runs it: a real subprocess, its output and exit status."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.pages import PUTIN_P1_V1, PUTIN_V1, article_html, putin_v2
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def redline(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("REDLINE_")}
+    clean["PYTHONPATH"] = str(ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**clean, **(env or {})},
+        cwd=cwd or ROOT,
+    )
+
+
+def test_run_without_token_is_one_line(tmp_path: Path) -> None:
+    result = redline("run", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == (
+        "redline: error: no Telegram token: set REDLINE_TELEGRAM_TOKEN or [telegram] token in the "
+        "config (get one from @BotFather)\n"
+    )
+
+
+def test_unreadable_config_is_one_line(tmp_path: Path) -> None:
+    result = redline("run", "--config", str(tmp_path / "nope.toml"), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("redline: error: cannot read config ")
+
+
+def test_bad_database_url_is_one_line(tmp_path: Path) -> None:
+    env = {"REDLINE_TELEGRAM_TOKEN": "1:x", "REDLINE_DATABASE_URL": "sqlite:////no/such/dir/x.db"}
+    result = redline("run", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == "redline: error: database directory does not exist: /no/such/dir\n"
+
+
+def test_check_prints_headline_and_numbered_paragraphs(tmp_path: Path) -> None:
+    page = tmp_path / "putin.html"
+    page.write_text(article_html())
+    result = redline("check", str(page))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == PUTIN_V1
+    assert f"¶1 {PUTIN_P1_V1}" in lines
+
+
+def test_check_missing_file(tmp_path: Path) -> None:
+    result = redline("check", str(tmp_path / "gone.html"))
+    assert result.returncode == 2
+    assert result.stderr == f"redline: error: no such file: {tmp_path / 'gone.html'}\n"
+
+
+def test_diff_prints_the_announcement(tmp_path: Path) -> None:
+    old, new = tmp_path / "v1.html", tmp_path / "v2.html"
+    old.write_text(article_html())
+    new.write_text(putin_v2())
+    result = redline("diff", str(old), str(new), "--url", "https://www.theguardian.com/world/putin")
+    assert result.returncode == 0, result.stderr
+    assert "Headline changed · theguardian.com" in result.stdout
+    assert "<s>postpones</s>" in result.stdout and "<b>cancels</b>" in result.stdout
+    same = redline("diff", str(old), str(old))
+    assert same.stdout == "No edit: the two pages have the same headline and text (noise ignored).\n"

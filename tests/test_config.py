@@ -1,0 +1,83 @@
+"""Settings: TOML, environment overrides, and one-line errors."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, Settings, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_example_config_documents_every_key() -> None:
+    example = tomllib.loads((ROOT / "config.example.toml").read_text())
+    settings = Settings()
+    for section in fields(settings):
+        keys = {f.name for f in fields(getattr(settings, section.name))}
+        assert set(example[section.name]) == keys, section.name
+    # And the example loads as it is, giving the defaults.
+    assert load_settings(ROOT / "config.example.toml", env={}) == settings
+
+
+def test_design_names_and_defaults() -> None:
+    s = load_settings(None, env={})
+    assert s.telegram.base_url == "https://api.telegram.org/bot"
+    assert s.database.url == "sqlite:///redline.db"
+    m = s.monitor
+    assert (m.interval, m.min_interval, m.max_interval, m.stop_after_days) == (300, 60, 21600, 30)
+    assert (m.allow_private_addresses, m.timeout, m.max_bytes, m.concurrency) == (False, 20, 5000000, 16)
+
+
+@pytest.mark.parametrize(
+    ("env", "check"),
+    [
+        ({"REDLINE_TELEGRAM_TOKEN": "1:abc"}, lambda s: s.telegram.token == "1:abc"),
+        ({"REDLINE_DATABASE_URL": "sqlite:///x.db"}, lambda s: s.database.url == "sqlite:///x.db"),
+        ({"REDLINE_MONITOR_INTERVAL": "120"}, lambda s: s.monitor.interval == 120),
+        ({"REDLINE_MONITOR_ALLOW_PRIVATE_ADDRESSES": "true"}, lambda s: s.monitor.allow_private_addresses),
+        ({"REDLINE_MONITOR_ALLOWED_PORTS": "8080, 8443"}, lambda s: s.monitor.allowed_ports == (8080, 8443)),
+        ({"REDLINE_MONITOR_TICK": "0.5"}, lambda s: s.monitor.tick == 0.5),
+        ({"REDLINE_LIMITS_COMMANDS_PER_MINUTE": "3"}, lambda s: s.limits.commands_per_minute == 3),
+        ({"REDLINE_LOGGING_LEVEL": "DEBUG"}, lambda s: s.logging.level == "DEBUG"),
+    ],
+)
+def test_environment_overrides(env: dict[str, str], check) -> None:  # type: ignore[no-untyped-def]
+    assert check(load_settings(None, env=env))
+
+
+def test_environment_beats_file(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[telegram]\ntoken = "from-file"\n[monitor]\ninterval = 600\n')
+    s = load_settings(path, env={"REDLINE_TELEGRAM_TOKEN": "from-env"})
+    assert s.telegram.token == "from-env" and s.monitor.interval == 600
+
+
+@pytest.mark.parametrize(
+    ("text", "env", "message"),
+    [
+        ("[monitor]\ninterval = 'often'\n", {}, "[monitor] interval: 'often' is not a valid int"),
+        ("[monitor]\nbogus = 1\n", {}, "[monitor]: unknown key 'bogus'"),
+        ("[nope]\n", {}, "config: unknown section [nope]"),
+        ("", {"REDLINE_MONITOR_CONCURRENCY": "many"}, "REDLINE_MONITOR_CONCURRENCY: 'many' is not a valid int"),
+        ("[monitor]\nmin_interval = 900\n", {}, "monitor: need 0 < min_interval <= interval <= max_interval"),
+    ],
+)
+def test_bad_config_is_one_line(tmp_path: Path, text: str, env: dict[str, str], message: str) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, env=env)
+    assert str(info.value) == message
+
+
+def test_unreadable_and_invalid_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^cannot read config .*missing.toml: No such file or directory$"):
+        load_settings(tmp_path / "missing.toml", env={})
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[telegram\n")
+    with pytest.raises(ConfigError, match=r"is not valid TOML"):
+        load_settings(bad, env={})

@@ -1,0 +1,190 @@
+"""The product path end to end: the real Application over HTTP to a fake Bot API, articles
+served over HTTP from 127.0.0.1, SQLite on disk. Nothing inside the bot is patched."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.conftest import RunningBots
+from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.web import ArticleServer
+from tests.pages import PUTIN_P1_V1, PUTIN_REST, PUTIN_V1, article_html, putin_v2
+
+ALICE = 1001
+GROUP = -2002
+
+
+async def quiet(telegram: FakeTelegram, chat_id: int, seconds: float = 3.0) -> None:
+    """Assert the bot sends nothing more to ``chat_id`` for a few check intervals."""
+    before = len(telegram.messages_to(chat_id))
+    await asyncio.sleep(seconds)
+    extra = telegram.messages_to(chat_id)[before:]
+    assert not extra, [m.text for m in extra]
+
+
+async def track(telegram: FakeTelegram, chat_id: int, url: str, **kw: object) -> str:
+    reply = await telegram.ask(chat_id, f"/track {url}", **kw)
+    return reply.text
+
+
+async def test_headline_story_announced_once_and_noise_ignored(
+    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots
+) -> None:
+    await bots.start()
+    articles.set_page("/world/putin", article_html())
+    reply = await track(telegram, ALICE, articles.url("/world/putin?utm_source=twitter#comments"))
+    assert "Tracking #1" in reply
+    assert PUTIN_V1 in reply and "127.0.0.1" in reply
+
+    # Only the timestamp, the counter and the "most read" box change: nothing is announced.
+    articles.set_page(
+        "/world/putin",
+        article_html(updated="Updated 1 minute ago", comments=40, most_read=("Other", "Stories")),
+    )
+    await quiet(telegram, ALICE, 3.5)
+
+    articles.set_page("/world/putin", putin_v2())
+    message = await telegram.wait_for(ALICE, contains="cancels", timeout=15)
+    assert message.parse_mode == "HTML"
+    assert message.link_preview_disabled
+    assert "<s>postpones</s>" in message.text
+    assert "<b>cancels</b>" in message.text
+    assert "Headline changed" in message.text
+    assert "¶1" in message.text
+    assert "v1 → v2" in message.text and "/diff 1" in message.text
+    assert articles.url("/world/putin").split("?")[0] in message.text  # links the article
+    print("\nREAL MESSAGE RECEIVED:\n" + message.text)
+    await quiet(telegram, ALICE, 3.0)
+
+    history = (await telegram.ask(ALICE, "/history 1")).text
+    assert "v1" in history and "v2" in history and "headline changed" in history
+    assert "1 paragraph edited" in history
+
+    diff = (await telegram.ask(ALICE, "/diff 1")).text
+    assert "<s>postpones</s>" in diff and "<b>cancels</b>" in diff
+    same = (await telegram.ask(ALICE, "/diff 1 1 1")).text
+    assert same == "Versions 1 and 1 of #1 have the same text."
+    missing = (await telegram.ask(ALICE, "/diff 1 1 9")).text
+    assert missing == "#1 has versions 1 to 2; there is no version 9."
+
+    listing = (await telegram.ask(ALICE, "/list")).text
+    assert "1. " in listing and "cancels Paris visit" in listing and "2 versions" in listing
+
+
+async def test_one_fetch_per_check_for_many_chats_and_untrack(
+    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots
+) -> None:
+    await bots.start()
+    articles.set_page("/a", article_html())
+    url = articles.url("/a")
+    assert "Tracking #1" in await track(telegram, ALICE, url)
+    assert "Tracking #1" in await track(telegram, GROUP, url, chat_type="group", title="Newsroom")
+    again = await track(telegram, ALICE, url.replace("/a", "/a/") + "?fbclid=xyz")
+    assert again.startswith("This chat already tracks that article as #1")
+
+    # Every chat is told, but the page is read once per check however many chats track it.
+    await asyncio.sleep(1.2)
+    hits_before = articles.hits("/a")
+    await asyncio.sleep(3)
+    hits = articles.hits("/a") - hits_before
+    assert 1 <= hits <= 4, hits  # ~1 check per second, never one per chat
+
+    articles.set_page("/a", putin_v2())
+    await telegram.wait_for(ALICE, contains="<b>cancels</b>", timeout=15)
+    await telegram.wait_for(GROUP, contains="<b>cancels</b>", timeout=15)
+
+    assert (await telegram.ask(GROUP, "/untrack 1")).text.startswith("Stopped tracking #1")
+    assert (await telegram.ask(GROUP, "/list")).text.startswith("This chat tracks no articles")
+    articles.set_page("/a", article_html(paragraphs=[PUTIN_P1_V1, *PUTIN_REST[:2]]))
+    await telegram.wait_for(ALICE, contains="removed", timeout=15)
+    assert not [m for m in telegram.messages_to(GROUP) if "removed" in m.text]
+
+
+async def test_restart_keeps_subscriptions_and_announces_once(
+    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots
+) -> None:
+    app = await bots.start()
+    articles.set_page("/story", article_html())
+    assert "Tracking #1" in await track(telegram, ALICE, articles.url("/story"))
+    await bots.stop(app)
+
+    # Edited while the bot was down.
+    articles.set_page("/story", putin_v2())
+    await bots.start()
+    await telegram.wait_for(ALICE, contains="<b>cancels</b>", timeout=15)
+    await quiet(telegram, ALICE, 2.5)
+    assert "cancels Paris visit" in (await telegram.ask(ALICE, "/list")).text
+
+    # And a second restart sends nothing again.
+    await bots.stop_all()
+    await bots.start()
+    await quiet(telegram, ALICE, 2.5)
+    announcements = [m for m in telegram.messages_to(ALICE) if "<b>cancels</b>" in m.text]
+    assert len(announcements) == 1
+
+
+async def test_blocked_chat_is_dropped_and_migrated_group_keeps_subscriptions(
+    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots
+) -> None:
+    await bots.start()
+    articles.set_page("/m", article_html())
+    url = articles.url("/m")
+    await track(telegram, ALICE, url)
+    await track(telegram, GROUP, url, chat_type="group", title="Desk")
+    telegram.block(ALICE)
+    telegram.migrate(GROUP, -1009999)
+    articles.set_page("/m", putin_v2())
+    message = await telegram.wait_for(-1009999, contains="<b>cancels</b>", timeout=15)
+    assert message.chat_id == -1009999
+    listing = await telegram.ask(-1009999, "/list", chat_type="supergroup", title="Desk")
+    assert "cancels Paris visit" in listing.text
+    # The blocked chat gets nothing more, and costs nothing on later edits.
+    articles.set_page("/m", article_html(paragraphs=[PUTIN_P1_V1]))
+    await telegram.wait_for(-1009999, contains="removed", timeout=15)
+    assert not [m for m in telegram.messages_to(ALICE) if "removed" in m.text]
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ("/track", "Send the article's link after the command, like this:\n/track https://example.com/news/story"),
+        ("/untrack", "Say which article to stop tracking: /untrack 2 (its number in /list) or /untrack URL"),
+        ("/history", "Say which article: /history 2 (its number in /list) or /history URL"),
+        ("/diff", "Say which article: /diff 2 shows its last edit; /diff 2 1 3 compares versions 1 and 3."),
+        ("/untrack 7", "There is no #7 in /list."),
+        ("/history 7", "There is no #7 in /list."),
+        ("/diff 3", "There is no #3 in /list."),
+        ("/frobnicate", "I don't know /frobnicate. /help lists what I can do."),
+        ("/list", "This chat tracks no articles yet. Send /track URL to start."),
+    ],
+)
+async def test_usage_replies(
+    telegram: FakeTelegram, bots: RunningBots, command: str, expected: str
+) -> None:
+    await bots.start()
+    reply = await telegram.ask(ALICE, command)
+    assert reply.text == expected
+
+
+async def test_track_replies_for_bad_pages(
+    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots
+) -> None:
+    await bots.start()
+    articles.set_page("/missing", "<html><body>Not here</body></html>", status=404)
+    reply = await track(telegram, ALICE, articles.url("/missing"))
+    assert "404" in reply
+    articles.set_page("/empty", "<html><head><title>Home</title></head><body><nav>Home</nav></body></html>")
+    reply = await track(telegram, ALICE, articles.url("/empty"))
+    assert "doesn't look like an article" in reply
+    # Nothing was tracked, and the bot still answers.
+    assert (await telegram.ask(ALICE, "/list")).text.startswith("This chat tracks no articles")
+
+
+async def test_help_and_commands_registered(telegram: FakeTelegram, bots: RunningBots) -> None:
+    await bots.start()
+    reply = await telegram.ask(ALICE, "/start")
+    for command in ("/track", "/untrack", "/list", "/history", "/diff", "/sensitivity"):
+        assert command in reply.text
+    assert {c["command"] for c in telegram.commands} >= {"track", "untrack", "list", "history", "diff"}
