@@ -1,0 +1,481 @@
+"""The fake Bot API, driven by the real python-telegram-bot over HTTP.
+
+If PTB accepts the fake's answers and raises the same exceptions it raises against Telegram,
+tests built on the fake exercise the bot's real request and error paths.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from aiohttp import web
+from telegram import (
+    Bot,
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Conflict,
+    EndPointNotFound,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+)
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+)
+
+from tests.fakes.telegram_api import (
+    EntityParseError,
+    FakeTelegram,
+    parse_telegram_html,
+    utf16_len,
+)
+
+ALICE = 1001
+GROUP = -2002
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram() as server:
+        yield server
+
+
+@pytest.fixture
+async def bot(fake: FakeTelegram) -> AsyncIterator[Bot]:
+    async with Bot(fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url) as b:
+        yield b
+
+
+async def reply_hello(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    assert update.effective_message is not None
+    user = update.effective_user.first_name if update.effective_user else "?"
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Stop", callback_data="stop:1")]])
+    await update.effective_message.reply_text(f"Hello <b>{user}</b> &amp; welcome", reply_markup=keyboard)
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    assert query is not None
+    await query.answer("Stopped")
+    await query.edit_message_text(f"Stopped by <i>{query.from_user.first_name}</i>")
+
+
+@pytest.fixture
+async def app(fake: FakeTelegram) -> AsyncIterator[Application]:  # type: ignore[type-arg]
+    """A real Application polling the fake, built the way the bot builds its own."""
+    application = (
+        ApplicationBuilder()
+        .token(fake.token)
+        .base_url(fake.base_url)
+        .base_file_url(fake.base_file_url)
+        .defaults(
+            Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True))
+        )
+        .concurrent_updates(True)
+        .build()
+    )
+    application.add_handler(CommandHandler("start", reply_hello))
+    application.add_handler(CallbackQueryHandler(on_button))
+    async with application:
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_polling(poll_interval=0, timeout=1)
+        try:
+            yield application
+        finally:
+            if application.updater.running:
+                await application.updater.stop()
+            await application.stop()
+
+
+# -- startup, polling and the Application ---------------------------------------------------------
+
+
+async def test_get_me_and_startup_methods(fake: FakeTelegram, bot: Bot) -> None:
+    me = await bot.get_me()
+    assert me.is_bot and me.username == "redline_test_bot" and me.id == 123456
+    assert await bot.delete_webhook(drop_pending_updates=True)
+    assert await bot.set_my_commands([BotCommand("track", "Watch an article")])
+    assert fake.commands == [{"command": "track", "description": "Watch an article"}]
+    assert [c.command for c in await bot.get_my_commands()] == ["track"]
+    assert ("setMyCommands", {"commands": fake.commands}) in fake.requests
+    with pytest.raises(BadRequest, match="Bot_command_invalid"):
+        await bot.set_my_commands([BotCommand("Track-It", "bad name")])
+
+
+async def test_wrong_token_and_unknown_method(fake: FakeTelegram, bot: Bot) -> None:
+    # Bot.initialize() calls getMe; PTB re-raises the 401 with the token in the message.
+    with pytest.raises(InvalidToken, match="was rejected by the server"):
+        async with Bot("999:WRONG", base_url=fake.base_url):
+            pass
+    with pytest.raises(EndPointNotFound):
+        await bot.do_api_request("noSuchMethod")
+
+
+async def test_command_reaches_handler_and_reply_is_recorded(
+    fake: FakeTelegram,
+    app: Application,  # type: ignore[type-arg]
+) -> None:
+    reply = await fake.ask(ALICE, "/start")
+    assert reply.chat_id == ALICE and reply.method == "sendMessage"
+    assert reply.parse_mode == "HTML" and reply.link_preview_disabled
+    assert reply.text == "Hello <b>Alice</b> &amp; welcome"
+    assert reply.plain_text == "Hello Alice & welcome"
+    assert reply.entities == [{"type": "bold", "offset": 6, "length": 5}]
+    assert reply.button_data == ["stop:1"]
+
+    # In groups, /cmd@this_bot is for us and /cmd@other_bot is not (PTB checks the entity).
+    mine = await fake.ask(GROUP, "/start@redline_test_bot", chat_type="group", user_id=7, username="bob")
+    assert mine.chat_id == GROUP and "Bob" in mine.text
+    before = len(fake.sent)
+    fake.user_says(GROUP, "/start@other_bot")
+    with pytest.raises(AssertionError, match="no message matching"):
+        await fake.wait_for(GROUP, after=before, timeout=0.5)
+
+
+async def test_button_press_answer_and_edit(
+    fake: FakeTelegram,
+    app: Application,  # type: ignore[type-arg]
+) -> None:
+    hello = await fake.ask(ALICE, "/start")
+    before = len(fake.sent)
+    fake.press_button(ALICE, hello.message_id, "stop:1")
+    edited = await fake.wait_for(ALICE, method="editMessageText", after=before)
+    assert edited.message_id == hello.message_id
+    assert edited.plain_text == "Stopped by Alice" and edited.reply_markup is None
+    assert fake.callback_answers[0]["text"] == "Stopped"
+    with pytest.raises(AssertionError, match="no button"):
+        fake.press_button(ALICE, hello.message_id, "nope")
+
+
+async def test_polling_stop_acknowledges_fetched_updates(
+    fake: FakeTelegram,
+    app: Application,  # type: ignore[type-arg]
+) -> None:
+    update_id = fake.user_says(ALICE, "/start")
+    await fake.wait_for(ALICE)
+    assert app.updater is not None
+    await app.updater.stop()
+    # PTB's last call confirms what it fetched, without long polling.
+    assert fake.requests[-1] == ("getUpdates", {"offset": update_id + 1, "timeout": 0})
+    assert fake.pending_updates == []
+
+
+async def test_long_polling_holds_until_timeout_or_update(fake: FakeTelegram, bot: Bot) -> None:
+    started = time.monotonic()
+    assert await bot.get_updates(timeout=1) == ()
+    assert time.monotonic() - started >= 0.9
+
+    poll = asyncio.create_task(bot.get_updates(timeout=5))
+    await asyncio.sleep(0.1)
+    started = time.monotonic()
+    update_id = fake.user_says(ALICE, "hi")
+    updates = await poll
+    assert time.monotonic() - started < 1
+    assert [u.update_id for u in updates] == [update_id]
+    assert updates[0].message is not None and updates[0].message.text == "hi"
+
+
+async def test_get_updates_offset_and_limit(fake: FakeTelegram, bot: Bot) -> None:
+    ids = [fake.user_says(ALICE, f"m{i}") for i in range(3)]
+    assert [u.update_id for u in await bot.get_updates(limit=2)] == ids[:2]
+    assert [u.update_id for u in await bot.get_updates(offset=ids[1])] == ids[1:]
+    assert [u.update_id for u in await bot.get_updates(offset=ids[2] + 1)] == []
+    assert fake.pending_updates == []
+
+
+async def test_newer_get_updates_terminates_older_one(fake: FakeTelegram, bot: Bot) -> None:
+    old = asyncio.create_task(bot.get_updates(timeout=5))
+    await asyncio.sleep(0.1)
+    # A second client: PTB's own getUpdates connection pool holds one connection only.
+    async with httpx.AsyncClient() as client:
+        newer = await client.post(f"{fake.base_url}{fake.token}/getUpdates", json={"timeout": 0})
+    assert newer.json() == {"ok": True, "result": []}
+    with pytest.raises(Conflict, match="terminated by other getUpdates"):
+        await old
+
+
+async def test_updates_look_like_telegrams(fake: FakeTelegram, bot: Bot) -> None:
+    fake.user_says(-100777, "/track@redline_test_bot https://example.com/a", chat_type="supergroup")
+    fake.user_says(-100888, "/track https://example.com/b", chat_type="channel", title="News")
+    group, channel = await bot.get_updates()
+    assert group.message is not None and group.message.chat.type == "supergroup"
+    assert group.message.from_user is not None and not group.message.from_user.is_bot
+    assert [(e.type, e.offset) for e in group.message.entities] == [("bot_command", 0), ("url", 24)]
+    assert group.message.date.year >= 2024  # seconds, not milliseconds
+    assert channel.channel_post is not None and channel.channel_post.from_user is None
+    assert channel.channel_post.sender_chat is not None
+    assert channel.channel_post.sender_chat.title == "News"
+
+
+# -- what Telegram refuses ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        # PTB strips "Bad Request: " and str.capitalize()s the rest: only the first letter
+        # stays upper case.
+        ("line one<br>line two", 'unsupported start tag "br" at byte offset 8'),
+        ("<p>para</p>", 'unsupported start tag "p" at byte offset 0'),
+        ("é<b>bold", 'can\'t find end tag corresponding to start tag "b"'),
+        ("<b><i>x</b></i>", 'unmatched end tag at byte offset 7, expected "</i>", found "</b>"'),
+        ("a < b", 'unsupported start tag "" at byte offset 2'),
+        ("1 <2", "unclosed start tag at byte offset 2"),
+        ("x</b>", "unexpected end tag at byte offset 1"),
+        ("AT&T", 'unescaped "&" at byte offset 2'),
+        ('<span class="x">s</span>', 'tag "span" must have class "tg-spoiler" at byte offset 0'),
+    ],
+)
+async def test_bad_html_is_refused_like_telegram(
+    fake: FakeTelegram, bot: Bot, text: str, reason: str
+) -> None:
+    fake.add_chat(ALICE)
+    with pytest.raises(BadRequest) as caught:
+        await bot.send_message(ALICE, text, parse_mode=ParseMode.HTML)
+    assert caught.value.message == f"Can't parse entities: {reason}"
+    assert fake.failures[-1][2] == f"Bad Request: can't parse entities: {reason[0].upper()}{reason[1:]}"
+    assert fake.sent == []
+
+
+async def test_length_is_counted_on_visible_text_in_utf16(fake: FakeTelegram, bot: Bot) -> None:
+    fake.add_chat(ALICE)
+    fits = "<b>" + "x" * 4095 + "</b>y"
+    await bot.send_message(ALICE, fits, parse_mode=ParseMode.HTML)
+    assert fake.sent[-1].plain_text == "x" * 4095 + "y"
+    with pytest.raises(BadRequest, match=r"^Message is too long$"):
+        await bot.send_message(ALICE, "😀" * 2049)  # 4098 UTF-16 code units
+    with pytest.raises(BadRequest, match=r"^Message text is empty$"):
+        await bot.send_message(ALICE, "<b> </b>", parse_mode=ParseMode.HTML)
+    message = await bot.send_message(ALICE, "ok")
+    with pytest.raises(BadRequest, match=r"^Message_too_long$"):  # edits say MESSAGE_TOO_LONG
+        await bot.edit_message_text("x" * 4097, ALICE, message.message_id)
+    with pytest.raises(BadRequest, match=r"^Message is not modified"):
+        await bot.edit_message_text("ok", ALICE, message.message_id)
+
+
+async def test_entities_past_the_hundredth_are_counted_and_dropped(fake: FakeTelegram, bot: Bot) -> None:
+    fake.add_chat(ALICE)
+    message = await bot.send_message(ALICE, "<b>x</b> " * 150, parse_mode=ParseMode.HTML)
+    assert fake.sent[-1].entities_count == 150
+    assert len(message.entities) == 100
+
+
+async def test_chat_faults(fake: FakeTelegram, bot: Bot) -> None:
+    with pytest.raises(BadRequest, match=r"^Chat not found$"):
+        await bot.send_message(ALICE, "hi")
+
+    fake.add_chat(ALICE)
+    fake.block(ALICE)
+    with pytest.raises(Forbidden, match=r"^Forbidden: bot was blocked by the user$"):
+        await bot.send_message(ALICE, "hi")
+    fake.user_says(ALICE, "/start")  # writing to the bot again unblocks it, as in Telegram
+    await bot.send_message(ALICE, "welcome back")
+
+    fake.add_chat(GROUP, "group", title="Desk")
+    fake.migrate(GROUP, -1002002)
+    with pytest.raises(ChatMigrated) as migrated:
+        await bot.send_message(GROUP, "hi")
+    assert migrated.value.new_chat_id == -1002002
+    message = await bot.send_message(-1002002, "hi")
+    assert message.chat.type == "supergroup" and message.chat.title == "Desk"
+
+
+async def test_injected_failures(fake: FakeTelegram, bot: Bot) -> None:
+    fake.add_chat(ALICE)
+    fake.fail_next("sendMessage", 429, "Too Many Requests: retry after 3")
+    with pytest.raises(RetryAfter) as flood:
+        await bot.send_message(ALICE, "hi")
+    assert flood.value.retry_after == 3
+
+    fake.fail_next("sendMessage", 500, "Internal Server Error", count=2)
+    for _ in range(2):
+        with pytest.raises(NetworkError, match="Internal Server Error"):
+            await bot.send_message(ALICE, "hi")
+    await bot.send_message(ALICE, "hi")
+    assert len(fake.sent) == 1
+
+
+# -- chats, members, files ------------------------------------------------------------------------
+
+
+async def test_chat_and_member_answers(fake: FakeTelegram, bot: Bot) -> None:
+    fake.user_says(GROUP, "hello", chat_type="group", user_id=7, username="bob")
+    chat = await bot.get_chat(GROUP)
+    assert chat.type == "group" and chat.title
+    assert (await bot.get_chat_member(GROUP, 7)).status == "administrator"
+    assert (await bot.get_chat_member(GROUP, fake.bot_id)).status == "member"
+
+    fake.set_chat_admins(GROUP, [8], creator_id=9)
+    assert (await bot.get_chat_member(GROUP, 7)).status == "member"
+    assert {m.user.id: m.status for m in await bot.get_chat_administrators(GROUP)} == {
+        8: "administrator",
+        9: "creator",
+    }
+    fake.user_says(ALICE, "hi")
+    assert (await bot.get_chat_member(ALICE, ALICE)).status == "member"
+    with pytest.raises(BadRequest, match="no administrators in the private chat"):
+        await bot.get_chat_administrators(ALICE)
+    assert await bot.send_chat_action(ALICE, "typing")
+
+
+async def test_document_upload_is_recorded_and_downloadable(fake: FakeTelegram, bot: Bot) -> None:
+    fake.add_chat(ALICE)
+    message = await bot.send_document(
+        ALICE, b"v1\nv2\n", filename="diff.txt", caption="<b>Diff</b>", parse_mode=ParseMode.HTML
+    )
+    sent = fake.sent[-1]
+    assert sent.method == "sendDocument" and sent.file is not None
+    assert sent.file.data == b"v1\nv2\n" and sent.file.filename == "diff.txt"
+    assert sent.plain_text == "Diff" and message.caption == "Diff"
+    assert message.document is not None
+    downloaded = await (await bot.get_file(message.document.file_id)).download_as_bytearray()
+    assert bytes(downloaded) == b"v1\nv2\n"
+
+
+# -- raw HTTP -------------------------------------------------------------------------------------
+
+
+async def test_raw_http_encodings_and_errors(fake: FakeTelegram) -> None:
+    fake.add_chat(ALICE)
+    api = f"{fake.base_url}{fake.token}"
+    markup = '{"inline_keyboard": [[{"text": "Go", "callback_data": "go"}]]}'
+    async with httpx.AsyncClient() as client:
+        as_json = await client.post(f"{api}/sendMessage", json={"chat_id": ALICE, "text": "json"})
+        as_form = await client.post(
+            f"{api}/sendMessage", data={"chat_id": str(ALICE), "text": "form", "reply_markup": markup}
+        )
+        as_get = await client.get(f"{api}/getMe")
+        missing = await client.post(f"{api}/sendSticker")
+        outside = await client.get(f"{fake.base_url.rsplit('/', 1)[0]}/elsewhere")
+    assert as_json.json()["result"]["text"] == "json"
+    assert as_form.json()["ok"] and fake.sent[-1].button_data == ["go"]
+    assert fake.sent[-1].params["chat_id"] == ALICE  # typed, not the form's string
+    assert as_get.json()["result"]["is_bot"] is True
+    assert (missing.status_code, missing.json()) == (
+        404,
+        {"ok": False, "error_code": 404, "description": "Not Found: method not found"},
+    )
+    assert outside.status_code == 404 and outside.json()["ok"] is False
+
+
+async def test_a_crash_in_the_fake_is_a_500_answer(
+    fake: FakeTelegram, bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken(params: dict[str, Any], files: dict[str, Any]) -> None:
+        raise RuntimeError("boom")
+
+    fake._handlers["getchat"] = broken
+    with pytest.raises(NetworkError, match="boom"):
+        await bot.get_chat(ALICE)
+    assert "fake Telegram crashed on getChat" in caplog.text
+    assert fake.token not in caplog.text
+
+
+async def test_webhook_delivery(fake: FakeTelegram, bot: Bot) -> None:
+    received: list[tuple[dict[str, Any], str | None]] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        received.append((await request.json(), request.headers.get("X-Telegram-Bot-Api-Secret-Token")))
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        url = f"http://127.0.0.1:{runner.addresses[0][1]}/hook"
+        assert await bot.set_webhook(url, secret_token="s3cret")
+        with pytest.raises(Conflict, match="webhook is active"):
+            await bot.get_updates()
+        update_id = fake.user_says(ALICE, "via hook")
+        for _ in range(50):
+            if received:
+                break
+            await asyncio.sleep(0.05)
+        assert len(received) == 1 and received[0][1] == "s3cret"
+        assert received[0][0]["update_id"] == update_id
+        assert (await bot.get_webhook_info()).pending_update_count == 0
+        assert await bot.delete_webhook()
+    finally:
+        await runner.cleanup()
+
+
+async def test_stop_answers_a_pending_long_poll(bot: Bot) -> None:
+    server = FakeTelegram()
+    await server.start()
+    async with Bot(server.token, base_url=server.base_url) as other:
+        poll = asyncio.create_task(other.get_updates(timeout=30))
+        await asyncio.sleep(0.1)
+        started = time.monotonic()
+        await server.stop()
+        assert await poll == ()
+        assert time.monotonic() - started < 2
+
+
+# -- the HTML parser on its own -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("html", "text", "entities"),
+    [
+        ("a &lt;b&gt; &amp; &quot;c&quot; &#39;d&#x27;", "a <b> & \"c\" 'd'", []),
+        ("😀 <b>x</b>", "😀 x", [{"type": "bold", "offset": 3, "length": 1}]),
+        (
+            '<a href="https://e.com/?a=1&amp;b=2">l</a>',
+            "l",
+            [{"type": "text_link", "offset": 0, "length": 1, "url": "https://e.com/?a=1&b=2"}],
+        ),
+        (
+            '<pre><code class="language-python">x = 1</code></pre>',
+            "x = 1",
+            [{"type": "pre", "offset": 0, "length": 5, "language": "python"}],
+        ),
+        (
+            "<s>old</s><B>new</B>",
+            "oldnew",
+            [
+                {"type": "strikethrough", "offset": 0, "length": 3},
+                {"type": "bold", "offset": 3, "length": 3},
+            ],
+        ),
+        ("<b></b>x", "x", []),  # empty entities vanish
+        (
+            "<blockquote expandable>q</blockquote>",
+            "q",
+            [{"type": "expandable_blockquote", "offset": 0, "length": 1}],
+        ),
+        ('<span class="tg-spoiler">s</span>', "s", [{"type": "spoiler", "offset": 0, "length": 1}]),
+    ],
+)
+def test_parse_telegram_html(html: str, text: str, entities: list[dict[str, Any]]) -> None:
+    parsed = parse_telegram_html(html)
+    assert (parsed.text, parsed.entities) == (text, entities)
+
+
+def test_lenient_ampersand_matches_telegram_exactly() -> None:
+    assert parse_telegram_html("AT&T &nbsp;", strict_ampersand=False).text == "AT&T &nbsp;"
+    with pytest.raises(EntityParseError):
+        parse_telegram_html("AT&T")
+    assert utf16_len("😀a") == 3
