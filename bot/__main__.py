@@ -64,11 +64,15 @@ def cmd_worker(args: argparse.Namespace) -> None:
 
     async def main() -> None:
         async with app:
+            if app.post_init is not None:
+                await app.post_init(app)
             await app.start()
             try:
                 await asyncio.Event().wait()
             finally:
                 await app.stop()
+                if app.post_shutdown is not None:
+                    await app.post_shutdown(app)
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main())

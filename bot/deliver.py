@@ -24,6 +24,7 @@ from telegram.error import (
     TimedOut,
 )
 
+from bot.logs import redact
 from bot.models import Delivery, DeliveryStatus, utcnow
 from bot.store import Store
 
@@ -130,7 +131,7 @@ class Sender:
             self.store.finish_delivery,
             d.id,
             status,
-            error=error,
+            error=redact(error, self.bot.token),
             not_before=not_before,  # type: ignore[arg-type]
             chat_id=chat_id,
         )

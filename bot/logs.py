@@ -14,15 +14,20 @@ import sys
 TOKEN_SHAPE = re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{20,}\b")
 
 
+def redact(text: str, token: str = "") -> str:
+    """``text`` with the token, and anything shaped like a bot token, blanked."""
+    if token:
+        text = text.replace(token, "<token>")
+    return TOKEN_SHAPE.sub("<token>", text)
+
+
 class RedactToken(logging.Filter):
     def __init__(self, token: str = "") -> None:
         super().__init__()
         self.token = token
 
     def _clean(self, text: str) -> str:
-        if self.token:
-            text = text.replace(self.token, "<token>")
-        return TOKEN_SHAPE.sub("<token>", text)
+        return redact(text, self.token)
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

@@ -111,6 +111,8 @@ class RunningBots:
         settings = settings or e2e_settings(self.telegram, self.db_path, **monitor)
         app = build_application(settings)
         await app.initialize()
+        if app.post_init is not None:  # as run_polling does
+            await app.post_init(app)
         await app.start()
         assert app.updater is not None
         await app.updater.start_polling(poll_interval=0, timeout=1)
@@ -124,6 +126,8 @@ class RunningBots:
         if app.running:
             await app.stop()
         await app.shutdown()
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)
 
     async def stop_all(self) -> None:
         for app in list(self.running):

@@ -70,7 +70,8 @@ def test_diff_prints_the_announcement(tmp_path: Path) -> None:
     new.write_text(putin_v2())
     result = redline("diff", str(old), str(new), "--url", "https://www.theguardian.com/world/putin")
     assert result.returncode == 0, result.stderr
-    assert "Headline changed · theguardian.com" in result.stdout
+    first = result.stdout.splitlines()[0]
+    assert first.startswith("✏️ Headline changed") and "theguardian.com</a>" in first
     assert "<s>postpones</s>" in result.stdout and "<b>cancels</b>" in result.stdout
     same = redline("diff", str(old), str(old))
     assert same.stdout == "No edit: the two pages have the same headline and text (noise ignored).\n"

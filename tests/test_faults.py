@@ -1,0 +1,109 @@
+"""Faults a running bot meets: pages that vanish or fail, a chat that floods it, and its token."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from bot.logs import setup_logging
+from tests.conftest import RunningBots
+from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.web import ArticleServer
+from tests.pages import article_html, putin_v2
+
+ALICE = 1001
+
+
+async def test_gone_article_is_announced_once_and_no_longer_fetched(
+    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots
+) -> None:
+    await bots.start()
+    articles.set_page("/g", article_html())
+    await telegram.ask(ALICE, f"/track {articles.url('/g')}")
+    articles.set_page("/g", "<html><body>Gone</body></html>", status=410)
+    notice = await telegram.wait_for(ALICE, contains="is gone", timeout=15)
+    assert notice.text.startswith("🚫 Article #1 is gone · 127.0.0.1")
+    hits = articles.hits("/g")
+    await asyncio.sleep(2.5)
+    assert articles.hits("/g") == hits
+    assert len([m for m in telegram.messages_to(ALICE) if "is gone" in m.text]) == 1
+    assert "gone" in (await telegram.ask(ALICE, "/list")).text
+
+
+async def test_failing_article_is_told_once_and_recovers_quietly(
+    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots
+) -> None:
+    await bots.start(failures_before_notice=2, max_interval=1)
+    articles.set_page("/f", article_html())
+    await telegram.ask(ALICE, f"/track {articles.url('/f')}")
+    articles.set_page("/f", "<html><body>Oops</body></html>", status=503)
+    notice = await telegram.wait_for(ALICE, contains="can't be read right now", timeout=15)
+    assert notice.text.startswith("⚠️ Article #1 can't be read right now")
+    await asyncio.sleep(2.5)
+    assert len([m for m in telegram.messages_to(ALICE) if "can't be read" in m.text]) == 1
+    # It comes back unchanged: nothing to say. Then it is edited: announced as usual.
+    articles.set_page("/f", article_html())
+    before = len(telegram.messages_to(ALICE))
+    await asyncio.sleep(3)
+    assert len(telegram.messages_to(ALICE)) == before
+    articles.set_page("/f", putin_v2())
+    await telegram.wait_for(ALICE, contains="<b>cancels</b>", timeout=15)
+
+
+async def test_one_broken_article_does_not_stop_the_others(
+    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots
+) -> None:
+    await bots.start()
+    articles.set_page("/ok", article_html())
+    articles.set_page("/bad", article_html())
+    await telegram.ask(ALICE, f"/track {articles.url('/bad')}")
+    await telegram.ask(ALICE, f"/track {articles.url('/ok')}")
+    articles.set_page("/bad", b"\x00\xff\xfe garbage \x00" * 1000, content_type="text/html")
+    articles.set_page("/ok", putin_v2())
+    message = await telegram.wait_for(ALICE, contains="<b>cancels</b>", timeout=15)
+    assert "/diff 2" in message.text
+    assert (await telegram.ask(ALICE, "/list")).text.count("· 127.0.0.1 ·") == 2
+
+
+async def test_flooding_chat_is_asked_to_wait(telegram: FakeTelegram, bots: RunningBots) -> None:
+    from bot.config import with_overrides
+    from tests.conftest import e2e_settings
+
+    settings = with_overrides(e2e_settings(telegram, bots.db_path), limits={"commands_per_minute": 3})
+    await bots.start(settings)
+    for _ in range(3):
+        assert (await telegram.ask(ALICE, "/list")).text.startswith("This chat tracks no articles")
+    refused = await telegram.ask(ALICE, "/list")
+    assert refused.text == "Too many commands — please wait a minute and try again."
+    # Another chat is not affected.
+    assert (await telegram.ask(2002, "/list")).text.startswith("This chat tracks no articles")
+
+
+async def test_overlong_message_and_url_are_refused(telegram: FakeTelegram, bots: RunningBots) -> None:
+    await bots.start()
+    reply = await telegram.ask(ALICE, "/track https://example.com/" + "a" * 3000)
+    assert reply.text == "That message is too long. Send one command with one link."
+
+
+async def test_token_never_logged_at_debug(
+    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots, capfd: pytest.CaptureFixture[str]
+) -> None:
+    setup_logging("DEBUG", telegram.token)
+    try:
+        await bots.start()
+        articles.set_page("/t", article_html())
+        await telegram.ask(ALICE, f"/track {articles.url('/t')}")
+        articles.set_page("/t", putin_v2())
+        await telegram.wait_for(ALICE, contains="<b>cancels</b>", timeout=15)
+        telegram.fail_next("sendMessage", 500, "Internal Server Error")
+        await telegram.ask(ALICE, "/list")
+        await bots.stop_all()
+    finally:
+        logging.getLogger().handlers.clear()
+    out, err = capfd.readouterr()
+    logs = out + err
+    assert "check article=1" in logs  # the capture really holds the bot's log lines
+    secret = telegram.token.split(":", 1)[1]
+    assert telegram.token not in logs and secret not in logs
