@@ -60,9 +60,6 @@ def store(database_url: str) -> Iterator[Store]:
 # -- end-to-end: the real Application against a fake Bot API and a local article server ---------
 
 
-
-
-
 @pytest.fixture
 async def telegram() -> AsyncIterator[FakeTelegram]:
     async with FakeTelegram() as fake:

@@ -12,7 +12,9 @@ from tests.pages import PUTIN_P1_V1, PUTIN_V1, article_html, putin_v2
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def redline(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def redline(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("REDLINE_")}
     clean["PYTHONPATH"] = str(ROOT)
     return subprocess.run(

@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import RunningBots
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.web import ArticleServer
-from tests.pages import PUTIN_P1_V1, PUTIN_REST, PUTIN_V1, article_html, putin_v2
+from tests.pages import PUTIN_P1_V1, PUTIN_REST, PUTIN_V1, PUTIN_V2, article_html, putin_v2
 
 ALICE = 1001
 GROUP = -2002
@@ -149,7 +149,10 @@ async def test_blocked_chat_is_dropped_and_migrated_group_keeps_subscriptions(
 @pytest.mark.parametrize(
     ("command", "expected"),
     [
-        ("/track", "Send the article's link after the command, like this:\n/track https://example.com/news/story"),
+        (
+            "/track",
+            "Send the article's link after the command, like this:\n/track https://example.com/news/story",
+        ),
         ("/untrack", "Say which article to stop tracking: /untrack 2 (its number in /list) or /untrack URL"),
         ("/history", "Say which article: /history 2 (its number in /list) or /history URL"),
         ("/diff", "Say which article: /diff 2 shows its last edit; /diff 2 1 3 compares versions 1 and 3."),
@@ -160,9 +163,7 @@ async def test_blocked_chat_is_dropped_and_migrated_group_keeps_subscriptions(
         ("/list", "This chat tracks no articles yet. Send /track URL to start."),
     ],
 )
-async def test_usage_replies(
-    telegram: FakeTelegram, bots: RunningBots, command: str, expected: str
-) -> None:
+async def test_usage_replies(telegram: FakeTelegram, bots: RunningBots, command: str, expected: str) -> None:
     await bots.start()
     reply = await telegram.ask(ALICE, command)
     assert reply.text == expected
@@ -188,3 +189,52 @@ async def test_help_and_commands_registered(telegram: FakeTelegram, bots: Runnin
     for command in ("/track", "/untrack", "/list", "/history", "/diff", "/sensitivity"):
         assert command in reply.text
     assert {c["command"] for c in telegram.commands} >= {"track", "untrack", "list", "history", "diff"}
+
+
+async def test_sensitivity_buttons_filter_what_a_chat_gets(
+    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots
+) -> None:
+    await bots.start()
+    articles.set_page("/s", article_html())
+    url = articles.url("/s")
+    await track(telegram, ALICE, url)
+    await track(telegram, GROUP, url, chat_type="group", title="Desk")
+    menu = await telegram.ask(GROUP, "/sensitivity")
+    assert "Now: <b>Substantive edits" in menu.text
+    assert menu.button_data == ["sens:headline", "sens:substantive", "sens:everything"]
+    telegram.press_button(GROUP, menu.message_id, "sens:headline")
+    edited = await telegram.wait_for(GROUP, method="editMessageText", timeout=10)
+    assert edited.text == "This chat now gets: <b>Headline only</b>."
+
+    # A paragraph edit reaches the default chat but not the headline-only one.
+    articles.set_page("/s", article_html(paragraphs=[PUTIN_P1_V1, *PUTIN_REST[:3]]))
+    await telegram.wait_for(ALICE, contains="removed", timeout=15)
+    await asyncio.sleep(1.5)
+    assert not [m for m in telegram.messages_to(GROUP) if "removed" in m.text]
+    # A headline edit reaches both.
+    articles.set_page("/s", article_html(PUTIN_V2, [PUTIN_P1_V1, *PUTIN_REST[:3]]))
+    await telegram.wait_for(GROUP, contains="<b>cancels</b>", timeout=15)
+    await telegram.wait_for(ALICE, contains="<b>cancels</b>", timeout=15)
+
+
+async def test_story_on_postgresql(
+    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots, postgres_server
+) -> None:  # type: ignore[no-untyped-def]
+    """The same path on a real PostgreSQL server, as a user who scaled out would run it."""
+    from bot.config import with_overrides
+    from bot.db import make_engine
+    from tests.conftest import e2e_settings
+
+    engine = make_engine(postgres_server.url)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("DROP DATABASE IF EXISTS e2e")
+        conn.exec_driver_sql("CREATE DATABASE e2e")
+    engine.dispose()
+    url = postgres_server.url.rsplit("/", 1)[0] + "/e2e"
+    await bots.start(with_overrides(e2e_settings(telegram, bots.db_path), database={"url": url}))
+    articles.set_page("/pg", article_html())
+    assert "Tracking #1" in await track(telegram, ALICE, articles.url("/pg"))
+    articles.set_page("/pg", putin_v2())
+    message = await telegram.wait_for(ALICE, contains="<b>cancels</b>", timeout=15)
+    assert "<s>postpones</s>" in message.text
+    await quiet(telegram, ALICE, 2.0)
