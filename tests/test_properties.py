@@ -1,0 +1,157 @@
+"""Any input, no crash: random and malformed pages through extract → diff → render.
+
+The output must always be HTML that Telegram accepts (checked with the fake Bot API's
+port of Telegram's own parser) and within 4096 UTF-16 units and 100 entities.
+"""
+
+from __future__ import annotations
+
+import string
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.diff import diff_snapshots, summarize
+from bot.extract import NotAnArticle, Snapshot, extract
+from bot.render import MessageContext, render_announcement, render_diff, render_plain, utf16_len
+from tests.fakes.telegram_api import parse_telegram_html
+
+CTX = MessageContext(
+    site="example.com",
+    url="https://example.com/a?x=1&y=<2>",
+    title="T",
+    old_version=1,
+    new_version=2,
+    article_number=3,
+)
+
+# Text that stresses escaping and scripts: markup characters, entities, emoji, CJK, RTL, combining.
+TRICKY = st.sampled_from(
+    [
+        "<",
+        ">",
+        "&",
+        "&amp;",
+        '"',
+        "'",
+        "<b>",
+        "</s>",
+        "😀",
+        "👩‍👩‍👧",
+        "中文",
+        "日本語",
+        "مرحبا",
+        "שלום",
+        "Привет",
+        "e\u0301",
+        "\u200b",
+        "\u00a0",
+        "\t",
+        "\n",
+        "…",
+        "—",
+    ]
+)
+WORDS = st.lists(
+    st.one_of(st.text(alphabet=string.ascii_letters + string.digits + " .,?!", max_size=12), TRICKY),
+    max_size=40,
+).map(" ".join)
+PARAGRAPHS = st.lists(WORDS, max_size=12)
+
+
+def assert_valid_message(message: str) -> None:
+    parsed = parse_telegram_html(message)  # raises on anything Telegram would refuse
+    assert utf16_len(parsed.text) <= 4096
+    assert len(parsed.entities) <= 100
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.tuples(WORDS, PARAGRAPHS), st.tuples(WORDS, PARAGRAPHS))
+def test_any_snapshots_render_valid_messages(old: tuple[str, list[str]], new: tuple[str, list[str]]) -> None:
+    a = Snapshot(title=old[0], paragraphs=tuple(old[1]))
+    b = Snapshot(title=new[0], paragraphs=tuple(new[1]))
+    changes = diff_snapshots(a, b)
+    summarize(changes)
+    if not changes:
+        return
+    for render in (render_announcement, render_diff):
+        assert_valid_message(render(changes, CTX))
+    assert utf16_len(render_plain(changes, CTX)) <= 4096
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(min_value=1, max_value=60), st.integers(min_value=200, max_value=3000))
+def test_huge_paragraphs_and_many_changes_stay_within_limits(count: int, size: int) -> None:
+    a = Snapshot(
+        title="Headline", paragraphs=tuple(f"{i} " + "alpha & <beta> " * (size // 14) for i in range(count))
+    )
+    b = Snapshot(
+        title="Headline <new> & improved",
+        paragraphs=tuple(f"{i} " + "gamma & <delta> " * (size // 15) for i in range(count)),
+    )
+    changes = diff_snapshots(a, b)
+    assert changes
+    for render in (render_announcement, render_diff):
+        assert_valid_message(render(changes, CTX))
+
+
+HTML_BITS = st.sampled_from(
+    [
+        "<html>",
+        "</html>",
+        "<body>",
+        "<p>",
+        "</p>",
+        "<div>",
+        "</div>",
+        "<h1>",
+        "</h1>",
+        "<article>",
+        "<script>",
+        "</script>",
+        "<!--",
+        "-->",
+        "<![CDATA[",
+        "]]>",
+        "<meta charset='x-bogus'>",
+        "<title>",
+        "</title>",
+        "&#0;",
+        "&#xD800;",
+        "&bogus;",
+        "<",
+        ">",
+        "\x00",
+        "\ufeff",
+        "<p/>",
+    ]
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(HTML_BITS, WORDS), max_size=60).map("".join))
+def test_malformed_html_never_escapes_an_exception(html: str) -> None:
+    try:
+        snapshot = extract(html, "https://example.com/a")
+    except NotAnArticle:
+        return
+    assert isinstance(snapshot.title, str)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=4000))
+def test_binary_junk_never_escapes_an_exception(junk: bytes) -> None:
+    try:
+        extract(junk.decode("latin-1"), "https://example.com/a")
+    except NotAnArticle:
+        pass
+
+
+def test_deep_nesting_does_not_crash() -> None:
+    html = (
+        "<html><body>" + "<div>" * 5000 + "<p>" + "word " * 200 + "</p>" + "</div>" * 5000 + "</body></html>"
+    )
+    try:
+        extract(html, "https://example.com/a")
+    except NotAnArticle:
+        pass
