@@ -18,7 +18,7 @@ from enum import StrEnum
 from bot.config import MonitorSettings
 from bot.diff import diff_snapshots, for_sensitivity, summarize
 from bot.extract import NotAnArticle, Snapshot, extract
-from bot.fetch import Fetcher, FetchError
+from bot.fetch import Fetcher, FetchError, HTTPStatusError
 from bot.models import Article, ArticleState, DeliveryKind, utcnow
 from bot.render import MessageContext, render_announcement, render_plain
 from bot.store import NewDelivery, Store
@@ -128,7 +128,10 @@ class Monitor:
                 article.url, etag=article.etag, last_modified=article.last_modified
             )
         except FetchError as exc:
-            return await self._failed(article, now, exc.user_message, permanent=exc.permanent)
+            # Only "gone" ends an article; anything else (a 403 from bot protection, an
+            # oversized error page) may pass, so it backs off and is retried.
+            gone = isinstance(exc, HTTPStatusError) and exc.status in (404, 410)
+            return await self._failed(article, now, exc.user_message, permanent=gone)
 
         recovered = {"failures": 0, "failure_reason": "", "state": ArticleState.ACTIVE}
         if page.not_modified or (page.body_hash and page.body_hash == article.body_hash):
