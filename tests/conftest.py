@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import httpcore
 import pytest
 from telegram.ext import Application
 
@@ -17,6 +20,24 @@ from bot.store import Store
 from tests.fakes.postgres import PostgresServer, find_bindir
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.web import ArticleServer
+
+LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any test whose HTTP traffic (the bot's or PTB's) would leave 127.0.0.0/8."""
+    real = httpcore.AnyIOBackend.connect_tcp
+
+    async def connect(self: httpcore.AnyIOBackend, host: str, port: int, **kwargs: Any) -> Any:
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            address = None
+        assert address is not None and address in LOOPBACK, f"test tried to connect to {host}:{port}"
+        return await real(self, host, port, **kwargs)
+
+    monkeypatch.setattr(httpcore.AnyIOBackend, "connect_tcp", connect)
 
 
 @pytest.fixture(scope="session")

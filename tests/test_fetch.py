@@ -25,7 +25,6 @@ import tracemalloc
 import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 import httpcore
@@ -50,6 +49,7 @@ from bot.fetch import (
     blocked_network,
     decode_html,
 )
+from tests.fakes.misbehave import drip, endless, gzip_zeros, hang_up, silent
 from tests.fakes.web import ArticleServer
 
 PRIVATE = "That address is on a private or local network, so I won't fetch it."
@@ -545,38 +545,6 @@ async def test_cookies_last_one_redirect_chain_only(web_server: ArticleServer, o
 # -- time and size limits ------------------------------------------------------------------------
 
 
-async def drip(request: web.Request) -> web.StreamResponse:
-    """A slow-loris: headers at once, then one byte a second, forever."""
-    response = web.StreamResponse(headers={"Content-Type": "text/html"})
-    await response.prepare(request)
-    while True:
-        await response.write(b"<")
-        await asyncio.sleep(1.0)
-
-
-async def silent(request: web.Request) -> web.StreamResponse:
-    """Accepts the request and never answers."""
-    await asyncio.sleep(3600)
-    raise AssertionError("unreachable")
-
-
-async def endless(request: web.Request) -> web.StreamResponse:
-    """An HTML body that never ends."""
-    response = web.StreamResponse(headers={"Content-Type": "text/html"})
-    await response.prepare(request)
-    await response.write(b"<!doctype html><html><body>")
-    while True:
-        await response.write(b"<p>" + b"x" * 65_536 + b"</p>")
-
-
-async def hang_up(request: web.Request) -> web.StreamResponse:
-    """Closes the connection without a response."""
-    assert request.transport is not None
-    request.transport.close()
-    await asyncio.sleep(1)
-    raise AssertionError("unreachable")
-
-
 @pytest.mark.parametrize(
     ("handler", "timeout", "max_seconds"),
     [
@@ -607,14 +575,6 @@ async def test_endless_body_stops_at_max_bytes(web_server: ArticleServer) -> Non
     assert error.user_message == "The page is too big (over 100 KB)."
     assert error.permanent
     assert time.monotonic() - started < 2
-
-
-@cache
-def gzip_zeros(megabytes: int) -> bytes:
-    """A gzip bomb: ``megabytes`` MB of zeros, about 1000 times smaller compressed."""
-    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-    block = bytes(1 << 20)
-    return b"".join([*(packer.compress(block) for _ in range(megabytes)), packer.flush()])
 
 
 @pytest.mark.parametrize("encoding", ["gzip", "x-gzip"])
