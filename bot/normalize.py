@@ -26,6 +26,7 @@ _QUOTES = {
 }
 
 _WS = re.compile(r"\s+")
+_NON_ALNUM = re.compile(r"[\W_]+")
 
 # Scripts written without spaces between words. Spaces next to these characters are layout,
 # not text (source line breaks inside <ruby>, re-indented markup), so comparison drops them.
@@ -41,27 +42,20 @@ _NOSPACE_RANGES = (
 )
 
 
+_NOSPACE_CLASS = "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in _NOSPACE_RANGES)
+_NOSPACE = re.compile(f"[{_NOSPACE_CLASS}]")
+# whitespace touching a CJK character on either side / a line break between two of them
+_CJK_SPACE = re.compile(f"(?<=[{_NOSPACE_CLASS}])\\s+|\\s+(?=[{_NOSPACE_CLASS}])")
+_CJK_BREAK = re.compile(f"(?<=[{_NOSPACE_CLASS}])[^\\S\\n]*\\n\\s*(?=[{_NOSPACE_CLASS}])")
+
+
 def is_nospace_char(ch: str) -> bool:
     """True for Han, kana and full-width characters (not Hangul, which uses spaces)."""
-    cp = ord(ch)
-    return any(lo <= cp <= hi for lo, hi in _NOSPACE_RANGES)
+    return ord(ch) >= 0x2E80 and _NOSPACE.match(ch) is not None
 
 
-def _drop_cjk_spaces(text: str, only_breaks: bool) -> str:
-    """Remove whitespace runs that touch a CJK character on either side."""
-    if not any(is_nospace_char(c) for c in text):
-        return text
-
-    def repl(m: re.Match[str]) -> str:
-        before = text[m.start() - 1] if m.start() > 0 else ""
-        after = text[m.end()] if m.end() < len(text) else ""
-        if only_breaks:
-            cjk = before and after and is_nospace_char(before) and is_nospace_char(after)
-            return "" if cjk and "\n" in m.group() else m.group()
-        cjk = (before and is_nospace_char(before)) or (after and is_nospace_char(after))
-        return "" if cjk else m.group()
-
-    return _WS.sub(repl, text)
+def has_nospace_chars(text: str) -> bool:
+    return _NOSPACE.search(text) is not None
 
 
 def display_form(text: str) -> str:
@@ -71,7 +65,8 @@ def display_form(text: str) -> str:
     space either), so it is removed rather than turned into a space.
     """
     text = unicodedata.normalize("NFC", text).translate(_INVISIBLE)
-    text = _drop_cjk_spaces(text, only_breaks=True)
+    if has_nospace_chars(text):
+        text = _CJK_BREAK.sub("", text)
     return _WS.sub(" ", text).strip()
 
 
@@ -79,10 +74,9 @@ def comparison_form(text: str) -> str:
     """The form two texts are compared in: equal exactly when they differ only by noise."""
     text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE_CMP).translate(_QUOTES)
     text = _WS.sub(" ", text).strip()
-    return _drop_cjk_spaces(text, only_breaks=False)
+    return _CJK_SPACE.sub("", text) if has_nospace_chars(text) else text
 
 
 def loose_form(text: str) -> str:
     """Case-, punctuation- and space-free form, for "is this the same headline?" guesses."""
-    text = comparison_form(text).casefold()
-    return "".join(c for c in text if c.isalnum())
+    return _NON_ALNUM.sub("", comparison_form(text).casefold())
