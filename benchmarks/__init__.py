@@ -1,0 +1,1 @@
+"""Benchmarks that double as end-to-end checks of the pure core: python -m benchmarks.corpus"""
