@@ -1,0 +1,97 @@
+"""What kind of edit this is, said first: a reader skims the first line and decides.
+
+Pure: it looks only at the changes. "A number changed" catches casualties, money and dates;
+"a quote removed" and "a name removed" catch the edits press-freedom researchers look for;
+"declared" tells a correction the publisher owned up to from a silent one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.diff import Change
+
+NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
+QUOTE = re.compile(r"[\"“”„«»「」『』‘’‹›]")
+# Two or more capitalised words in a row (Latin, Cyrillic, Greek): "François Hollande",
+# "Mayor Anna Kowalska", "United Nations". A lone capital is too often a sentence start, an
+# adjective ("French") or a place that is still there in other words ("the Kremlin").
+CAPITALISED = r"[A-ZÀ-ÖØ-ÞА-ЯЁΑ-Ω][\w'’-]+"
+NAME = re.compile(rf"{CAPITALISED}(?:\s+{CAPITALISED})+")
+# Capitalised but not part of a name: "On Tuesday Angela Merkel" names Angela Merkel only.
+NOT_NAMES = frozenset(
+    {
+        *("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+        *("January", "February", "March", "April", "May", "June", "July", "August"),
+        *("September", "October", "November", "December", "I", "The", "A", "An", "In", "On"),
+        *("At", "But", "And", "If", "When", "While", "After", "Before", "As", "This", "That"),
+    }
+)
+
+
+def names(text: str) -> set[str]:
+    """The multi-word names in ``text``, without the calendar and function words around them."""
+    found = set()
+    for match in NAME.finditer(text):
+        words = [w for w in match.group().split() if w not in NOT_NAMES]
+        if len(words) >= 2:
+            found.add(" ".join(words))
+    return found
+
+
+DECLARED = re.compile(
+    r"^\s*(correction|corrections|clarification|update[ds]?|editor[’']?s note|this (story|article) "
+    r"(has been|was) (updated|corrected|amended)|an earlier version of this|berichtigung|korrektur|"
+    r"aktualisiert|rectificatif|mise à jour|corrección|fe de errores|actualización|atualização|"
+    r"errata)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Significance:
+    tags: tuple[str, ...]  # what matters beyond the paragraph counts, most important first
+    declared: str | None  # the publisher's note, cut short, when it declared the edit
+
+
+def _deleted_and_inserted(c: Change) -> tuple[str, str]:
+    if c.segments:
+        deleted = " ".join(s.text for s in c.segments if s.op == "delete")
+        inserted = " ".join(s.text for s in c.segments if s.op == "insert")
+        return deleted, inserted
+    return c.old, c.new
+
+
+def assess(changes: Sequence[Change]) -> Significance:
+    tags: list[str] = []
+    if any(c.kind == "headline" for c in changes):
+        tags.append("headline changed")
+    number = quote = name = False
+    for c in changes:
+        if c.kind not in ("headline", "edited", "split", "merged"):
+            if c.kind == "removed" and QUOTE.search(c.old):
+                quote = True
+            continue
+        deleted, inserted = _deleted_and_inserted(c)
+        if set(NUMBER.findall(deleted)) != set(NUMBER.findall(inserted)) and (
+            NUMBER.search(deleted) or (NUMBER.search(inserted) and c.kind != "added")
+        ):
+            number = True
+        if QUOTE.search(deleted) and not QUOTE.search(inserted):
+            quote = True
+        if c.kind != "headline" and any(n not in c.new for n in names(c.old)):
+            name = True
+    if number:
+        tags.append("a number changed")
+    if quote:
+        tags.append("a quote removed")
+    if name:
+        tags.append("a name removed")
+    declared = None
+    for c in changes:
+        if c.kind in ("added", "edited") and DECLARED.search(c.new):
+            declared = c.new if len(c.new) <= 80 else c.new[:79] + "…"
+            break
+    return Significance(tuple(tags), declared)
