@@ -139,7 +139,7 @@ def cmd_diff(args: argparse.Namespace) -> None:
     if not changes:
         print("No edit: the two pages have the same headline and text (noise ignored).")
         return
-    site = site_name(url) if url.startswith("http") else Path(args.old).parent.name or "local file"
+    site = site_name(url) if url.startswith("http") else Path(args.old).resolve().parent.name
     ctx = MessageContext(site=site, url=url, title=new.title, old_version=1, new_version=2, article_number=1)
     print(render_plain(changes, ctx) if args.plain else render_announcement(changes, ctx))
 

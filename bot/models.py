@@ -68,6 +68,8 @@ class Article(SQLModel, table=True):
     # A sudden loss of most of the text must persist this many checks before it is announced.
     shrink_hash: str | None = None
     shrink_count: int = 0
+    # Two headlines the publisher alternates between (an A/B test): flips between them are quiet.
+    ab_titles: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -19,6 +19,7 @@ from bot.config import MonitorSettings
 from bot.diff import diff_snapshots, for_sensitivity, summarize
 from bot.extract import NotAnArticle, Snapshot, extract
 from bot.fetch import Fetcher, FetchError, HTTPStatusError
+from bot.history import Event, EventKind, classify
 from bot.models import Article, ArticleState, DeliveryKind, utcnow
 from bot.render import MessageContext, render_announcement, render_plain
 from bot.store import NewDelivery, Store
@@ -116,6 +117,22 @@ class Monitor:
         )
         return result
 
+    async def _quiet(
+        self, article: Article, now: datetime, outcome: Outcome, detail: str = "", **fields: object
+    ) -> CheckResult:
+        """Nothing to announce: record the check and look less often (pages settle down)."""
+        assert article.id is not None
+        interval = self._slower(article.interval)
+        await asyncio.to_thread(
+            self.store.update_article,
+            article.id,
+            interval=interval,
+            next_check_at=self._next(interval, now),
+            last_checked_at=now,
+            **fields,
+        )
+        return CheckResult(article.id, outcome, detail=detail)
+
     async def _check(self, article: Article, now: datetime) -> CheckResult:
         assert article.id is not None
         aid = article.id
@@ -135,16 +152,7 @@ class Monitor:
 
         recovered = {"failures": 0, "failure_reason": "", "state": ArticleState.ACTIVE}
         if page.not_modified or (page.body_hash and page.body_hash == article.body_hash):
-            interval = self._slower(article.interval)
-            await asyncio.to_thread(
-                self.store.update_article,
-                aid,
-                interval=interval,
-                next_check_at=self._next(interval, now),
-                last_checked_at=now,
-                **recovered,
-            )
-            return CheckResult(aid, Outcome.NOT_MODIFIED)
+            return await self._quiet(article, now, Outcome.NOT_MODIFIED, **recovered)
 
         meta = {"etag": page.etag, "last_modified": page.last_modified, "body_hash": page.body_hash}
         try:
@@ -155,35 +163,16 @@ class Monitor:
         last = await asyncio.to_thread(self.store.latest_version, aid)
         assert last is not None, "every article has version 1"
         if new.content_hash == last.content_hash:
-            interval = self._slower(article.interval)
-            await asyncio.to_thread(
-                self.store.update_article,
-                aid,
-                interval=interval,
-                next_check_at=self._next(interval, now),
-                last_checked_at=now,
-                shrink_hash=None,
-                shrink_count=0,
-                **meta,
-                **recovered,
+            return await self._quiet(
+                article, now, Outcome.SAME, shrink_hash=None, shrink_count=0, **meta, **recovered
             )
-            return CheckResult(aid, Outcome.SAME)
 
         old = Snapshot.from_dict(last.content)
         changes = diff_snapshots(old, new)
         if not changes:
-            interval = self._slower(article.interval)
-            await asyncio.to_thread(
-                self.store.update_article,
-                aid,
-                interval=interval,
-                next_check_at=self._next(interval, now),
-                last_checked_at=now,
-                **meta,
-                **recovered,
-            )
-            return CheckResult(aid, Outcome.NOISE)
+            return await self._quiet(article, now, Outcome.NOISE, **meta, **recovered)
 
+        withdrawn = False
         if _text_size(old) >= SHRINK_MIN_CHARS and _text_size(new) < SHRINK_RATIO * _text_size(old):
             count = article.shrink_count + 1 if article.shrink_hash == new.content_hash else 1
             if count < self.settings.withdrawal_checks:
@@ -198,11 +187,20 @@ class Monitor:
                     **recovered,
                 )
                 return CheckResult(aid, Outcome.SHRUNK, detail=f"{count}/{self.settings.withdrawal_checks}")
+            withdrawn = True
+
+        index = await asyncio.to_thread(self.store.version_index, aid)
+        event = classify(index, old, new, changes, article.ab_titles)
+        if event.kind == EventKind.AB_FLIP:
+            return await self._quiet(
+                article, now, Outcome.NOISE, detail="headline A/B flip", **meta, **recovered
+            )
+        note, summary = _describe(event, withdrawn, summarize(event.changes))
 
         number = last.number + 1
         deliveries = []
         for sub, chat in await asyncio.to_thread(self.store.audience, aid):
-            shown = for_sensitivity(changes, chat.sensitivity)
+            shown = for_sensitivity(event.changes, chat.sensitivity)
             if not shown:
                 continue
             ctx = MessageContext(
@@ -213,6 +211,7 @@ class Monitor:
                 new_version=number,
                 elapsed=now - last.created_at,
                 article_number=sub.number,
+                note=note,
             )
             deliveries.append(
                 NewDelivery(
@@ -223,25 +222,28 @@ class Monitor:
                 )
             )
         interval = self._faster(article.interval)
+        fields: dict[str, object] = {
+            "title": new.title,
+            "interval": interval,
+            "next_check_at": self._next(interval, now),
+            "last_checked_at": now,
+            "last_changed_at": now,
+            "shrink_hash": None,
+            "shrink_count": 0,
+            **meta,
+            **recovered,
+        }
+        if event.ab_titles:
+            fields["ab_titles"] = list(event.ab_titles)
         version = await asyncio.to_thread(
             self.store.store_version,
             aid,
             title=new.title,
             content=new.to_dict(),
             content_hash=new.content_hash,
-            summary=summarize(changes),
+            summary=summary,
             deliveries=deliveries,
-            article_fields={
-                "title": new.title,
-                "interval": interval,
-                "next_check_at": self._next(interval, now),
-                "last_checked_at": now,
-                "last_changed_at": now,
-                "shrink_hash": None,
-                "shrink_count": 0,
-                **meta,
-                **recovered,
-            },
+            article_fields=fields,
             now=now,
         )
         return CheckResult(aid, Outcome.CHANGED, version=version.number, deliveries=len(deliveries))
@@ -286,6 +288,21 @@ class Monitor:
             ]
         await asyncio.to_thread(self.store.add_notices, aid, notices, fields, now)
         return CheckResult(aid, Outcome.FAILED, deliveries=len(notices), detail=reason)
+
+
+def _describe(event: Event, withdrawn: bool, summary: str) -> tuple[str, str]:
+    """The message's lead (empty for a plain edit) and the /history line for this version."""
+    if withdrawn:
+        return "🗑 The article was withdrawn or replaced", f"withdrawn or replaced: {summary}"
+    if event.kind == EventKind.AB_TEST and event.ab_titles:
+        a, b = event.ab_titles
+        return (
+            f"🔀 Headline A/B test: “{a}” ⇄ “{b}” — I'll stay quiet while it alternates",
+            "headline A/B test",
+        )
+    if event.kind == EventKind.REVERT:
+        return f"↩️ Reverted to v{event.reverted_to}", f"reverted to v{event.reverted_to}: {summary}"
+    return "", summary
 
 
 def _notice(chat_id: int, kind: DeliveryKind, article: Article, number: int, reason: str) -> NewDelivery:

@@ -310,6 +310,16 @@ class Store:
                 ).all()
             )
 
+    def version_index(self, article_id: int) -> list[tuple[int, str, str]]:
+        """(number, content_hash, title) of every version, oldest first: enough to spot reverts."""
+        with Session(self.engine) as s:
+            rows = s.exec(
+                select(Version.number, Version.content_hash, Version.title)
+                .where(Version.article_id == article_id)
+                .order_by(col(Version.number))
+            ).all()
+            return [(n, h, t) for n, h, t in rows]
+
     def latest_version(self, article_id: int) -> Version | None:
         with Session(self.engine) as s:
             return s.exec(
