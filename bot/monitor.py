@@ -152,7 +152,10 @@ class Monitor:
 
         recovered = {"failures": 0, "failure_reason": "", "state": ArticleState.ACTIVE}
         if page.not_modified or (page.body_hash and page.body_hash == article.body_hash):
-            return await self._quiet(article, now, Outcome.NOT_MODIFIED, **recovered)
+            # The page the last version came from: any shrink seen since was passing.
+            return await self._quiet(
+                article, now, Outcome.NOT_MODIFIED, shrink_hash=None, shrink_count=0, **recovered
+            )
 
         meta = {"etag": page.etag, "last_modified": page.last_modified, "body_hash": page.body_hash}
         try:

@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import RunningBots
 from tests.fakes.telegram_api import FakeTelegram, SentMessage
 from tests.fakes.web import ArticleServer
-from tests.pages import PUTIN_P1_V1, PUTIN_REST, PUTIN_V1, PUTIN_V2, article_html, putin_v2
+from tests.pages import PUTIN_P1_V1, PUTIN_P1_V2, PUTIN_REST, PUTIN_V1, PUTIN_V2, article_html, putin_v2
 
 ALICE = 1001
 GROUP = -2002
@@ -244,3 +244,85 @@ async def test_story_on_postgresql(
     message = await telegram.wait_for(ALICE, contains="<b>cancels</b>", timeout=15)
     assert "<s>postpones</s>" in message.text
     await quiet(telegram, ALICE, 2.0)
+
+
+async def served(articles: ArticleServer, path: str, times: int, timeout: float = 15) -> None:
+    """Wait until the bot has read ``path`` ``times`` more times."""
+    target = articles.hits(path) + times
+    async with asyncio.timeout(timeout):
+        while articles.hits(path) < target:
+            await asyncio.sleep(0.05)
+
+
+async def test_revert_and_headline_ab_test(
+    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots
+) -> None:
+    await bots.start()
+    a, b = article_html(PUTIN_V1), article_html(PUTIN_V2)
+    articles.set_page("/ab", a)
+    await track(telegram, ALICE, articles.url("/ab"))
+
+    articles.set_page("/ab", b)
+    edit = await telegram.wait_for(ALICE, contains="<b>cancels</b>", timeout=15)
+    assert edit.text.startswith("✏️ Headline changed") and "v1 → v2" in edit.text
+
+    # Back to the first headline: a revert, not a new edit.
+    articles.set_page("/ab", a)
+    revert = await telegram.wait_for(ALICE, contains="Reverted", timeout=15)
+    assert revert.text.startswith("↩️ Reverted to v1\n✏️ Headline changed")
+    assert "v2 → v3" in revert.text
+
+    # The second alternation makes it a headline test: said once, with both headlines.
+    articles.set_page("/ab", b)
+    test = await telegram.wait_for(ALICE, contains="A/B test", timeout=15)
+    assert test.text.startswith(f"🔀 Headline A/B test: “{PUTIN_V2}” ⇄ “{PUTIN_V1}”")
+
+    # Further flips are quiet.
+    before = len(telegram.messages_to(ALICE))
+    for page in (a, b, a, b, a):
+        articles.set_page("/ab", page)
+        await served(articles, "/ab", 2)
+    await quiet(telegram, ALICE, 1.5)
+    assert len(telegram.messages_to(ALICE)) == before
+
+    # But a real edit during the test is still announced, without the flip in it.
+    articles.set_page("/ab", article_html(PUTIN_V1, [PUTIN_P1_V2, *PUTIN_REST]))
+    edit = await telegram.wait_for(ALICE, contains="¶1 edited", timeout=15)
+    assert edit.text.startswith("✏️ 1 paragraph edited")
+
+    history = (await telegram.ask(ALICE, "/history 1")).text
+    assert "reverted to v1" in history and "headline A/B test" in history
+
+
+async def test_withdrawal_is_announced_only_when_it_persists(
+    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots
+) -> None:
+    await bots.start(withdrawal_checks=3)
+    full = article_html()
+    stub = article_html(
+        paragraphs=[
+            "This article is available to subscribers only. Subscribe today for unlimited access "
+            "to our journalism, the daily newsletter and the full archive of our reporting from "
+            "Moscow, Paris and around the world, from just one euro a week."
+        ]
+    )
+    articles.set_page("/w", full)
+    await track(telegram, ALICE, articles.url("/w"))
+    await served(articles, "/w", 1)
+
+    # A paywall page served once, then the article again: nothing is said.
+    articles.set_page("/w", stub)
+    await served(articles, "/w", 1)
+    articles.set_page("/w", full)
+    await served(articles, "/w", 3)
+    await quiet(telegram, ALICE, 1.0)
+
+    # The same loss over three checks in a row is announced once, as a withdrawal.
+    articles.set_page("/w", stub)
+    hits = articles.hits("/w")
+    message = await telegram.wait_for(ALICE, contains="withdrawn", timeout=20)
+    assert articles.hits("/w") - hits >= 3
+    assert message.text.startswith("🗑 The article was withdrawn or replaced\n✏️ ")
+    assert "v1 → v2" in message.text
+    await quiet(telegram, ALICE, 2.0)
+    assert "withdrawn or replaced" in (await telegram.ask(ALICE, "/history 1")).text
