@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import sys
 from pathlib import Path
 
@@ -122,7 +123,7 @@ def cmd_check(args: argparse.Namespace) -> None:
 
 def cmd_diff(args: argparse.Namespace) -> None:
     from bot.diff import diff_snapshots
-    from bot.extract import NotAnArticle, extract
+    from bot.extract import NotAnArticle, extract, page_url
     from bot.render import MessageContext, render_announcement, render_plain
     from bot.urls import site_name
 
@@ -130,7 +131,7 @@ def cmd_diff(args: argparse.Namespace) -> None:
     setup_logging("WARNING")
     old_html, old_url = _read_html(args.old, settings)
     new_html, _ = _read_html(args.new, settings)
-    url = args.url or old_url
+    url = args.url or (old_url if old_url.startswith("http") else page_url(old_html) or old_url)
     try:
         old, new = extract(old_html, url), extract(new_html, url)
     except NotAnArticle as exc:
@@ -177,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `redline check … | head`: the reader left, which is not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     return 0
 
 

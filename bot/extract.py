@@ -404,6 +404,15 @@ def _text_of(el: etree._Element) -> str:
     return display_form("".join(parts))
 
 
+def page_url(html: str) -> str | None:
+    """The address a saved page says it came from (canonical link, then og:url), if absolute."""
+    tree = load_html(html) if html and html.strip() else None
+    if tree is None:
+        return None
+    candidates = [*tree.xpath('//link[@rel="canonical"]/@href'), *_meta(tree, "og:url")]
+    return next((u.strip() for u in candidates if u.strip().startswith(("http://", "https://"))), None)
+
+
 def _meta(tree: HtmlElement, *names: str) -> list[str]:
     out = []
     for name in names:

@@ -77,3 +77,36 @@ def test_diff_prints_the_announcement(tmp_path: Path) -> None:
     assert "<s>postpones</s>" in result.stdout and "<b>cancels</b>" in result.stdout
     same = redline("diff", str(old), str(old))
     assert same.stdout == "No edit: the two pages have the same headline and text (noise ignored).\n"
+
+
+def test_diff_of_saved_pages_links_their_canonical_address(tmp_path: Path) -> None:
+    canonical = '<head>\n  <link rel="canonical" href="https://www.theguardian.com/world/2016/oct/11/putin">'
+    old, new = tmp_path / "v1.html", tmp_path / "v2.html"
+    old.write_text(article_html().replace("<head>", canonical, 1))
+    new.write_text(putin_v2().replace("<head>", canonical, 1))
+    first = redline("diff", str(old), str(new)).stdout.splitlines()[0]
+    assert first.endswith(
+        '· <a href="https://www.theguardian.com/world/2016/oct/11/putin">theguardian.com</a>'
+    )
+    # Without one, the file itself is the link and its folder the site.
+    old.write_text(article_html())
+    first = redline("diff", str(old), str(new)).stdout.splitlines()[0]
+    assert first.endswith(f'· <a href="{old.as_uri()}">{tmp_path.name}</a>')
+
+
+def test_output_cut_short_by_the_reader_is_not_an_error(tmp_path: Path) -> None:
+    page = tmp_path / "putin.html"
+    page.write_text(article_html())
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("REDLINE_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "check", str(page)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**clean, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # like `redline check … | head -0`: nobody reads what it prints
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0
+    assert stderr == ""
