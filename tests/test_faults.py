@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
+from contextlib import closing
+from pathlib import Path
 
 import pytest
 
@@ -99,11 +102,28 @@ async def test_token_never_logged_at_debug(
         await telegram.wait_for(ALICE, contains="<b>cancels</b>", timeout=15)
         telegram.fail_next("sendMessage", 500, "Internal Server Error")
         await telegram.ask(ALICE, "/list")
+        # A proxy's error page that echoes the request URL, token and all, for the next edit.
+        echo = f"Bad Gateway: upstream {telegram.base_url}{telegram.token}/sendMessage timed out"
+        telegram.fail_next("sendMessage", 502, echo)
+        articles.set_page("/t", article_html())
+        async with asyncio.timeout(15):
+            while not stored_errors(bots.db_path):
+                await asyncio.sleep(0.1)
         await bots.stop_all()
     finally:
         logging.getLogger().handlers.clear()
     out, err = capfd.readouterr()
     logs = out + err
     assert "check article=1" in logs  # the capture really holds the bot's log lines
+    assert "send_retry" in logs
     secret = telegram.token.split(":", 1)[1]
     assert telegram.token not in logs and secret not in logs
+    # Nor in any stored row: the error was kept, with the token blanked.
+    assert any("/bot<token>/sendMessage" in e for e in stored_errors(bots.db_path))
+    for path in bots.db_path.parent.glob(bots.db_path.name + "*"):
+        assert secret.encode() not in path.read_bytes(), path
+
+
+def stored_errors(db_path: Path) -> list[str]:
+    with closing(sqlite3.connect(db_path)) as db:
+        return [row[0] for row in db.execute("SELECT error FROM delivery WHERE error != ''")]
