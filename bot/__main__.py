@@ -8,6 +8,7 @@ import contextlib
 import os
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.db import DatabaseError
@@ -43,9 +44,11 @@ def cmd_run(args: argparse.Namespace) -> None:
     app = build_application(settings)
     t = settings.telegram
     if t.webhook_url:
+        # Serve at the URL's path: a reverse proxy forwards https://host/PATH to listen:port/PATH.
         app.run_webhook(
             listen=t.webhook_listen,
             port=t.webhook_port,
+            url_path=urlsplit(t.webhook_url).path.lstrip("/"),
             webhook_url=t.webhook_url,
             secret_token=t.webhook_secret or None,
             allowed_updates=Update.ALL_TYPES,

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.web import ArticleServer
 from tests.pages import PUTIN_P1_V1, PUTIN_V1, article_html, putin_v2
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -110,3 +117,66 @@ def test_output_cut_short_by_the_reader_is_not_an_error(tmp_path: Path) -> None:
     stderr = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 0
     assert stderr == ""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
+async def test_redline_run_as_a_process(
+    mode: str, telegram: FakeTelegram, articles: ArticleServer, tmp_path: Path
+) -> None:
+    """`redline run` as a user starts it, configured only by environment variables: it
+    answers, announces an edit, keeps the token out of its logs and stops cleanly on SIGTERM."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("REDLINE_")},
+        "PYTHONPATH": str(ROOT),
+        "REDLINE_TELEGRAM_TOKEN": telegram.token,
+        "REDLINE_TELEGRAM_BASE_URL": telegram.base_url,
+        "REDLINE_TELEGRAM_BASE_FILE_URL": telegram.base_file_url,
+        "REDLINE_TELEGRAM_POLL_TIMEOUT": "1",
+        "REDLINE_DATABASE_URL": f"sqlite:///{tmp_path / 'redline.db'}",
+        "REDLINE_MONITOR_INTERVAL": "1",
+        "REDLINE_MONITOR_MIN_INTERVAL": "1",
+        "REDLINE_MONITOR_MAX_INTERVAL": "2",
+        "REDLINE_MONITOR_TICK": "0.2",
+        "REDLINE_MONITOR_ALLOW_PRIVATE_ADDRESSES": "true",
+        "REDLINE_LOGGING_LEVEL": "DEBUG",
+    }
+    if mode == "webhook":
+        port = free_port()
+        env |= {
+            "REDLINE_TELEGRAM_WEBHOOK_URL": f"http://127.0.0.1:{port}/hook",
+            "REDLINE_TELEGRAM_WEBHOOK_LISTEN": "127.0.0.1",
+            "REDLINE_TELEGRAM_WEBHOOK_PORT": str(port),
+            "REDLINE_TELEGRAM_WEBHOOK_SECRET": "s3cret-Token_1",
+        }
+    log = tmp_path / "redline.log"
+    with log.open("wb") as err:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", stdout=err, stderr=err, env=env, cwd=tmp_path
+        )
+        try:
+            articles.set_page("/p", article_html())
+            start = await telegram.ask(1001, "/start", timeout=60)
+            assert "/track" in start.text
+            tracked = await telegram.ask(1001, f"/track {articles.url('/p')}", timeout=30)
+            assert tracked.text.startswith("👀 Tracking #1")
+            articles.set_page("/p", putin_v2())
+            await telegram.wait_for(1001, contains="<b>cancels</b>", timeout=30)
+            proc.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(proc.wait(), 30) == 0
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+    logs = log.read_text()
+    assert "level=DEBUG" in logs and "check article=1" in logs
+    assert telegram.token.split(":", 1)[1] not in logs
+    assert "Traceback" not in logs
+    if mode == "webhook":
+        methods = [method for method, _params in telegram.requests]
+        assert "setWebhook" in methods and "getUpdates" not in methods
