@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import signal
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -67,12 +68,16 @@ def cmd_worker(args: argparse.Namespace) -> None:
     app = build_application(settings)
 
     async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):  # `docker stop` and Ctrl-C end it cleanly
+            loop.add_signal_handler(sig, stop.set)
         async with app:
             if app.post_init is not None:
                 await app.post_init(app)
             await app.start()
             try:
-                await asyncio.Event().wait()
+                await stop.wait()
             finally:
                 await app.stop()
                 if app.post_shutdown is not None:

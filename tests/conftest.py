@@ -62,12 +62,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'redline.db'}"
     server: PostgresServer = request.getfixturevalue("postgres_server")
-    name = f"t{next(_DB_COUNTER)}"
-    engine = make_engine(server.url)
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {name}")
-    engine.dispose()
-    return server.url.rsplit("/", 1)[0] + "/" + name
+    return server.create_database(f"t{next(_DB_COUNTER)}")
 
 
 @pytest.fixture

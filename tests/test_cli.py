@@ -8,10 +8,14 @@ import signal
 import socket
 import subprocess
 import sys
+from asyncio.subprocess import Process
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 
+from tests.fakes.postgres import PostgresServer
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.web import ArticleServer
 from tests.pages import PUTIN_P1_V1, PUTIN_V1, article_html, putin_v2
@@ -125,27 +129,50 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.mark.parametrize("mode", ["polling", "webhook"])
-async def test_redline_run_as_a_process(
-    mode: str, telegram: FakeTelegram, articles: ArticleServer, tmp_path: Path
-) -> None:
-    """`redline run` as a user starts it, configured only by environment variables: it
-    answers, announces an edit, keeps the token out of its logs and stops cleanly on SIGTERM."""
-    env = {
+def bot_env(telegram: FakeTelegram, database_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a bot process that talks to the fake Bot API and checks every second."""
+    return {
         **{k: v for k, v in os.environ.items() if not k.startswith("REDLINE_")},
         "PYTHONPATH": str(ROOT),
         "REDLINE_TELEGRAM_TOKEN": telegram.token,
         "REDLINE_TELEGRAM_BASE_URL": telegram.base_url,
         "REDLINE_TELEGRAM_BASE_FILE_URL": telegram.base_file_url,
         "REDLINE_TELEGRAM_POLL_TIMEOUT": "1",
-        "REDLINE_DATABASE_URL": f"sqlite:///{tmp_path / 'redline.db'}",
+        "REDLINE_DATABASE_URL": database_url,
         "REDLINE_MONITOR_INTERVAL": "1",
         "REDLINE_MONITOR_MIN_INTERVAL": "1",
         "REDLINE_MONITOR_MAX_INTERVAL": "2",
         "REDLINE_MONITOR_TICK": "0.2",
         "REDLINE_MONITOR_ALLOW_PRIVATE_ADDRESSES": "true",
         "REDLINE_LOGGING_LEVEL": "DEBUG",
+        **extra,
     }
+
+
+@asynccontextmanager
+async def redline_process(command: str, env: dict[str, str], log: Path) -> AsyncIterator[Process]:
+    """`redline COMMAND` as a child process logging to ``log``; it must exit 0 on SIGTERM."""
+    with log.open("wb") as out:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", command, stdout=out, stderr=out, env=env, cwd=log.parent
+        )
+        try:
+            yield proc
+            proc.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(proc.wait(), 30) == 0, log.read_text()[-3000:]
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+
+
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
+async def test_redline_run_as_a_process(
+    mode: str, telegram: FakeTelegram, articles: ArticleServer, tmp_path: Path
+) -> None:
+    """`redline run` as a user starts it, configured only by environment variables: it
+    answers, announces an edit, keeps the token out of its logs and stops cleanly on SIGTERM."""
+    env = bot_env(telegram, f"sqlite:///{tmp_path / 'redline.db'}")
     if mode == "webhook":
         port = free_port()
         env |= {
@@ -155,24 +182,14 @@ async def test_redline_run_as_a_process(
             "REDLINE_TELEGRAM_WEBHOOK_SECRET": "s3cret-Token_1",
         }
     log = tmp_path / "redline.log"
-    with log.open("wb") as err:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", stdout=err, stderr=err, env=env, cwd=tmp_path
-        )
-        try:
-            articles.set_page("/p", article_html())
-            start = await telegram.ask(1001, "/start", timeout=60)
-            assert "/track" in start.text
-            tracked = await telegram.ask(1001, f"/track {articles.url('/p')}", timeout=30)
-            assert tracked.text.startswith("👀 Tracking #1")
-            articles.set_page("/p", putin_v2())
-            await telegram.wait_for(1001, contains="<b>cancels</b>", timeout=30)
-            proc.send_signal(signal.SIGTERM)
-            assert await asyncio.wait_for(proc.wait(), 30) == 0
-        finally:
-            if proc.returncode is None:
-                proc.kill()
-                await proc.wait()
+    async with redline_process("run", env, log):
+        articles.set_page("/p", article_html())
+        start = await telegram.ask(1001, "/start", timeout=60)
+        assert "/track" in start.text
+        tracked = await telegram.ask(1001, f"/track {articles.url('/p')}", timeout=30)
+        assert tracked.text.startswith("👀 Tracking #1")
+        articles.set_page("/p", putin_v2())
+        await telegram.wait_for(1001, contains="<b>cancels</b>", timeout=30)
     logs = log.read_text()
     assert "level=DEBUG" in logs and "check article=1" in logs
     assert telegram.token.split(":", 1)[1] not in logs
@@ -180,3 +197,44 @@ async def test_redline_run_as_a_process(
     if mode == "webhook":
         methods = [method for method, _params in telegram.requests]
         assert "setWebhook" in methods and "getUpdates" not in methods
+
+
+def announced(telegram: FakeTelegram, chat_id: int) -> list[str]:
+    """The "/diff N" of every headline announcement the chat got, sorted."""
+    return sorted(
+        "/diff " + m.text.rsplit("/diff ", 1)[1]
+        for m in telegram.messages_to(chat_id)
+        if "<b>cancels</b>" in m.text
+    )
+
+
+async def test_run_and_worker_on_postgresql_announce_each_edit_once(
+    telegram: FakeTelegram, articles: ArticleServer, tmp_path: Path, postgres_server: PostgresServer
+) -> None:
+    """Scaled out: `run` answers commands, a `worker` beside it shares the checks and sends;
+    every edit still reaches every chat exactly once."""
+    env = bot_env(telegram, postgres_server.create_database("scaleout"))
+    paths = [f"/s{i}" for i in range(6)]
+    for path in paths:
+        articles.set_page(path, article_html())
+    async with (
+        redline_process("run", env, tmp_path / "run.log"),
+        redline_process("worker", env, tmp_path / "worker.log"),
+    ):
+        for path in paths:
+            reply = await telegram.ask(1001, f"/track {articles.url(path)}", timeout=60)
+            assert reply.text.startswith("👀 Tracking #")
+            await telegram.ask(-2002, f"/track {articles.url(path)}", timeout=30, chat_type="group", title="Desk")
+        await asyncio.sleep(2)  # a few checks with nothing to say
+        for path in paths:
+            articles.set_page(path, putin_v2())
+        async with asyncio.timeout(30):
+            while len(announced(telegram, 1001)) + len(announced(telegram, -2002)) < 2 * len(paths):
+                await asyncio.sleep(0.1)
+        await asyncio.sleep(3)  # and nothing more comes, from either process
+    every = [f"/diff {n}" for n in range(1, len(paths) + 1)]
+    assert announced(telegram, 1001) == every
+    assert announced(telegram, -2002) == every
+    both = (tmp_path / "run.log").read_text() + (tmp_path / "worker.log").read_text()
+    assert "check article=" in (tmp_path / "worker.log").read_text(), "the worker did no checks"
+    assert "Traceback" not in both

@@ -228,15 +228,9 @@ async def test_story_on_postgresql(
 ) -> None:  # type: ignore[no-untyped-def]
     """The same path on a real PostgreSQL server, as a user who scaled out would run it."""
     from bot.config import with_overrides
-    from bot.db import make_engine
     from tests.conftest import e2e_settings
 
-    engine = make_engine(postgres_server.url)
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql("DROP DATABASE IF EXISTS e2e")
-        conn.exec_driver_sql("CREATE DATABASE e2e")
-    engine.dispose()
-    url = postgres_server.url.rsplit("/", 1)[0] + "/e2e"
+    url = postgres_server.create_database("e2e")
     await bots.start(with_overrides(e2e_settings(telegram, bots.db_path), database={"url": url}))
     articles.set_page("/pg", article_html())
     assert "Tracking #1" in await track(telegram, ALICE, articles.url("/pg"))

@@ -45,6 +45,19 @@ class PostgresServer:
     def url(self) -> str:
         return f"postgresql+psycopg://redline@127.0.0.1:{self.port}/postgres"
 
+    def create_database(self, name: str) -> str:
+        """A fresh, empty database (dropped first if a previous run left it); its URL."""
+        from bot.db import make_engine
+
+        engine = make_engine(self.url)
+        try:
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
+                conn.exec_driver_sql(f"CREATE DATABASE {name}")
+        finally:
+            engine.dispose()
+        return self.url.rsplit("/", 1)[0] + "/" + name
+
     def _run(self, *args: str) -> None:
         subprocess.run([*self._as_user, *args], check=True, capture_output=True, timeout=120, cwd=self.root)
 
