@@ -8,6 +8,7 @@ logged and rescheduled; it never stops the checks of the others.
 from __future__ import annotations
 
 import asyncio
+import functools
 import html
 import logging
 import time
@@ -201,11 +202,13 @@ class Monitor:
         note, summary = _describe(event, withdrawn, summarize(event.changes))
 
         number = last.number + 1
-        deliveries = []
-        for sub, chat in await asyncio.to_thread(self.store.audience, aid):
-            shown = for_sensitivity(event.changes, chat.sensitivity)
+
+        @functools.cache
+        def message(sensitivity: str, article_number: int) -> tuple[str, str] | None:
+            """One render per (sensitivity, number) however many chats share them."""
+            shown = for_sensitivity(event.changes, sensitivity)
             if not shown:
-                continue
+                return None
             ctx = MessageContext(
                 site=article.site,
                 url=article.url,
@@ -213,17 +216,17 @@ class Monitor:
                 old_version=last.number,
                 new_version=number,
                 elapsed=now - last.created_at,
-                article_number=sub.number,
+                article_number=article_number,
                 note=note,
             )
-            deliveries.append(
-                NewDelivery(
-                    chat_id=chat.id,
-                    kind=DeliveryKind.EDIT,
-                    text=render_announcement(shown, ctx),
-                    plain=render_plain(shown, ctx),
-                )
-            )
+            return render_announcement(shown, ctx), render_plain(shown, ctx)
+
+        deliveries = []
+        for sub, chat in await asyncio.to_thread(self.store.audience, aid):
+            rendered = message(chat.sensitivity, sub.number)
+            if rendered is not None:
+                text, plain = rendered
+                deliveries.append(NewDelivery(chat.id, DeliveryKind.EDIT, text=text, plain=plain))
         interval = self._faster(article.interval)
         fields: dict[str, object] = {
             "title": new.title,

@@ -14,6 +14,7 @@ from sqlalchemy import func, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.db import create_schema, session_scope
 from bot.models import (
@@ -60,6 +61,14 @@ class PageMeta:
     etag: str | None = None
     last_modified: str | None = None
     body_hash: str | None = None
+
+
+def _subscription(chat_id: int, article_id: int) -> SelectOfScalar[Subscription]:
+    return (
+        select(Subscription)
+        .where(Subscription.chat_id == chat_id)
+        .where(Subscription.article_id == article_id)
+    )
 
 
 class Store:
@@ -137,11 +146,7 @@ class Store:
 
     def subscription_for(self, chat_id: int, article_id: int) -> Subscription | None:
         with Session(self.engine) as s:
-            return s.exec(
-                select(Subscription)
-                .where(Subscription.chat_id == chat_id)
-                .where(Subscription.article_id == article_id)
-            ).first()
+            return s.exec(_subscription(chat_id, article_id)).first()
 
     def count_subscriptions(self, chat_id: int) -> int:
         with Session(self.engine) as s:
@@ -168,89 +173,65 @@ class Store:
         Two chats tracking the same new article at once race on the unique url_key (and one
         chat's two /track commands on its numbering): the loser retries and finds the row.
         """
+        now = now or utcnow()
+
+        def once() -> TrackResult:
+            with session_scope(self.engine) as s:
+                article = s.exec(select(Article).where(Article.url_key == url_key)).first()
+                if article is None:
+                    if content is None:
+                        raise ValueError("a new article needs its first snapshot")
+                    article = Article(
+                        url=url,
+                        url_key=url_key,
+                        site=site,
+                        title=title,
+                        interval=interval,
+                        next_check_at=now + timedelta(seconds=interval),
+                        last_checked_at=now,
+                        last_changed_at=now,
+                        etag=meta.etag,
+                        last_modified=meta.last_modified,
+                        body_hash=meta.body_hash,
+                        created_at=now,
+                    )
+                    s.add(article)
+                    s.flush()
+                    s.add(
+                        Version(
+                            article_id=article.id,  # type: ignore[arg-type]
+                            number=1,
+                            title=title,
+                            content=content,
+                            content_hash=content_hash,
+                            summary="first version",
+                            created_at=now,
+                        )
+                    )
+                elif article.state in (ArticleState.DORMANT, ArticleState.GONE) and content is not None:
+                    # Tracking again wakes an article that went quiet.
+                    article.state = ArticleState.ACTIVE
+                    article.failures = 0
+                    article.next_check_at = now
+                    s.add(article)
+                assert article.id is not None
+                existing = s.exec(_subscription(chat_id, article.id)).first()
+                if existing is not None:
+                    return TrackResult(existing.number, article, already=True)
+                top = s.exec(
+                    select(func.max(Subscription.number)).where(Subscription.chat_id == chat_id)
+                ).one()
+                number = (top or 0) + 1
+                s.add(Subscription(chat_id=chat_id, article_id=article.id, number=number))
+                return TrackResult(number, article, already=False)
+
         for attempt in range(5):
             try:
-                return self._track(
-                    chat_id,
-                    url=url,
-                    url_key=url_key,
-                    site=site,
-                    title=title,
-                    content=content,
-                    content_hash=content_hash,
-                    meta=meta,
-                    interval=interval,
-                    now=now or utcnow(),
-                )
+                return once()
             except IntegrityError:
                 if attempt == 4:
                     raise
         raise AssertionError("unreachable")
-
-    def _track(
-        self,
-        chat_id: int,
-        *,
-        url: str,
-        url_key: str,
-        site: str,
-        title: str,
-        content: dict | None,
-        content_hash: str,
-        meta: PageMeta,
-        interval: int,
-        now: datetime,
-    ) -> TrackResult:
-        with session_scope(self.engine) as s:
-            article = s.exec(select(Article).where(Article.url_key == url_key)).first()
-            if article is None:
-                if content is None:
-                    raise ValueError("a new article needs its first snapshot")
-                article = Article(
-                    url=url,
-                    url_key=url_key,
-                    site=site,
-                    title=title,
-                    interval=interval,
-                    next_check_at=now + timedelta(seconds=interval),
-                    last_checked_at=now,
-                    last_changed_at=now,
-                    etag=meta.etag,
-                    last_modified=meta.last_modified,
-                    body_hash=meta.body_hash,
-                    created_at=now,
-                )
-                s.add(article)
-                s.flush()
-                s.add(
-                    Version(
-                        article_id=article.id,  # type: ignore[arg-type]
-                        number=1,
-                        title=title,
-                        content=content,
-                        content_hash=content_hash,
-                        summary="first version",
-                        created_at=now,
-                    )
-                )
-            elif article.state in (ArticleState.DORMANT, ArticleState.GONE) and content is not None:
-                # Tracking again wakes an article that went quiet.
-                article.state = ArticleState.ACTIVE
-                article.failures = 0
-                article.next_check_at = now
-                s.add(article)
-            assert article.id is not None
-            existing = s.exec(
-                select(Subscription)
-                .where(Subscription.chat_id == chat_id)
-                .where(Subscription.article_id == article.id)
-            ).first()
-            if existing is not None:
-                return TrackResult(existing.number, article, already=True)
-            top = s.exec(select(func.max(Subscription.number)).where(Subscription.chat_id == chat_id)).one()
-            number = (top or 0) + 1
-            s.add(Subscription(chat_id=chat_id, article_id=article.id, number=number))
-            return TrackResult(number, article, already=False)
 
     def untrack(self, chat_id: int, number: int) -> Article | None:
         with session_scope(self.engine) as s:

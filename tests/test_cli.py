@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 from asyncio.subprocess import Process
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes.ports import free_port
 from tests.fakes.postgres import PostgresServer
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.web import ArticleServer
@@ -23,17 +23,21 @@ from tests.pages import PUTIN_P1_V1, PUTIN_V1, article_html, putin_v2
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def clean_env() -> dict[str, str]:
+    """This environment without any REDLINE_ setting, with the project importable."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("REDLINE_")}
+    return {**clean, "PYTHONPATH": str(ROOT)}
+
+
 def redline(
     *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("REDLINE_")}
-    clean["PYTHONPATH"] = str(ROOT)
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         capture_output=True,
         text=True,
         timeout=120,
-        env={**clean, **(env or {})},
+        env={**clean_env(), **(env or {})},
         cwd=cwd or ROOT,
     )
 
@@ -108,12 +112,11 @@ def test_diff_of_saved_pages_links_their_canonical_address(tmp_path: Path) -> No
 def test_output_cut_short_by_the_reader_is_not_an_error(tmp_path: Path) -> None:
     page = tmp_path / "putin.html"
     page.write_text(article_html())
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("REDLINE_")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "check", str(page)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env={**clean, "PYTHONPATH": str(ROOT)},
+        env=clean_env(),
         cwd=ROOT,
     )
     assert proc.stdout is not None and proc.stderr is not None
@@ -123,17 +126,10 @@ def test_output_cut_short_by_the_reader_is_not_an_error(tmp_path: Path) -> None:
     assert stderr == ""
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def bot_env(telegram: FakeTelegram, database_url: str, **extra: str) -> dict[str, str]:
     """The environment of a bot process that talks to the fake Bot API and checks every second."""
     return {
-        **{k: v for k, v in os.environ.items() if not k.startswith("REDLINE_")},
-        "PYTHONPATH": str(ROOT),
+        **clean_env(),
         "REDLINE_TELEGRAM_TOKEN": telegram.token,
         "REDLINE_TELEGRAM_BASE_URL": telegram.base_url,
         "REDLINE_TELEGRAM_BASE_FILE_URL": telegram.base_file_url,

@@ -50,6 +50,7 @@ from bot.fetch import (
     decode_html,
 )
 from tests.fakes.misbehave import drip, endless, gzip_zeros, hang_up, silent
+from tests.fakes.ports import free_port
 from tests.fakes.web import ArticleServer
 
 PRIVATE = "That address is on a private or local network, so I won't fetch it."
@@ -810,14 +811,8 @@ async def test_last_modified_conditional_get(web_server: ArticleServer, open_fet
 # -- connections ---------------------------------------------------------------------------------
 
 
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def test_nothing_listening(open_fetcher: Fetcher) -> None:
-    error = await failure(open_fetcher, f"http://127.0.0.1:{closed_port()}/")
+    error = await failure(open_fetcher, f"http://127.0.0.1:{free_port()}/")
     assert type(error) is ConnectFailed
     assert error.user_message == "I couldn't connect to the site."
     assert not error.permanent
@@ -843,7 +838,7 @@ async def test_environment_proxies_are_ignored(
 ) -> None:
     """A proxy from the environment would bypass the guarded backend."""
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "all_proxy"):
-        monkeypatch.setenv(name, f"http://127.0.0.1:{closed_port()}")
+        monkeypatch.setenv(name, f"http://127.0.0.1:{free_port()}")
     web_server.set_page("/p", ARTICLE)
     async with Fetcher(open_policy()) as fetcher:
         assert (await fetcher.fetch(web_server.url("/p"))).html == ARTICLE

@@ -1370,14 +1370,8 @@ class FakeTelegram:
 
     async def _send_message(self, params: dict[str, Any], files: dict[str, UploadedPart]) -> dict[str, Any]:
         chat = self._chat(params, sending=True)
-        text = params.get("text")
-        if not text:
-            raise _bad_request("message text is empty")
-        parsed, count = self._format(str(text), params.get("parse_mode"), params.get("entities"))
-        if not parsed.text.strip():
-            raise _bad_request("message text is empty")
-        if utf16_len(parsed.text) > MAX_MESSAGE_LENGTH:
-            raise _bad_request("message is too long")
+        parsed, count = self._checked_text(params, too_long="message is too long")
+        text = params["text"]
         content: dict[str, Any] = {"text": parsed.text}
         if parsed.entities:
             content["entities"] = parsed.entities
@@ -1394,6 +1388,19 @@ class FakeTelegram:
             entities_count=count,
         )
         return message
+
+    def _checked_text(self, params: dict[str, Any], *, too_long: str) -> tuple[ParsedText, int]:
+        """The message text parsed as Telegram would, refused as Telegram refuses it
+        (the two methods word "too long" differently)."""
+        text = params.get("text")
+        if not text:
+            raise _bad_request("message text is empty")
+        parsed, count = self._format(str(text), params.get("parse_mode"), params.get("entities"))
+        if not parsed.text.strip():
+            raise _bad_request("message text is empty")
+        if utf16_len(parsed.text) > MAX_MESSAGE_LENGTH:
+            raise _bad_request(too_long)
+        return parsed, count
 
     def _editable(self, params: dict[str, Any]) -> tuple[_Chat, _Stored]:
         if params.get("inline_message_id"):
@@ -1415,14 +1422,8 @@ class FakeTelegram:
         chat, stored = self._editable(params)
         if "text" not in stored.message:
             raise _bad_request("there is no text in the message to edit")
-        text = params.get("text")
-        if not text:
-            raise _bad_request("message text is empty")
-        parsed, count = self._format(str(text), params.get("parse_mode"), params.get("entities"))
-        if not parsed.text.strip():
-            raise _bad_request("message text is empty")
-        if utf16_len(parsed.text) > MAX_MESSAGE_LENGTH:
-            raise _bad_request("MESSAGE_TOO_LONG")
+        parsed, count = self._checked_text(params, too_long="MESSAGE_TOO_LONG")
+        text = params["text"]
         markup = self._checked_markup(params)
         new = copy.deepcopy(stored.message)
         new["text"] = parsed.text
