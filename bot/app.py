@@ -71,7 +71,9 @@ def build_application(settings: Settings, *, resolver: Resolver | None = None) -
     app.add_error_handler(_on_error)
     assert app.job_queue is not None, "install python-telegram-bot[job-queue]"
     tick = settings.monitor.tick
-    job_kwargs = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+    # Jitter: processes sharing one database (run + workers) would otherwise tick in lockstep,
+    # and the one whose tick always comes first after a due time would take every check.
+    job_kwargs = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None, "jitter": tick}
     app.job_queue.run_repeating(_check_tick, interval=tick, first=0.1, name="checks", job_kwargs=job_kwargs)
     app.job_queue.run_repeating(_send_tick, interval=tick, first=0.2, name="sends", job_kwargs=job_kwargs)
     return app

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -64,8 +64,21 @@ def _sqlite_setup(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+# Any constant shared by every Redline process on one database.
+_SCHEMA_LOCK = 0x5ED11E
+
+
 def create_schema(engine: Engine) -> None:
-    SQLModel.metadata.create_all(engine)
+    """Create missing tables in one transaction, one process at a time.
+
+    ``run`` and ``worker`` often start together (one compose file, one deploy): without the lock
+    both see no tables and the second CREATE TABLE fails. SQLite's BEGIN IMMEDIATE already
+    serialises; PostgreSQL gets a transaction-scoped advisory lock, and its DDL is transactional.
+    """
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
+        SQLModel.metadata.create_all(conn)
 
 
 @contextmanager

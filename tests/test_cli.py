@@ -154,6 +154,7 @@ async def redline_process(command: str, env: dict[str, str], log: Path) -> Async
         )
         try:
             yield proc
+            assert proc.returncode is None, f"redline {command} exited early:\n{log.read_text()[-3000:]}"
             proc.send_signal(signal.SIGTERM)
             assert await asyncio.wait_for(proc.wait(), 30) == 0, log.read_text()[-3000:]
         finally:

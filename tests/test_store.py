@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
+from bot.db import make_engine
 from bot.models import ArticleState, DeliveryKind, DeliveryStatus, utcnow
 from bot.store import NewDelivery, PageMeta, Store
 
@@ -98,6 +99,37 @@ def test_blocked_chat_gets_nothing_and_migration_keeps_subscriptions(store: Stor
     # A blocked chat that writes again is unblocked.
     store.ensure_chat(7, "private")
     assert sorted(chat.id for _sub, chat in store.audience(result.article.id)) == [-1001, 7]
+
+
+def test_processes_starting_together_create_the_schema_once(database_url: str) -> None:
+    """`run` and `worker` started by one deploy both create the tables on an empty database:
+    neither may fail with "already exists", and the schema works afterwards."""
+    starters = 6
+    barrier = threading.Barrier(starters)
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        engine = make_engine(database_url)  # an engine each, like separate processes
+        try:
+            barrier.wait()
+            Store(engine).create_schema()
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            engine.dispose()
+
+    for _round in range(3):
+        threads = [threading.Thread(target=start) for _ in range(starters)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert not errors, errors[0]
+    store = Store(make_engine(database_url))
+    try:
+        assert _track(store, 1).number == 1
+    finally:
+        store.engine.dispose()
 
 
 def test_concurrent_writers_do_not_lose_updates(store: Store) -> None:
