@@ -22,12 +22,12 @@ run: $(VENV)/.installed
 	$(BIN)/redline run $(if $(CONFIG),--config $(CONFIG))
 
 ## Install with test extras and run the whole suite.
-test: $(VENV)/.installed-test
-	$(BIN)/ruff check bot tests benchmarks
+test: lint
 	$(BIN)/pytest -q
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check bot tests benchmarks
+	$(BIN)/ruff format --check bot tests benchmarks
 
 ## The corpus report: every page and edit in ../shared/corpus through the monitor's code path.
 corpus: $(VENV)/.installed-test

@@ -221,7 +221,9 @@ async def test_run_and_worker_on_postgresql_announce_each_edit_once(
         for path in paths:
             reply = await telegram.ask(1001, f"/track {articles.url(path)}", timeout=60)
             assert reply.text.startswith("👀 Tracking #")
-            await telegram.ask(-2002, f"/track {articles.url(path)}", timeout=30, chat_type="group", title="Desk")
+            await telegram.ask(
+                -2002, f"/track {articles.url(path)}", timeout=30, chat_type="group", title="Desk"
+            )
         await asyncio.sleep(2)  # a few checks with nothing to say
         for path in paths:
             articles.set_page(path, putin_v2())

@@ -62,7 +62,11 @@ def test_environment_beats_file(tmp_path: Path) -> None:
         ("[monitor]\ninterval = 'often'\n", {}, "[monitor] interval: 'often' is not a valid int"),
         ("[monitor]\nbogus = 1\n", {}, "[monitor]: unknown key 'bogus'"),
         ("[nope]\n", {}, "config: unknown section [nope]"),
-        ("", {"REDLINE_MONITOR_CONCURRENCY": "many"}, "REDLINE_MONITOR_CONCURRENCY: 'many' is not a valid int"),
+        (
+            "",
+            {"REDLINE_MONITOR_CONCURRENCY": "many"},
+            "REDLINE_MONITOR_CONCURRENCY: 'many' is not a valid int",
+        ),
         ("[monitor]\nmin_interval = 900\n", {}, "monitor: need 0 < min_interval <= interval <= max_interval"),
     ],
 )

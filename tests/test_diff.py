@@ -58,18 +58,14 @@ def inserted(c: Change) -> str:
 NEW_TOP = "Update: the council later postponed the final reading until June."
 ALIGNMENT = [
     pytest.param(snap(*P), snap(*P), [], id="identical"),
-    pytest.param(
-        snap(*P), snap(*(p.replace(" ", "  ") + " " for p in P)), [], id="whitespace-only"
-    ),
+    pytest.param(snap(*P), snap(*(p.replace(" ", "  ") + " " for p in P)), [], id="whitespace-only"),
     pytest.param(
         snap(*P),
         snap(P[0], P[1], P[2].replace("city's", "city’s"), P[3]),
         [],
         id="apostrophe-style-only",
     ),
-    pytest.param(
-        snap(*P), snap(NEW_TOP, *P), [("added", None, 0)], id="insert-at-top-is-not-all-edited"
-    ),
+    pytest.param(snap(*P), snap(NEW_TOP, *P), [("added", None, 0)], id="insert-at-top-is-not-all-edited"),
     pytest.param(snap(*P), snap(P[0], P[2], P[3]), [("removed", 1, None)], id="removed"),
     pytest.param(
         snap(*P),
@@ -217,9 +213,7 @@ def test_word_diff(old: str, new: str, gone: list[str], added: list[str]) -> Non
     assert dels == gone
     assert ins == added
     # nothing folded to ASCII: the segments are made of the original characters
-    assert "".join(s.text for s in segments if s.op != "insert").replace(" ", "") == old.replace(
-        " ", ""
-    )
+    assert "".join(s.text for s in segments if s.op != "insert").replace(" ", "") == old.replace(" ", "")
 
 
 def test_adjacent_changed_words_form_one_run() -> None:
@@ -367,9 +361,7 @@ def test_cjk_and_rtl_pages(a: str, b: str, gone: str, added: str) -> None:
 # Properties
 # --------------------------------------------------------------------------------------------
 
-ALPHABET = st.sampled_from(
-    list("abc xyz XY .,?!'\"“”—-0123456789 中文字日本語 ไทยที่ عربي кирилл 👍🏽 \u00a0")
-)
+ALPHABET = st.sampled_from(list("abc xyz XY .,?!'\"“”—-0123456789 中文字日本語 ไทยที่ عربي кирилл 👍🏽 \u00a0"))
 TEXTS = st.text(ALPHABET, max_size=60)
 
 
@@ -399,9 +391,7 @@ def test_diff_never_crashes_and_is_empty_on_equal(a: list[str], b: list[str]) ->
 
 def test_large_rewrite_stays_fast() -> None:
     words = [f"w{i}" for i in range(60)]
-    old = Snapshot(
-        "t", tuple(" ".join(words[(i * 7 + k) % 60] for k in range(40)) for i in range(300))
-    )
+    old = Snapshot("t", tuple(" ".join(words[(i * 7 + k) % 60] for k in range(40)) for i in range(300)))
     new = Snapshot("t", tuple(p.replace("w1 ", "W1 ") for p in old.paragraphs))
     start = time.perf_counter()
     changes = diff_snapshots(old, new)

@@ -179,9 +179,7 @@ HASH_CASES = [
         False,
         id="paragraph",
     ),
-    pytest.param(
-        Snapshot(BASE.title, ("Second paragraph.", "He said “no” — twice.")), False, id="order"
-    ),
+    pytest.param(Snapshot(BASE.title, ("Second paragraph.", "He said “no” — twice.")), False, id="order"),
 ]
 
 

@@ -35,8 +35,12 @@ def test_headline_alternating_twice_is_an_ab_test_then_quiet() -> None:
     event = classify(index, A, B, diff_snapshots(A, B))
     assert event.kind == EventKind.AB_TEST and event.ab_titles == (B.title, A.title)
     # From then on a flip is quiet, but a real edit during the test is still announced.
-    assert classify([*index, row(4, B)], B, A, diff_snapshots(B, A), event.ab_titles).kind == EventKind.AB_FLIP
+    assert (
+        classify([*index, row(4, B)], B, A, diff_snapshots(B, A), event.ab_titles).kind == EventKind.AB_FLIP
+    )
     flipped_and_edited = Snapshot(title=A.title, paragraphs=EDITED.paragraphs)
-    event2 = classify([*index, row(4, B)], B, flipped_and_edited, diff_snapshots(B, flipped_and_edited), event.ab_titles)
+    event2 = classify(
+        [*index, row(4, B)], B, flipped_and_edited, diff_snapshots(B, flipped_and_edited), event.ab_titles
+    )
     assert event2.kind == EventKind.EDIT
     assert [c.kind for c in event2.changes] == ["edited"]

@@ -82,9 +82,7 @@ def assert_telegram_html(message: str) -> None:
 
 
 def headline_story() -> list[Change]:
-    return diff_snapshots(
-        extract(fixture_html("article_v1.html")), extract(fixture_html("article_v2.html"))
-    )
+    return diff_snapshots(extract(fixture_html("article_v1.html")), extract(fixture_html("article_v2.html")))
 
 
 # --------------------------------------------------------------------------------------------
@@ -226,7 +224,9 @@ def test_plain_fallback_has_no_markup_and_same_limits() -> None:
     plain = render_plain(changes, CTX)
     assert not re.search(r"</?(b|s|a|i|code)\b", plain)
     assert "[-postpones-] {+cancels+}" in plain
-    assert plain.split("\n")[0].startswith("✏️ Headline changed, 1 paragraph edited — silent edit · theguardian")
+    assert plain.split("\n")[0].startswith(
+        "✏️ Headline changed, 1 paragraph edited — silent edit · theguardian"
+    )
     assert CTX.url in plain
     many = [Change("added", None, i, "", "x" * 500) for i in range(100)]
     assert utf16_len(render_plain(many, CTX)) <= 4096
@@ -243,9 +243,7 @@ SCRIPTS = [
         ["<b>因为</b>", "<b>约</b>", "<s>多</s>"],
         id="chinese",
     ),
-    pytest.param(
-        "ar_article.html", "ar_article_v2.html", ["<b>مقاتلون</b>", "<b>حتى الآن</b>"], id="arabic"
-    ),
+    pytest.param("ar_article.html", "ar_article_v2.html", ["<b>مقاتلون</b>", "<b>حتى الآن</b>"], id="arabic"),
 ]
 
 
@@ -260,9 +258,7 @@ def test_scripts_render_word_runs(a: str, b: str, runs: list[str]) -> None:
 
 def test_cjk_runs_have_no_spaces_added() -> None:
     old, new = "符合国际社会利益", "符合世界各国利益"
-    message = render_announcement(
-        [Change("headline", None, None, old, new, word_diff(old, new))], CTX
-    )
+    message = render_announcement([Change("headline", None, None, old, new, word_diff(old, new))], CTX)
     assert "符合<s>国际社会</s><b>世界各国</b>利益" in message
 
 

@@ -26,16 +26,33 @@ def snap(*paragraphs: str, title: str = "Attack in the city centre") -> Snapshot
     [
         (snap(BASE[0].replace("12", "15"), *BASE[1:]), ("a number changed",), None),
         (snap(BASE[0], BASE[2]), ("a quote removed",), None),
-        (snap(BASE[0], "Officials said they would not be intimidated.", BASE[2]), ("a quote removed", "a name removed"), None),
+        (
+            snap(BASE[0], "Officials said they would not be intimidated.", BASE[2]),
+            ("a quote removed", "a name removed"),
+            None,
+        ),
         (snap(*BASE, title="Deadly attack in the city centre"), ("headline changed",), None),
-        (snap(BASE[0].replace("12", "15"), *BASE[1:], "Correction: an earlier version gave the wrong toll."),
-         ("a number changed",), "Correction: an earlier version gave the wrong toll."),
-        (snap(*BASE, "Update: the council meeting was moved to Tuesday."), (), "Update: the council meeting was moved to Tuesday."),
+        (
+            snap(
+                BASE[0].replace("12", "15"), *BASE[1:], "Correction: an earlier version gave the wrong toll."
+            ),
+            ("a number changed",),
+            "Correction: an earlier version gave the wrong toll.",
+        ),
+        (
+            snap(*BASE, "Update: the council meeting was moved to Tuesday."),
+            (),
+            "Update: the council meeting was moved to Tuesday.",
+        ),
         (snap(BASE[0], BASE[1], "The city council will meet to discuss security."), (), None),
         # "French" and "the Kremlin" are not names; "François Hollande" is.
         (snap("At least 12 people were killed, the French president said.", *BASE[1:]), (), None),
         (snap(BASE[0].replace("officials", "the Kremlin"), *BASE[1:]), (), None),
-        (snap(BASE[0], BASE[1].replace("Mayor Anna Kowalska", "the mayor"), BASE[2]), ("a name removed",), None),
+        (
+            snap(BASE[0], BASE[1].replace("Mayor Anna Kowalska", "the mayor"), BASE[2]),
+            ("a name removed",),
+            None,
+        ),
         (snap(*BASE, "A spokesperson did not respond to a request for comment."), (), None),
     ],
 )
@@ -47,8 +64,14 @@ def test_assess(new: Snapshot, tags: tuple[str, ...], declared: str | None) -> N
 
 def test_first_line_says_what_matters_and_escapes_notes() -> None:
     changes = diff_snapshots(snap(*BASE), snap(BASE[0].replace("12", "15"), *BASE[1:]))
-    ctx = MessageContext(site="example.com", url="https://example.com/a", title="T", old_version=1,
-                         new_version=2, note="🔀 Headline A/B test: “<X>” ⇄ “Y & Z”")
+    ctx = MessageContext(
+        site="example.com",
+        url="https://example.com/a",
+        title="T",
+        old_version=1,
+        new_version=2,
+        note="🔀 Headline A/B test: “<X>” ⇄ “Y & Z”",
+    )
     message = render_announcement(changes, ctx)
     first, second = message.splitlines()[:2]
     assert first == "🔀 Headline A/B test: “&lt;X&gt;” ⇄ “Y &amp; Z”"
