@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint corpus bench clean
+.PHONY: run test lint corpus clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
