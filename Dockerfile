@@ -1,4 +1,6 @@
-FROM python:3.12-slim
+# Behind a registry mirror: docker build --build-arg PYTHON_IMAGE=mirror.example/python:3.12-slim .
+ARG PYTHON_IMAGE=python:3.12-slim
+FROM ${PYTHON_IMAGE}
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     REDLINE_DATABASE_URL=sqlite:////data/redline.db

@@ -7,6 +7,7 @@ with ``BEGIN IMMEDIATE`` so two writers queue on the busy timeout instead of fai
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel, create_engine
 
 from bot import models  # noqa: F401  (registers the tables)
@@ -35,6 +37,8 @@ def make_engine(url: str) -> Engine:
             parent = Path(database).expanduser().resolve().parent
             if not parent.is_dir():
                 raise DatabaseError(f"database directory does not exist: {parent}")
+            if not os.access(parent, os.W_OK):  # SQLite writes its -wal and -shm files beside it
+                raise DatabaseError(f"database directory is not writable by uid {os.getuid()}: {parent}")
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         _sqlite_setup(engine)
         return engine
@@ -75,10 +79,15 @@ def create_schema(engine: Engine) -> None:
     both see no tables and the second CREATE TABLE fails. SQLite's BEGIN IMMEDIATE already
     serialises; PostgreSQL gets a transaction-scoped advisory lock, and its DDL is transactional.
     """
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
-        SQLModel.metadata.create_all(conn)
+    try:
+        with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
+            SQLModel.metadata.create_all(conn)
+    except OperationalError as exc:  # the first connection: server down, wrong password, bad path
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        where = engine.url.render_as_string(hide_password=True)
+        raise DatabaseError(f"cannot open the database {where}: {reason}") from None
 
 
 @contextmanager

@@ -19,6 +19,7 @@ from tests.fakes.postgres import PostgresServer
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.web import ArticleServer
 from tests.pages import PUTIN_P1_V1, PUTIN_V1, article_html, putin_v2
+from tests.stories import fast_bot_env, first_user_sees_an_edit
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,6 +64,24 @@ def test_bad_database_url_is_one_line(tmp_path: Path) -> None:
     result = redline("run", env=env, cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr == "redline: error: database directory does not exist: /no/such/dir\n"
+
+
+def test_database_that_cannot_be_opened_is_one_line(tmp_path: Path) -> None:
+    """A path that is a directory (SQLite) and a PostgreSQL server that is not there: one line
+    each, and the password stays out of it."""
+    port = free_port()
+    cases = {
+        f"sqlite:///{tmp_path}": f"redline: error: cannot open the database sqlite:///{tmp_path}: "
+        "unable to open database file\n",
+        f"postgresql+psycopg://redline:s3cret@127.0.0.1:{port}/redline": "redline: error: cannot open the "
+        f"database postgresql+psycopg://redline:***@127.0.0.1:{port}/redline: connection failed: ",
+    }
+    for command in ("run", "worker"):
+        for url, message in cases.items():
+            result = redline(command, env={"REDLINE_TELEGRAM_TOKEN": "1:x", "REDLINE_DATABASE_URL": url})
+            assert result.returncode == 2, result.stderr
+            assert result.stderr.startswith(message) and result.stderr.count("\n") == 1, result.stderr
+            assert "s3cret" not in result.stderr
 
 
 def test_check_prints_headline_and_numbered_paragraphs(tmp_path: Path) -> None:
@@ -127,19 +146,11 @@ def test_output_cut_short_by_the_reader_is_not_an_error(tmp_path: Path) -> None:
 
 
 def bot_env(telegram: FakeTelegram, database_url: str, **extra: str) -> dict[str, str]:
-    """The environment of a bot process that talks to the fake Bot API and checks every second."""
+    """The environment of a bot process on ``database_url`` that logs at DEBUG."""
     return {
         **clean_env(),
-        "REDLINE_TELEGRAM_TOKEN": telegram.token,
-        "REDLINE_TELEGRAM_BASE_URL": telegram.base_url,
-        "REDLINE_TELEGRAM_BASE_FILE_URL": telegram.base_file_url,
-        "REDLINE_TELEGRAM_POLL_TIMEOUT": "1",
+        **fast_bot_env(telegram),
         "REDLINE_DATABASE_URL": database_url,
-        "REDLINE_MONITOR_INTERVAL": "1",
-        "REDLINE_MONITOR_MIN_INTERVAL": "1",
-        "REDLINE_MONITOR_MAX_INTERVAL": "2",
-        "REDLINE_MONITOR_TICK": "0.2",
-        "REDLINE_MONITOR_ALLOW_PRIVATE_ADDRESSES": "true",
         "REDLINE_LOGGING_LEVEL": "DEBUG",
         **extra,
     }
@@ -180,13 +191,7 @@ async def test_redline_run_as_a_process(
         }
     log = tmp_path / "redline.log"
     async with redline_process("run", env, log):
-        articles.set_page("/p", article_html())
-        start = await telegram.ask(1001, "/start", timeout=60)
-        assert "/track" in start.text
-        tracked = await telegram.ask(1001, f"/track {articles.url('/p')}", timeout=30)
-        assert tracked.text.startswith("👀 Tracking #1")
-        articles.set_page("/p", putin_v2())
-        await telegram.wait_for(1001, contains="<b>cancels</b>", timeout=30)
+        await first_user_sees_an_edit(telegram, articles)
     logs = log.read_text()
     assert "level=DEBUG" in logs and "check article=1" in logs
     assert telegram.token.split(":", 1)[1] not in logs

@@ -1,0 +1,36 @@
+"""What a bot under test is told and what a first user does with it, shared by the tests that
+start Redline as a process or a container."""
+
+from __future__ import annotations
+
+from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.web import ArticleServer
+from tests.pages import article_html, putin_v2
+
+
+def fast_bot_env(telegram: FakeTelegram) -> dict[str, str]:
+    """REDLINE_ settings for a bot that talks to the fake Bot API and checks every second."""
+    return {
+        "REDLINE_TELEGRAM_TOKEN": telegram.token,
+        "REDLINE_TELEGRAM_BASE_URL": telegram.base_url,
+        "REDLINE_TELEGRAM_BASE_FILE_URL": telegram.base_file_url,
+        "REDLINE_TELEGRAM_POLL_TIMEOUT": "1",
+        "REDLINE_MONITOR_INTERVAL": "1",
+        "REDLINE_MONITOR_MIN_INTERVAL": "1",
+        "REDLINE_MONITOR_MAX_INTERVAL": "2",
+        "REDLINE_MONITOR_TICK": "0.2",
+        "REDLINE_MONITOR_ALLOW_PRIVATE_ADDRESSES": "true",
+    }
+
+
+async def first_user_sees_an_edit(
+    telegram: FakeTelegram, articles: ArticleServer, chat_id: int = 1001
+) -> None:
+    """/start, /track an article, the headline is edited, the edit is announced."""
+    articles.set_page("/p", article_html())
+    start = await telegram.ask(chat_id, "/start", timeout=60)
+    assert "/track" in start.text
+    tracked = await telegram.ask(chat_id, f"/track {articles.url('/p')}", timeout=30)
+    assert tracked.text.startswith("👀 Tracking #1")
+    articles.set_page("/p", putin_v2())
+    await telegram.wait_for(chat_id, contains="<b>cancels</b>", timeout=30)
