@@ -8,7 +8,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 
-from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -38,6 +38,35 @@ SENSITIVITIES = {
 }
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+
+_LINKS = [MessageEntity.URL, MessageEntity.TEXT_LINK]
+
+
+def first_link(message: Message | None) -> str | None:
+    """The first link Telegram marked in a message or caption, typed or hidden behind text.
+
+    Shared links often arrive as "Headline https://…" or as linked words, and in a group one
+    replies /track to somebody's link rather than pasting it again.
+    """
+    if message is None:
+        return None
+    found = message.parse_entities(_LINKS) or message.parse_caption_entities(_LINKS)
+    for entity in sorted(found, key=lambda e: e.offset):
+        return entity.url if entity.type == MessageEntity.TEXT_LINK and entity.url else found[entity]
+    return None
+
+
+def article_arg(message: Message | None, args: list[str]) -> str | None:
+    """What a command names: a link in it, else its first word, else a link in the message it
+    replies to."""
+    if message is None:
+        return args[0] if args else None
+    link = first_link(message)
+    if link is not None:
+        return link
+    if args:
+        return args[0]
+    return first_link(message.reply_to_message)
 
 
 class CommandRateLimiter:
@@ -110,10 +139,10 @@ class Commands:
     async def _article_ref(self, update: Update, args: list[str], command: str) -> Tracked | None:
         """Find the chat's article named by a /list number or a URL; reply when there is none."""
         chat_id = await self._register_chat(update)
-        if not args:
+        ref = article_arg(update.effective_message, args[:1])
+        if ref is None:
             await self._reply(update, replies.USAGE[command])
             return None
-        ref = args[0]
         if ref.lstrip("#").isdigit():
             number = int(ref.lstrip("#"))
             row = await asyncio.to_thread(self.store.lookup, chat_id, number=number)
@@ -155,12 +184,12 @@ class Commands:
 
     async def track(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat_id = await self._register_chat(update)
-        args = context.args or []
-        if not args:
+        target = article_arg(update.effective_message, context.args or [])
+        if target is None:
             await self._reply(update, replies.USAGE["track"])
             return
         try:
-            url = canonical_url(parse_user_url(args[0], max_chars=self.settings.limits.max_url_chars))
+            url = canonical_url(parse_user_url(target, max_chars=self.settings.limits.max_url_chars))
         except URLError as exc:
             await self._reply(update, exc.args[0])
             return
@@ -256,14 +285,14 @@ class Commands:
         assert row.article.id is not None
         versions = {v.number: v for v in await asyncio.to_thread(self.store.versions, row.article.id)}
         last = max(versions)
-        if len(args) == 1:
+        if len(args) <= 1:  # "/diff 2", or "/diff" in reply to an announcement
             a, b = last - 1, last
         elif len(args) == 3 and all(x.lstrip("v").isdigit() for x in args[1:]):
             a, b = (int(x.lstrip("v")) for x in args[1:])
         else:
             await self._reply(update, replies.USAGE["diff"])
             return
-        if last == 1 and len(args) == 1:
+        if last == 1 and len(args) <= 1:
             await self._reply(update, f"#{row.number} has only one version so far: no edits seen yet.")
             return
         missing = [n for n in (a, b) if n not in versions]

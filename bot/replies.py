@@ -40,7 +40,12 @@ def help_text() -> str:
         "",
     ]
     lines += [f"/{name} — {escape(text)}" for name, text, _ in COMMANDS]
-    lines += ["", "Works in private chats, groups and channels (add me as an admin in a channel)."]
+    lines += [
+        "",
+        "Reply /track to any message with a link to track it; reply /diff, /history or /untrack "
+        "to one of my edit messages to act on that article.",
+        "Works in private chats, groups and channels (add me as an admin in a channel).",
+    ]
     return "\n".join(lines)
 
 

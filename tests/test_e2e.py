@@ -189,6 +189,40 @@ async def test_track_replies_for_bad_pages(
     assert (await telegram.ask(ALICE, "/list")).text.startswith("This chat tracks no articles")
 
 
+async def test_links_as_people_share_them(
+    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots
+) -> None:
+    """A link after a headline, a link hidden behind words, a reply to someone's link, and
+    replies to the bot's own edit message all name the article."""
+    await bots.start()
+    for path in ("/a", "/b", "/c"):
+        articles.set_page(path, article_html())
+    shared = await track(telegram, ALICE, f"Vladimir Putin postpones Paris talks {articles.url('/a')}")
+    assert shared.startswith("👀 Tracking #1")
+
+    linked = await telegram.ask(ALICE, "/track this story", links={"this story": articles.url("/b")})
+    assert linked.text.startswith("👀 Tracking #2")
+
+    telegram.user_says(GROUP, f"Look at this: {articles.url('/c')}", username="bob")
+    posted = telegram.user_message_ids(GROUP)[-1]
+    replied = await telegram.ask(GROUP, "/track", reply_to=posted)
+    assert replied.text.startswith("👀 Tracking #1") and "127.0.0.1" in replied.text
+
+    no_link = telegram.user_message_ids(GROUP)[-1]  # the "/track" itself has no link
+    usage = await telegram.ask(GROUP, "/track", reply_to=no_link)
+    assert usage.text.startswith("Send the article's link after the command")
+
+    articles.set_page("/c", putin_v2())
+    announcement = await telegram.wait_for(GROUP, contains="<b>cancels</b>", timeout=15)
+    diff = await telegram.ask(GROUP, "/diff", reply_to=announcement.message_id)
+    assert "<s>postpones</s> <b>cancels</b>" in diff.text and "v1 → v2" in diff.text
+    history = await telegram.ask(GROUP, "/history", reply_to=announcement.message_id)
+    assert history.text.startswith("<b>History of #1</b>") and "headline changed" in history.text
+    untracked = await telegram.ask(GROUP, "/untrack", reply_to=announcement.message_id)
+    assert untracked.text.startswith("Stopped tracking #1")
+    assert (await telegram.ask(ALICE, "/list")).text.count("\n") == 2  # Alice keeps #1 and #2
+
+
 async def test_help_and_commands_registered(telegram: FakeTelegram, bots: RunningBots) -> None:
     await bots.start()
     reply = await telegram.ask(ALICE, "/start")

@@ -25,7 +25,7 @@ import logging
 import re
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -751,12 +751,16 @@ class FakeTelegram:
         user_id: int | None = None,
         title: str | None = None,
         username: str = "alice",
+        reply_to: int | None = None,
+        links: Mapping[str, str] | None = None,
     ) -> int:
         """Queue a message (or a channel post) as Telegram would deliver it; return update_id.
 
         ``chat_type`` defaults to the chat's known type, else "private" for a positive id,
         "supergroup" for -100… ids and "group" for other negative ids. In a private chat the
         user is the chat. Writing to a bot one blocked unblocks it, as in Telegram.
+        ``reply_to`` is the id of a message in the chat this one replies to; ``links`` maps words
+        of ``text`` to the address they link to (a text_link, as a client's "add link" makes).
         """
         chat = self._ensure_chat(chat_id, chat_type, title=title, username=None)
         message: dict[str, Any] = {
@@ -766,8 +770,27 @@ class FakeTelegram:
             "text": text,
         }
         entities = self._detect_entities(text)
+        for shown, url in (links or {}).items():
+            start = text.index(shown)
+            entities.append(
+                {
+                    "type": "text_link",
+                    "offset": utf16_len(text[:start]),
+                    "length": utf16_len(shown),
+                    "url": url,
+                }
+            )
+        entities.sort(key=lambda e: e["offset"])
         if entities:
             message["entities"] = entities
+        if reply_to is not None:
+            replied = self._messages.get((chat.id, reply_to))
+            if replied is None:
+                raise AssertionError(f"chat {chat_id} has no message {reply_to} to reply to")
+            # Telegram nests one level only: the replied message comes without its own reply.
+            message["reply_to_message"] = {
+                k: v for k, v in copy.deepcopy(replied.message).items() if k != "reply_to_message"
+            }
         if chat.type == "channel":
             message["sender_chat"] = chat.as_json()
             kind = "channel_post"
@@ -787,6 +810,12 @@ class FakeTelegram:
             kind = "message"
         self._messages[(chat.id, message["message_id"])] = _Stored(copy.deepcopy(message), False)
         return self._push_update(kind, message)
+
+    def user_message_ids(self, chat_id: int) -> list[int]:
+        """Ids of the messages users (not the bot) wrote in the chat, oldest first."""
+        return sorted(
+            mid for (cid, mid), stored in self._messages.items() if cid == chat_id and not stored.from_bot
+        )
 
     def press_button(self, chat_id: int, message_id: int, data: str, *, user_id: int | None = None) -> int:
         """Queue a callback_query for an inline button on a message the bot sent."""
