@@ -223,6 +223,27 @@ async def test_links_as_people_share_them(
     assert (await telegram.ask(ALICE, "/list")).text.count("\n") == 2  # Alice keeps #1 and #2
 
 
+async def test_channel_and_addressed_commands(
+    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots
+) -> None:
+    """A channel's admins post /track in the channel and its readers get the edit there; in a
+    group, commands addressed to the bot by name work, and ones for another bot are left alone."""
+    channel = -1005551234
+    await bots.start()
+    articles.set_page("/ch", article_html())
+    reply = await telegram.ask(channel, f"/track {articles.url('/ch')}", chat_type="channel", title="Edits")
+    assert reply.text.startswith("👀 Tracking #1")
+    bot = telegram.bot_username
+    listed = await telegram.ask(GROUP, f"/list@{bot}", chat_type="group", title="Desk")
+    assert listed.text == "This chat tracks no articles yet. Send /track URL to start."
+    telegram.user_says(GROUP, "/list@some_other_bot")
+    articles.set_page("/ch", putin_v2())
+    message = await telegram.wait_for(channel, contains="<b>cancels</b>", timeout=15)
+    assert "v1 → v2" in message.text
+    assert (await telegram.ask(channel, "/list")).text.startswith("<b>Tracked articles</b>")
+    await quiet(telegram, GROUP, 1.0)  # nothing answered the command meant for another bot
+
+
 async def test_help_and_commands_registered(telegram: FakeTelegram, bots: RunningBots) -> None:
     await bots.start()
     reply = await telegram.ask(ALICE, "/start")
