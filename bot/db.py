@@ -8,6 +8,8 @@ with ``BEGIN IMMEDIATE`` so two writers queue on the busy timeout instead of fai
 from __future__ import annotations
 
 import os
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -51,13 +53,30 @@ def make_engine(url: str) -> Engine:
         ) from None
 
 
+def _use_wal(cur: sqlite3.Cursor) -> None:
+    """Switch to WAL. SQLite answers "database is locked" at once, without waiting out the busy
+    timeout, while another connection is creating or recovering the same file (two processes
+    starting together, or pooled connections opening at once): retry for a few seconds."""
+    for attempt in range(_WAL_ATTEMPTS):
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == _WAL_ATTEMPTS - 1:
+                raise
+            time.sleep(0.05)
+
+
+_WAL_ATTEMPTS = 100
+
+
 def _sqlite_setup(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy, not pysqlite, decide when transactions start.
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
+        _use_wal(cur)
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
