@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+import httpx
 from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import (
@@ -42,6 +43,11 @@ class SendReport:
 
 def _seconds(value: int | float | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _never_sent(exc: TimedOut) -> bool:
+    """A connect or pool timeout: the request never left this machine, so retrying is safe."""
+    return isinstance(exc.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout)
 
 
 class Sender:
@@ -102,21 +108,26 @@ class Sender:
                 log.warning("send_refused delivery=%s chat=%s error=%r", d.id, chat_id, exc.message)
                 return await self._finish(d, DeliveryStatus.FAILED, exc.message)
             except TimedOut as exc:
-                # The message may well have arrived; sending again risks a duplicate.
+                if _never_sent(exc):
+                    return await self._retry_later(d, exc)
+                # The request reached Telegram and the message may well have arrived; sending
+                # again risks a duplicate, the worse failure for an edit bot.
                 log.warning("send_timed_out delivery=%s chat=%s", d.id, chat_id)
                 return await self._finish(d, DeliveryStatus.SENT, f"timed out: {exc.message}")
             except (NetworkError, TelegramError) as exc:
-                if d.attempts >= MAX_ATTEMPTS:
-                    log.warning("send_gave_up delivery=%s error=%r", d.id, exc.message)
-                    return await self._finish(d, DeliveryStatus.FAILED, exc.message)
-                delay = min(3600, 5 * 2**d.attempts)
-                log.info("send_retry delivery=%s in=%ss error=%r", d.id, delay, exc.message)
-                return await self._finish(
-                    d, DeliveryStatus.PENDING, exc.message, utcnow() + timedelta(seconds=delay)
-                )
+                return await self._retry_later(d, exc)
             log.info("sent delivery=%s chat=%s kind=%s", d.id, chat_id, d.kind)
             return await self._finish(d, DeliveryStatus.SENT, chat_id=chat_id)
         return await self._finish(d, DeliveryStatus.FAILED, "chat migrated too many times")
+
+    async def _retry_later(self, d: Delivery, exc: TelegramError) -> DeliveryStatus:
+        """Back off exponentially; give up after ``MAX_ATTEMPTS``."""
+        if d.attempts >= MAX_ATTEMPTS:
+            log.warning("send_gave_up delivery=%s error=%r", d.id, exc.message)
+            return await self._finish(d, DeliveryStatus.FAILED, exc.message)
+        delay = min(3600, 5 * 2**d.attempts)
+        log.info("send_retry delivery=%s in=%ss error=%r", d.id, delay, exc.message)
+        return await self._finish(d, DeliveryStatus.PENDING, exc.message, utcnow() + timedelta(seconds=delay))
 
     async def _finish(
         self,

@@ -32,6 +32,7 @@ from telegram.error import (
     InvalidToken,
     NetworkError,
     RetryAfter,
+    TimedOut,
 )
 from telegram.ext import (
     Application,
@@ -313,6 +314,11 @@ async def test_injected_failures(fake: FakeTelegram, bot: Bot) -> None:
             await bot.send_message(ALICE, "hi")
     await bot.send_message(ALICE, "hi")
     assert len(fake.sent) == 1
+
+    fake.answer_late("sendMessage", 1.0)
+    with pytest.raises(TimedOut):
+        await bot.send_message(ALICE, "slow", read_timeout=0.2)
+    assert [m.text for m in fake.sent] == ["hi", "slow"]  # it arrived all the same
 
 
 # -- chats, members, files ------------------------------------------------------------------------

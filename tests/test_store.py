@@ -12,7 +12,7 @@ from bot.store import NewDelivery, PageMeta, Store
 CONTENT = {"title": "Putin postpones Paris talks", "paragraphs": ["One.", "Two."]}
 
 
-def _track(store: Store, chat_id: int, key: str = "example.com/a", **kw: object):
+def track_article(store: Store, chat_id: int, key: str = "example.com/a", **kw: object):
     store.ensure_chat(chat_id, "private", "alice")
     return store.track(
         chat_id,
@@ -29,13 +29,13 @@ def _track(store: Store, chat_id: int, key: str = "example.com/a", **kw: object)
 
 
 def test_track_numbers_are_per_chat_and_stable(store: Store) -> None:
-    first = _track(store, 1, "example.com/a")
-    second = _track(store, 1, "example.com/b")
+    first = track_article(store, 1, "example.com/a")
+    second = track_article(store, 1, "example.com/b")
     assert (first.number, second.number, first.already) == (1, 2, False)
-    again = _track(store, 1, "example.com/a")
+    again = track_article(store, 1, "example.com/a")
     assert again.already and again.number == 1
     # Another chat gets its own numbering but shares the article and its versions.
-    other = _track(store, -100, "example.com/b")
+    other = track_article(store, -100, "example.com/b")
     assert other.number == 1 and other.article.id == second.article.id
     assert len(store.versions(second.article.id)) == 1
     # Untracking #1 keeps #2 as #2.
@@ -45,8 +45,8 @@ def test_track_numbers_are_per_chat_and_stable(store: Store) -> None:
 
 
 def test_version_and_outbox_in_one_transaction(store: Store) -> None:
-    result = _track(store, 1)
-    _track(store, 2)
+    result = track_article(store, 1)
+    track_article(store, 2)
     aid = result.article.id
     now = utcnow()
     deliveries = [
@@ -79,7 +79,7 @@ def test_version_and_outbox_in_one_transaction(store: Store) -> None:
 
 def test_claim_due_leases_articles(store: Store) -> None:
     now = utcnow()
-    result = _track(store, 1, now=now - timedelta(hours=1))
+    result = track_article(store, 1, now=now - timedelta(hours=1))
     due = store.claim_due(now, 10, timedelta(minutes=5))
     assert [a.id for a in due] == [result.article.id]
     assert store.claim_due(now, 10, timedelta(minutes=5)) == []
@@ -88,8 +88,8 @@ def test_claim_due_leases_articles(store: Store) -> None:
 
 
 def test_blocked_chat_gets_nothing_and_migration_keeps_subscriptions(store: Store) -> None:
-    result = _track(store, -1)
-    _track(store, 7)
+    result = track_article(store, -1)
+    track_article(store, 7)
     store.block_chat(7)
     assert [chat.id for _sub, chat in store.audience(result.article.id)] == [-1]
     store.migrate_chat(-1, -1001)
@@ -127,7 +127,7 @@ def test_processes_starting_together_create_the_schema_once(database_url: str) -
     assert not errors, errors[0]
     store = Store(make_engine(database_url))
     try:
-        assert _track(store, 1).number == 1
+        assert track_article(store, 1).number == 1
     finally:
         store.engine.dispose()
 
@@ -139,7 +139,7 @@ def test_concurrent_writers_do_not_lose_updates(store: Store) -> None:
     def worker(chat_id: int) -> None:
         try:
             for i in range(10):
-                _track(store, chat_id, f"example.com/{i}")
+                track_article(store, chat_id, f"example.com/{i}")
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 

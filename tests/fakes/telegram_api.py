@@ -642,6 +642,7 @@ class FakeTelegram:
         self._file_counter = itertools.count(1)
         self._commands_by_scope: dict[str, list[dict[str, Any]]] = {}
         self._faults: dict[str, deque[ApiError]] = {}
+        self._slow: dict[str, deque[float]] = {}
         self._open_queries: set[str] = set()
         self._query_counter = itertools.count(1)
 
@@ -904,6 +905,11 @@ class FakeTelegram:
         queue = self._faults.setdefault(method.lower(), deque())
         queue.extend(ApiError(error_code, description, params or None) for _ in range(count))
 
+    def answer_late(self, method: str, seconds: float, count: int = 1) -> None:
+        """Carry out the next ``count`` calls of ``method`` at once but answer ``seconds`` later,
+        as Telegram does when it is slow: a client that times out has still sent the message."""
+        self._slow.setdefault(method.lower(), deque()).extend([seconds] * count)
+
     def set_chat_member(self, chat_id: int, user_id: int, status: str) -> None:
         """Fix what getChatMember answers for one user ("creator", "administrator", ...)."""
         if status not in _MEMBER_STATUSES:
@@ -1044,6 +1050,9 @@ class FakeTelegram:
             if faults:
                 raise faults.popleft()
             result = await handler(params, files)
+            slow = self._slow.get(method.lower())
+            if slow:  # done, but the answer is late: the client may give up before it comes
+                await asyncio.sleep(slow.popleft())
         except ApiError as exc:
             self.failures.append((method, exc.error_code, exc.description))
             return _json(exc.payload(), exc.error_code)
