@@ -139,7 +139,7 @@ class Commands:
     async def _article_ref(self, update: Update, args: list[str], command: str) -> Tracked | None:
         """Find the chat's article named by a /list number or a URL; reply when there is none."""
         chat_id = await self._register_chat(update)
-        ref = article_arg(update.effective_message, args[:1])
+        ref = article_arg(update.effective_message, args)
         if ref is None:
             await self._reply(update, replies.USAGE[command])
             return None

@@ -53,6 +53,9 @@ def make_engine(url: str) -> Engine:
         ) from None
 
 
+_WAL_ATTEMPTS = 100  # 50 ms apart: five seconds
+
+
 def _use_wal(cur: sqlite3.Cursor) -> None:
     """Switch to WAL. SQLite answers "database is locked" at once, without waiting out the busy
     timeout, while another connection is creating or recovering the same file (two processes
@@ -65,9 +68,6 @@ def _use_wal(cur: sqlite3.Cursor) -> None:
             if "locked" not in str(exc) or attempt == _WAL_ATTEMPTS - 1:
                 raise
             time.sleep(0.05)
-
-
-_WAL_ATTEMPTS = 100
 
 
 def _sqlite_setup(engine: Engine) -> None:

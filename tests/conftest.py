@@ -20,6 +20,7 @@ from bot.store import Store
 from tests.fakes.postgres import PostgresServer, find_bindir
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.web import ArticleServer
+from tests.stories import fast_bot_env
 
 LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
 
@@ -89,27 +90,10 @@ async def articles() -> AsyncIterator[ArticleServer]:
 
 
 def e2e_settings(telegram: FakeTelegram, db_path: Path, **monitor: object) -> Settings:
-    """Settings for a bot that checks every second and talks to the fake Bot API."""
-    base = load_settings(None, env={})
-    return with_overrides(
-        base,
-        telegram={
-            "token": telegram.token,
-            "base_url": telegram.base_url,
-            "base_file_url": telegram.base_file_url,
-            "poll_timeout": 1,
-        },
-        database={"url": f"sqlite:///{db_path}"},
-        monitor={
-            "interval": 1,
-            "min_interval": 1,
-            "max_interval": 2,
-            "tick": 0.2,
-            "timeout": 5,
-            "allow_private_addresses": True,
-            **monitor,
-        },
-    )
+    """Settings for a bot that checks every second and talks to the fake Bot API: the same
+    as the process tests give through the environment."""
+    env = {**fast_bot_env(telegram), "REDLINE_DATABASE_URL": f"sqlite:///{db_path}"}
+    return with_overrides(load_settings(None, env=env), monitor=monitor)
 
 
 @dataclass

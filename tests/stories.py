@@ -19,6 +19,7 @@ def fast_bot_env(telegram: FakeTelegram) -> dict[str, str]:
         "REDLINE_MONITOR_MIN_INTERVAL": "1",
         "REDLINE_MONITOR_MAX_INTERVAL": "2",
         "REDLINE_MONITOR_TICK": "0.2",
+        "REDLINE_MONITOR_TIMEOUT": "5",
         "REDLINE_MONITOR_ALLOW_PRIVATE_ADDRESSES": "true",
     }
 

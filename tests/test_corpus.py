@@ -10,12 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-try:
-    from tests.corpus import Case, corpus_or_skip, corpus_params, known_failures
-except ModuleNotFoundError:  # tests/ is on sys.path instead of the project root
-    from corpus import Case, corpus_or_skip, corpus_params, known_failures  # type: ignore[no-redef]
-
 from benchmarks.corpus import evaluate, iter_cases, load_manifest
+from tests.corpus import Case, corpus_or_skip, corpus_params, known_failures
 
 
 @pytest.mark.parametrize("case", corpus_params())

@@ -21,11 +21,7 @@ from bot.diff import (
 )
 from bot.extract import Snapshot, extract
 from bot.normalize import comparison_form
-
-try:
-    from tests.corpus import fixture_html
-except ModuleNotFoundError:  # tests/ is on sys.path instead of the project root
-    from corpus import fixture_html  # type: ignore[no-redef]
+from tests.corpus import fixture_html
 
 P = (
     "The council approved the budget on Monday after a long debate.",

@@ -35,6 +35,14 @@ async def track(telegram: FakeTelegram, chat_id: int, url: str, **kw: object) ->
     return reply.text
 
 
+async def tracked_by_alice_and_group(telegram: FakeTelegram, articles: ArticleServer, path: str) -> None:
+    """An article at ``path`` tracked by Alice and by the Desk group."""
+    articles.set_page(path, article_html())
+    url = articles.url(path)
+    await track(telegram, ALICE, url)
+    await track(telegram, GROUP, url, chat_type="group", title="Desk")
+
+
 async def test_headline_story_announced_once_and_noise_ignored(
     telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots
 ) -> None:
@@ -135,10 +143,7 @@ async def test_blocked_chat_is_dropped_and_migrated_group_keeps_subscriptions(
     telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots
 ) -> None:
     await bots.start()
-    articles.set_page("/m", article_html())
-    url = articles.url("/m")
-    await track(telegram, ALICE, url)
-    await track(telegram, GROUP, url, chat_type="group", title="Desk")
+    await tracked_by_alice_and_group(telegram, articles, "/m")
     telegram.block(ALICE)
     telegram.migrate(GROUP, -1009999)
     articles.set_page("/m", putin_v2())
@@ -256,10 +261,7 @@ async def test_sensitivity_buttons_filter_what_a_chat_gets(
     telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots
 ) -> None:
     await bots.start()
-    articles.set_page("/s", article_html())
-    url = articles.url("/s")
-    await track(telegram, ALICE, url)
-    await track(telegram, GROUP, url, chat_type="group", title="Desk")
+    await tracked_by_alice_and_group(telegram, articles, "/s")
     menu = await telegram.ask(GROUP, "/sensitivity")
     assert "Now: <b>Substantive edits" in menu.text
     assert menu.button_data == ["sens:headline", "sens:substantive", "sens:everything"]

@@ -7,16 +7,11 @@ import unicodedata
 
 import pytest
 
+from benchmarks.corpus import load_manifest
 from bot import extract as extract_module
 from bot.extract import NotAnArticle, Snapshot, extract
 from bot.normalize import comparison_form, display_form, loose_form
-
-try:
-    from tests.corpus import corpus_or_skip, corpus_params, fixture_html
-except ModuleNotFoundError:  # tests/ is on sys.path instead of the project root
-    from corpus import corpus_or_skip, corpus_params, fixture_html  # type: ignore[no-redef]
-
-from benchmarks.corpus import load_manifest
+from tests.corpus import corpus_or_skip, corpus_params, fixture_html
 
 # --------------------------------------------------------------------------------------------
 # Our fixtures

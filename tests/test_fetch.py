@@ -111,13 +111,6 @@ def resolver() -> FakeResolver:
 
 
 @pytest.fixture
-async def web_server() -> AsyncIterator[ArticleServer]:
-    """Pages on 127.0.0.1, for tests that run with the guard off."""
-    async with ArticleServer() as server:
-        yield server
-
-
-@pytest.fixture
 async def public_web() -> AsyncIterator[ArticleServer]:
     """Pages on 127.0.0.2, reached as http://public.test:PORT with the guard on."""
     async with ArticleServer(PUBLIC) as server:
@@ -378,16 +371,16 @@ async def test_guard_uses_the_system_resolver_by_default(connects: list[tuple[st
 
 
 async def test_guard_refuses_a_real_loopback_server(
-    web_server: ArticleServer, resolver: FakeResolver, connects: list[tuple[str, int]]
+    articles: ArticleServer, resolver: FakeResolver, connects: list[tuple[str, int]]
 ) -> None:
     """The server is up on 127.0.0.1 and the port is allowed: the address alone refuses it."""
-    web_server.set_page("/a", ARTICLE)
+    articles.set_page("/a", ARTICLE)
     resolver.answers["public.test"] = ["127.0.0.1"]
-    policy = FetchPolicy(timeout=2, allowed_ports=(web_server.port,))
+    policy = FetchPolicy(timeout=2, allowed_ports=(articles.port,))
     async with Fetcher(policy, resolver) as fetcher:
-        error = await failure(fetcher, web_server.url("/a", host="public.test"))
+        error = await failure(fetcher, articles.url("/a", host="public.test"))
     assert type(error) is BlockedAddress
-    assert connects == [] and web_server.hits("/a") == 0
+    assert connects == [] and articles.hits("/a") == 0
 
 
 @pytest.mark.parametrize(
@@ -498,32 +491,32 @@ async def test_redirect_statuses_are_followed(
     ],
 )
 async def test_redirect_limit(
-    chain: list[str], max_redirects: int, ok: bool, web_server: ArticleServer
+    chain: list[str], max_redirects: int, ok: bool, articles: ArticleServer
 ) -> None:
-    web_server.set_page("/final", ARTICLE)
+    articles.set_page("/final", ARTICLE)
     for here, there in zip(chain, [*chain[1:], "/final"], strict=False):
-        web_server.redirect(here, there)
+        articles.redirect(here, there)
     start = chain[0] if chain else "/final"
     async with Fetcher(open_policy(max_redirects=max_redirects)) as fetcher:
         if ok:
-            assert (await fetcher.fetch(web_server.url(start))).html == ARTICLE
+            assert (await fetcher.fetch(articles.url(start))).html == ARTICLE
         else:
-            error = await failure(fetcher, web_server.url(start))
+            error = await failure(fetcher, articles.url(start))
             assert type(error) is TooManyRedirects
             assert error.user_message == "The page redirects too many times."
             assert not error.permanent
 
 
-async def test_redirect_loop_stops(web_server: ArticleServer) -> None:
-    web_server.redirect("/loop1", "/loop2")
-    web_server.redirect("/loop2", web_server.url("/loop1"))
+async def test_redirect_loop_stops(articles: ArticleServer) -> None:
+    articles.redirect("/loop1", "/loop2")
+    articles.redirect("/loop2", articles.url("/loop1"))
     async with Fetcher(open_policy(max_redirects=5)) as fetcher:
-        error = await failure(fetcher, web_server.url("/loop1"))
+        error = await failure(fetcher, articles.url("/loop1"))
     assert type(error) is TooManyRedirects
-    assert web_server.hits("/loop1") + web_server.hits("/loop2") == 6  # the first try + 5 hops
+    assert articles.hits("/loop1") + articles.hits("/loop2") == 6  # the first try + 5 hops
 
 
-async def test_cookies_last_one_redirect_chain_only(web_server: ArticleServer, open_fetcher: Fetcher) -> None:
+async def test_cookies_last_one_redirect_chain_only(articles: ArticleServer, open_fetcher: Fetcher) -> None:
     """A consent redirect that sets a cookie works; the cookie is not kept for later fetches."""
 
     async def set_cookie(request: web.Request) -> web.StreamResponse:
@@ -536,10 +529,10 @@ async def test_cookies_last_one_redirect_chain_only(web_server: ArticleServer, o
             return web.Response(status=403, text="no consent")
         return web.Response(text=ARTICLE, content_type="text/html")
 
-    web_server.set_route("/consent", set_cookie)
-    web_server.set_route("/article", article)
-    assert (await open_fetcher.fetch(web_server.url("/consent"))).html == ARTICLE
-    error = await failure(open_fetcher, web_server.url("/article"))
+    articles.set_route("/consent", set_cookie)
+    articles.set_route("/article", article)
+    assert (await open_fetcher.fetch(articles.url("/consent"))).html == ARTICLE
+    error = await failure(open_fetcher, articles.url("/article"))
     assert isinstance(error, HTTPStatusError) and error.status == 403
 
 
@@ -554,12 +547,12 @@ async def test_cookies_last_one_redirect_chain_only(web_server: ArticleServer, o
     ],
 )
 async def test_deadline_cuts_slow_servers(
-    handler: Any, timeout: float, max_seconds: float, web_server: ArticleServer
+    handler: Any, timeout: float, max_seconds: float, articles: ArticleServer
 ) -> None:
-    web_server.set_route("/slow", handler)
+    articles.set_route("/slow", handler)
     async with Fetcher(open_policy(timeout=timeout)) as fetcher:
         started = time.monotonic()
-        error = await failure(fetcher, web_server.url("/slow"))
+        error = await failure(fetcher, articles.url("/slow"))
         elapsed = time.monotonic() - started
     assert type(error) is FetchTimeout
     assert error.user_message == "The site took too long to answer."
@@ -567,11 +560,11 @@ async def test_deadline_cuts_slow_servers(
     assert timeout * 0.9 <= elapsed < max_seconds
 
 
-async def test_endless_body_stops_at_max_bytes(web_server: ArticleServer) -> None:
-    web_server.set_route("/endless", endless)
+async def test_endless_body_stops_at_max_bytes(articles: ArticleServer) -> None:
+    articles.set_route("/endless", endless)
     async with Fetcher(open_policy(max_bytes=100_000)) as fetcher:
         started = time.monotonic()
-        error = await failure(fetcher, web_server.url("/endless"))
+        error = await failure(fetcher, articles.url("/endless"))
     assert type(error) is TooLarge
     assert error.user_message == "The page is too big (over 100 KB)."
     assert error.permanent
@@ -579,14 +572,14 @@ async def test_endless_body_stops_at_max_bytes(web_server: ArticleServer) -> Non
 
 
 @pytest.mark.parametrize("encoding", ["gzip", "x-gzip"])
-async def test_gzip_bomb_stops_at_max_bytes_while_inflating(encoding: str, web_server: ArticleServer) -> None:
+async def test_gzip_bomb_stops_at_max_bytes_while_inflating(encoding: str, articles: ArticleServer) -> None:
     bomb = gzip_zeros(50)
     assert len(bomb) < 100_000
-    web_server.set_page("/bomb", bomb, headers={"Content-Encoding": encoding})
+    articles.set_page("/bomb", bomb, headers={"Content-Encoding": encoding})
     async with Fetcher(open_policy(max_bytes=1_000_000)) as fetcher:
         tracemalloc.start()
         try:
-            error = await failure(fetcher, web_server.url("/bomb"))
+            error = await failure(fetcher, articles.url("/bomb"))
             _, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
@@ -603,7 +596,7 @@ async def test_gzip_bomb_stops_at_max_bytes_while_inflating(encoding: str, web_s
         (1001, False, False),  # no Content-Length (chunked): refused while streaming
     ],
 )
-async def test_max_bytes_boundary(size: int, declared: bool, ok: bool, web_server: ArticleServer) -> None:
+async def test_max_bytes_boundary(size: int, declared: bool, ok: bool, articles: ArticleServer) -> None:
     body = b"<html>" + b"x" * (size - 6)
 
     async def chunked(request: web.Request) -> web.StreamResponse:
@@ -614,14 +607,14 @@ async def test_max_bytes_boundary(size: int, declared: bool, ok: bool, web_serve
         return response
 
     if declared:
-        web_server.set_page("/p", body)
+        articles.set_page("/p", body)
     else:
-        web_server.set_route("/p", chunked)
+        articles.set_route("/p", chunked)
     async with Fetcher(open_policy(max_bytes=1000)) as fetcher:
         if ok:
-            assert len((await fetcher.fetch(web_server.url("/p"))).html) == size
+            assert len((await fetcher.fetch(articles.url("/p"))).html) == size
         else:
-            error = await failure(fetcher, web_server.url("/p"))
+            error = await failure(fetcher, articles.url("/p"))
             assert type(error) is TooLarge
             assert error.user_message == "The page is too big (over 1 KB)."
 
@@ -642,13 +635,13 @@ def raw_deflate(data: bytes) -> bytes:
     ],
 )
 async def test_compressed_pages_are_decoded(
-    encoding: str, body: bytes, web_server: ArticleServer, open_fetcher: Fetcher
+    encoding: str, body: bytes, articles: ArticleServer, open_fetcher: Fetcher
 ) -> None:
-    web_server.set_page("/z", body, headers={"Content-Encoding": encoding})
-    page = await open_fetcher.fetch(web_server.url("/z"))
+    articles.set_page("/z", body, headers={"Content-Encoding": encoding})
+    page = await open_fetcher.fetch(articles.url("/z"))
     assert page.html == ARTICLE
     assert page.body_hash == hashlib.sha256(ARTICLE.encode()).hexdigest()  # of the decoded body
-    headers = web_server.last_headers("/z")
+    headers = articles.last_headers("/z")
     assert headers is not None and headers["Accept-Encoding"] == "gzip, deflate"
 
 
@@ -663,10 +656,10 @@ async def test_compressed_pages_are_decoded(
     ],
 )  # fmt: skip
 async def test_broken_or_unknown_compression(
-    encoding: str, body: bytes, message: str, web_server: ArticleServer, open_fetcher: Fetcher
+    encoding: str, body: bytes, message: str, articles: ArticleServer, open_fetcher: Fetcher
 ) -> None:
-    web_server.set_page("/z", body, headers={"Content-Encoding": encoding})
-    error = await failure(open_fetcher, web_server.url("/z"))
+    articles.set_page("/z", body, headers={"Content-Encoding": encoding})
+    error = await failure(open_fetcher, articles.url("/z"))
     assert type(error) is BadResponse
     assert error.user_message == message
     assert not error.permanent
@@ -696,13 +689,13 @@ async def test_broken_or_unknown_compression(
     ],
 )
 async def test_only_html_is_accepted(
-    content_type: str | None, body: str, message: str | None, web_server: ArticleServer, open_fetcher: Fetcher
+    content_type: str | None, body: str, message: str | None, articles: ArticleServer, open_fetcher: Fetcher
 ) -> None:
-    web_server.set_page("/p", body, content_type=content_type)
+    articles.set_page("/p", body, content_type=content_type)
     if message is None:
-        assert (await open_fetcher.fetch(web_server.url("/p"))).html == body.removeprefix("\ufeff")
+        assert (await open_fetcher.fetch(articles.url("/p"))).html == body.removeprefix("\ufeff")
     else:
-        error = await failure(open_fetcher, web_server.url("/p"))
+        error = await failure(open_fetcher, articles.url("/p"))
         assert type(error) is NotHTML
         assert error.user_message == message
         assert error.permanent
@@ -732,10 +725,10 @@ async def test_only_html_is_accepted(
     ],
 )  # fmt: skip
 async def test_charset(
-    content_type: str, body: bytes, text: str, web_server: ArticleServer, open_fetcher: Fetcher
+    content_type: str, body: bytes, text: str, articles: ArticleServer, open_fetcher: Fetcher
 ) -> None:
-    web_server.set_page("/p", body, content_type=content_type)
-    page = await open_fetcher.fetch(web_server.url("/p"))
+    articles.set_page("/p", body, content_type=content_type)
+    page = await open_fetcher.fetch(articles.url("/p"))
     assert text in page.html
     assert page.body_hash == hashlib.sha256(body).hexdigest()
 
@@ -767,21 +760,21 @@ def test_decode_html_without_a_server() -> None:
     ],
 )
 async def test_http_errors(
-    status: int, permanent: bool, message: str, web_server: ArticleServer, open_fetcher: Fetcher
+    status: int, permanent: bool, message: str, articles: ArticleServer, open_fetcher: Fetcher
 ) -> None:
-    web_server.set_page("/p", "<html>error page</html>", status=status)
-    error = await failure(open_fetcher, web_server.url("/p"))
+    articles.set_page("/p", "<html>error page</html>", status=status)
+    error = await failure(open_fetcher, articles.url("/p"))
     assert type(error) is HTTPStatusError
     assert error.status == status
     assert error.permanent is permanent
     assert error.user_message == message
 
 
-async def test_etag_conditional_get(web_server: ArticleServer, open_fetcher: Fetcher) -> None:
-    web_server.set_page("/p", ARTICLE, etag=True)
-    first = await open_fetcher.fetch(web_server.url("/p"))
+async def test_etag_conditional_get(articles: ArticleServer, open_fetcher: Fetcher) -> None:
+    articles.set_page("/p", ARTICLE, etag=True)
+    first = await open_fetcher.fetch(articles.url("/p"))
     assert not first.not_modified and first.etag and first.body_hash
-    second = await open_fetcher.fetch(web_server.url("/p"), etag=first.etag)
+    second = await open_fetcher.fetch(articles.url("/p"), etag=first.etag)
     assert second == type(second)(
         url=first.url,
         status=304,
@@ -791,20 +784,20 @@ async def test_etag_conditional_get(web_server: ArticleServer, open_fetcher: Fet
         body_hash=None,
         not_modified=True,
     )
-    headers = web_server.last_headers("/p")
+    headers = articles.last_headers("/p")
     assert headers is not None and headers["If-None-Match"] == first.etag
-    stale = await open_fetcher.fetch(web_server.url("/p"), etag='"stale"')
+    stale = await open_fetcher.fetch(articles.url("/p"), etag='"stale"')
     assert stale.status == 200 and stale.html == ARTICLE and stale.body_hash == first.body_hash
 
 
-async def test_last_modified_conditional_get(web_server: ArticleServer, open_fetcher: Fetcher) -> None:
+async def test_last_modified_conditional_get(articles: ArticleServer, open_fetcher: Fetcher) -> None:
     stamp = "Wed, 21 Oct 2015 07:28:00 GMT"
-    web_server.set_page("/p", ARTICLE, headers={"Last-Modified": stamp})
-    first = await open_fetcher.fetch(web_server.url("/p"))
+    articles.set_page("/p", ARTICLE, headers={"Last-Modified": stamp})
+    first = await open_fetcher.fetch(articles.url("/p"))
     assert first.last_modified == stamp and first.etag is None
-    second = await open_fetcher.fetch(web_server.url("/p"), last_modified=stamp)
+    second = await open_fetcher.fetch(articles.url("/p"), last_modified=stamp)
     assert second.not_modified and second.status == 304 and second.last_modified == stamp
-    headers = web_server.last_headers("/p")
+    headers = articles.last_headers("/p")
     assert headers is not None and headers["If-Modified-Since"] == stamp
 
 
@@ -826,23 +819,23 @@ async def test_unknown_name(resolver: FakeResolver) -> None:
     assert resolver.asked == ["no-such-site.test"]
 
 
-async def test_server_hangs_up(web_server: ArticleServer, open_fetcher: Fetcher) -> None:
-    web_server.set_route("/p", hang_up)
-    error = await failure(open_fetcher, web_server.url("/p"))
+async def test_server_hangs_up(articles: ArticleServer, open_fetcher: Fetcher) -> None:
+    articles.set_route("/p", hang_up)
+    error = await failure(open_fetcher, articles.url("/p"))
     assert type(error) is BadResponse
     assert error.user_message == "The site sent a response I couldn't read."
 
 
 async def test_environment_proxies_are_ignored(
-    monkeypatch: pytest.MonkeyPatch, web_server: ArticleServer, connects: list[tuple[str, int]]
+    monkeypatch: pytest.MonkeyPatch, articles: ArticleServer, connects: list[tuple[str, int]]
 ) -> None:
     """A proxy from the environment would bypass the guarded backend."""
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "all_proxy"):
         monkeypatch.setenv(name, f"http://127.0.0.1:{free_port()}")
-    web_server.set_page("/p", ARTICLE)
+    articles.set_page("/p", ARTICLE)
     async with Fetcher(open_policy()) as fetcher:
-        assert (await fetcher.fetch(web_server.url("/p"))).html == ARTICLE
-    assert connects == [("127.0.0.1", web_server.port)]
+        assert (await fetcher.fetch(articles.url("/p"))).html == ARTICLE
+    assert connects == [("127.0.0.1", articles.port)]
 
 
 @pytest.fixture(scope="module")
@@ -909,11 +902,11 @@ def test_policy_from_settings() -> None:
     )
 
 
-async def test_user_agent_is_sent(web_server: ArticleServer) -> None:
-    web_server.set_page("/p", ARTICLE)
+async def test_user_agent_is_sent(articles: ArticleServer) -> None:
+    articles.set_page("/p", ARTICLE)
     async with Fetcher(open_policy(user_agent="RedlineTest/1")) as fetcher:
-        await fetcher.fetch(web_server.url("/p"))
-    headers = web_server.last_headers("/p")
+        await fetcher.fetch(articles.url("/p"))
+    headers = articles.last_headers("/p")
     assert headers is not None and headers["User-Agent"] == "RedlineTest/1"
 
 
@@ -941,12 +934,12 @@ def test_every_error_is_a_fetch_error_with_a_safe_message(error: FetchError, per
 
 
 async def test_logs_name_the_host_but_never_the_path_or_query(
-    web_server: ArticleServer, open_fetcher: Fetcher, caplog: pytest.LogCaptureFixture
+    articles: ArticleServer, open_fetcher: Fetcher, caplog: pytest.LogCaptureFixture
 ) -> None:
-    web_server.set_page("/secret-path", ARTICLE)
+    articles.set_page("/secret-path", ARTICLE)
     with caplog.at_level(logging.DEBUG, logger="bot.fetch"):
-        await open_fetcher.fetch(web_server.url("/secret-path?token=hunter2"))
-        await failure(open_fetcher, web_server.url("/missing?token=hunter2"))
+        await open_fetcher.fetch(articles.url("/secret-path?token=hunter2"))
+        await failure(open_fetcher, articles.url("/missing?token=hunter2"))
     lines = [r.getMessage() for r in caplog.records if r.name == "bot.fetch"]
     assert any("fetched host=127.0.0.1 status=200" in line for line in lines)
     assert any("fetch_failed host=127.0.0.1 error=HTTPStatusError" in line for line in lines)

@@ -21,11 +21,7 @@ from bot.render import (
     render_plain,
     utf16_len,
 )
-
-try:
-    from tests.corpus import fixture_html
-except ModuleNotFoundError:  # tests/ is on sys.path instead of the project root
-    from corpus import fixture_html  # type: ignore[no-redef]
+from tests.corpus import fixture_html
 
 CTX = MessageContext(
     site="theguardian.com",
