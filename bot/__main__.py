@@ -1,4 +1,4 @@
-"""The ``redline`` command: ``run``, ``worker``, ``check URL`` and ``diff OLD.html NEW.html``."""
+"""The ``redline`` command: ``run``, ``worker``, ``check URL``, ``diff OLD.html NEW.html`` and ``migrate``."""
 
 from __future__ import annotations
 
@@ -153,6 +153,46 @@ def cmd_diff(args: argparse.Namespace) -> None:
     print(render_plain(changes, ctx) if args.plain else render_announcement(changes, ctx))
 
 
+def cmd_migrate(args: argparse.Namespace) -> None:
+    """Upgrade the schema alone (``run`` and ``worker`` do it too), or print the SQL for a DBA."""
+    from bot.db import make_engine
+    from bot.schema import database_revision, head_revision, upgrade_schema, upgrade_sql
+
+    settings = _settings(args.config)
+    setup_logging("WARNING")
+    url = settings.database.url
+    if args.sql:
+        start = args.start
+        if start is None:
+            engine = make_engine(url)
+            try:
+                start = database_revision(engine)
+            except Exception as exc:  # no database to read: the DBA gets the whole script
+                print(
+                    f"-- cannot read the database ({type(exc).__name__}); SQL from an empty one", flush=True
+                )
+            finally:
+                engine.dispose()
+        elif start == "base":
+            start = None
+        if start == head_revision():
+            print(f"-- the database is at the latest revision ({start}): nothing to run")
+            return
+        sys.stdout.write(upgrade_sql(url, start))
+        return
+    engine = make_engine(url)
+    try:
+        done = upgrade_schema(engine)
+    finally:
+        engine.dispose()
+    where = engine.url.render_as_string(hide_password=True)
+    if done.before == done.after:
+        print(f"{where}: already at the latest revision {done.after}")
+    else:
+        stamped = f" (recognised a database made before migrations as {done.before})" if done.stamped else ""
+        print(f"{where}: upgraded from {done.before or 'an empty database'} to {done.after}{stamped}")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="redline", description="Announce edits to news articles in Telegram.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -174,6 +214,16 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--plain", action="store_true", help="print without Telegram HTML")
     sp.add_argument("--config", metavar="PATH")
     sp.set_defaults(func=cmd_diff)
+    sp = sub.add_parser("migrate", help="bring the database schema up to date (run and worker do it too)")
+    sp.add_argument("--sql", action="store_true", help="print the SQL instead of running it (for a DBA)")
+    sp.add_argument(
+        "--from",
+        dest="start",
+        metavar="REV",
+        help="with --sql: the revision the database is at ('base' for an empty one; default: ask it)",
+    )
+    sp.add_argument("--config", metavar="PATH")
+    sp.set_defaults(func=cmd_migrate)
     return p
 
 

@@ -35,7 +35,7 @@ class Redline:
 def build_application(settings: Settings, *, resolver: Resolver | None = None) -> Application:  # type: ignore[type-arg]
     """The bot, ready for ``run_polling``/``run_webhook`` or ``async with app: app.start()``."""
     store = Store(make_engine(settings.database.url))
-    store.create_schema()
+    store.upgrade_schema()
     fetcher = Fetcher(FetchPolicy.from_settings(settings.monitor), resolver=resolver)
     redline = Redline(
         settings=settings,

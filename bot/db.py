@@ -1,4 +1,4 @@
-"""Engine and sessions.
+"""Engine and sessions (the schema itself is ``bot.schema``'s job).
 
 SQLite is the default: WAL lets readers run beside the writer, and every transaction starts
 with ``BEGIN IMMEDIATE`` so two writers queue on the busy timeout instead of failing with
@@ -15,10 +15,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import OperationalError
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 
 from bot import models  # noqa: F401  (registers the tables)
 
@@ -85,28 +84,6 @@ def _sqlite_setup(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-# Any constant shared by every Redline process on one database.
-_SCHEMA_LOCK = 0x5ED11E
-
-
-def create_schema(engine: Engine) -> None:
-    """Create missing tables in one transaction, one process at a time.
-
-    ``run`` and ``worker`` often start together (one compose file, one deploy): without the lock
-    both see no tables and the second CREATE TABLE fails. SQLite's BEGIN IMMEDIATE already
-    serialises; PostgreSQL gets a transaction-scoped advisory lock, and its DDL is transactional.
-    """
-    try:
-        with engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
-            SQLModel.metadata.create_all(conn)
-    except OperationalError as exc:  # the first connection: server down, wrong password, bad path
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        where = engine.url.render_as_string(hide_password=True)
-        raise DatabaseError(f"cannot open the database {where}: {reason}") from None
 
 
 @contextmanager

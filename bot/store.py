@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from bot.db import create_schema, session_scope
+from bot.db import session_scope
 from bot.models import (
     Article,
     ArticleState,
@@ -28,6 +28,7 @@ from bot.models import (
     Version,
     utcnow,
 )
+from bot.schema import Upgrade, upgrade_schema
 
 
 @dataclass(frozen=True)
@@ -75,8 +76,8 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def create_schema(self) -> None:
-        create_schema(self.engine)
+    def upgrade_schema(self) -> Upgrade:
+        return upgrade_schema(self.engine)
 
     # -- chats -------------------------------------------------------------------------
 

@@ -69,7 +69,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def store(database_url: str) -> Iterator[Store]:
     s = Store(make_engine(database_url))
-    s.create_schema()
+    s.upgrade_schema()
     yield s
     s.engine.dispose()
 

@@ -26,7 +26,7 @@ TEXT = "✏️ Headline changed · <b>cancels</b>"
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
     s = Store(make_engine(f"sqlite:///{tmp_path / 'redline.db'}"))
-    s.create_schema()
+    s.upgrade_schema()
     yield s
     s.engine.dispose()
 
