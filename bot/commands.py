@@ -20,6 +20,7 @@ from telegram.ext import (
 )
 
 from bot import replies
+from bot.access import AdminCache, AdminLookupFailed, decided_without_lookup
 from bot.config import Settings
 from bot.diff import diff_snapshots
 from bot.extract import NotAnArticle, Snapshot, extract
@@ -93,6 +94,7 @@ class Commands:
         self.fetcher = fetcher
         self.settings = settings
         self.limiter = CommandRateLimiter(settings.limits.commands_per_minute)
+        self.admins = AdminCache()
 
     # -- wiring ------------------------------------------------------------------------
 
@@ -159,6 +161,39 @@ class Commands:
             await self._reply(update, "This chat doesn't track that article. /list shows what it tracks.")
         return row
 
+    async def _may_change(self, update: Update, context: ContextTypes.DEFAULT_TYPE, command: str) -> bool:
+        """Whether whoever sent this may change the chat's list or settings; tells them when not.
+
+        For a button press the presser decides, never the message the button sits under.
+        """
+        chat, user, query = update.effective_chat, update.effective_user, update.callback_query
+        if chat is None:
+            return False
+        message = None if query is not None else update.effective_message
+        sender = message.sender_chat.id if message is not None and message.sender_chat else None
+        admins_only = self.settings.telegram.group_admins_only
+        if decided_without_lookup(chat.type, chat.id, sender, admins_only=admins_only):
+            return True
+
+        async def admin_ids(chat_id: int) -> list[int]:
+            return [member.user.id for member in await context.bot.get_chat_administrators(chat_id)]
+
+        try:
+            allowed = user is not None and await self.admins.is_admin(chat.id, user.id, admin_ids)
+        except AdminLookupFailed as exc:
+            log.warning("admin_lookup_failed chat=%s error=%s", chat.id, exc)
+            denial = replies.ADMIN_LOOKUP_FAILED
+        else:
+            if allowed:
+                return True
+            log.info("change_refused chat=%s user=%s command=%s", chat.id, user and user.id, command)
+            denial = replies.ADMINS_ONLY_BUTTON if query is not None else replies.admins_only(command)
+        if query is not None:
+            await query.answer(denial, show_alert=True)
+        else:
+            await self._reply(update, denial)
+        return False
+
     # -- gate: limits that apply to every command ------------------------------------------
 
     async def gate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -183,8 +218,12 @@ class Commands:
         await self._reply(update, replies.help_text())
 
     async def track(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if await self._may_change(update, context, "track"):
+            await self._track(update, article_arg(update.effective_message, context.args or []))
+
+    async def _track(self, update: Update, target: str | None) -> None:
+        """/track and the "Track this article" button: the same checks, fetch and replies."""
         chat_id = await self._register_chat(update)
-        target = article_arg(update.effective_message, context.args or [])
         if target is None:
             await self._reply(update, replies.USAGE["track"])
             return
@@ -255,6 +294,8 @@ class Commands:
             await self._reply(update, replies.tracking_started(result.number, result.article))
 
     async def untrack(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if not await self._may_change(update, context, "untrack"):
+            return
         row = await self._article_ref(update, context.args or [], "untrack")
         if row is None:
             return
@@ -319,6 +360,8 @@ class Commands:
         await self._reply(update, render_diff(changes, ctx))
 
     async def sensitivity(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if not await self._may_change(update, context, "sensitivity"):
+            return
         chat_id = await self._register_chat(update)
         chat = await asyncio.to_thread(self.store.chat, chat_id)
         current = chat.sensitivity if chat else "substantive"
@@ -335,7 +378,7 @@ class Commands:
     async def sensitivity_chosen(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
         chat = update.effective_chat
-        if query is None or chat is None:
+        if query is None or chat is None or not await self._may_change(update, context, "sensitivity"):
             return
         choice = (query.data or "").removeprefix("sens:")
         if choice not in SENSITIVITIES:

@@ -30,6 +30,8 @@ class TelegramSettings:
     webhook_secret: str = ""
     # Seconds a getUpdates request is held open by Telegram (long polling).
     poll_timeout: int = 10
+    # In groups and supergroups only administrators may /track, /untrack and change settings.
+    group_admins_only: bool = True
 
 
 @dataclass(frozen=True)

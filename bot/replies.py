@@ -32,6 +32,15 @@ USAGE = {
 }
 
 
+ADMINS_ONLY_BUTTON = "Only this group's admins can change its settings."
+ADMIN_LOOKUP_FAILED = "I couldn't check who this group's admins are. Please try again in a minute."
+
+
+def admins_only(command: str) -> str:
+    """What a plain group member reads instead of a change to the group's list or settings."""
+    return f"Only this group's admins can use /{command} here. Everyone can use /list, /history and /diff."
+
+
 def help_text() -> str:
     lines = [
         "<b>Redline</b> tells you when a news article is edited after publication.",
@@ -44,7 +53,8 @@ def help_text() -> str:
         "",
         "Reply /track to any message with a link to track it; reply /diff, /history or /untrack "
         "to one of my edit messages to act on that article.",
-        "Works in private chats, groups and channels (add me as an admin in a channel).",
+        "Works in private chats, groups and channels (add me as an admin in a channel). "
+        "In groups only admins can /track, /untrack and change /sensitivity.",
     ]
     return "\n".join(lines)
 

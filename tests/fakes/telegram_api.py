@@ -59,6 +59,8 @@ MAX_CALLBACK_DATA_BYTES = 64
 DEFAULT_TOKEN = "123456:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz"
 DEFAULT_GROUP_USER_ID = 4001
 """The user who speaks in a group when a test does not say who."""
+ANONYMOUS_ADMIN = {"id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
+"""Telegram's ``from`` on messages an administrator posts anonymously, as the group itself."""
 
 
 def utf16_len(text: str) -> int:
@@ -754,6 +756,8 @@ class FakeTelegram:
         username: str = "alice",
         reply_to: int | None = None,
         links: Mapping[str, str] | None = None,
+        anonymous: bool = False,
+        forwarded_from: str | None = None,
     ) -> int:
         """Queue a message (or a channel post) as Telegram would deliver it; return update_id.
 
@@ -762,6 +766,8 @@ class FakeTelegram:
         user is the chat. Writing to a bot one blocked unblocks it, as in Telegram.
         ``reply_to`` is the id of a message in the chat this one replies to; ``links`` maps words
         of ``text`` to the address they link to (a text_link, as a client's "add link" makes).
+        ``anonymous``: a group administrator posting as the group (``sender_chat`` is the group).
+        ``forwarded_from``: the title of a channel the message was forwarded from.
         """
         chat = self._ensure_chat(chat_id, chat_type, title=title, username=None)
         message: dict[str, Any] = {
@@ -792,7 +798,16 @@ class FakeTelegram:
             message["reply_to_message"] = {
                 k: v for k, v in copy.deepcopy(replied.message).items() if k != "reply_to_message"
             }
-        if chat.type == "channel":
+        if forwarded_from is not None:
+            origin = {"id": -1001000000001, "type": "channel", "title": forwarded_from}
+            message["forward_origin"] = {"type": "channel", "date": _now(), "chat": origin, "message_id": 1}
+        if anonymous:
+            if chat.type not in ("group", "supergroup"):
+                raise ValueError("only a group's administrators post anonymously")
+            message["sender_chat"] = chat.as_json()
+            message["from"] = copy.deepcopy(ANONYMOUS_ADMIN)
+            kind = "message"
+        elif chat.type == "channel":
             message["sender_chat"] = chat.as_json()
             kind = "channel_post"
         else:
@@ -966,6 +981,20 @@ class FakeTelegram:
                     self._describe_miss(chat_id, contains, predicate, method, after, timeout)
                 )
             await self._sent_signal.wait(remaining)
+
+    async def wait_for_callback_answer(self, count: int = 1, timeout: float = 10.0) -> dict[str, Any]:
+        """Wait until the bot has answered ``count`` button presses; return the last answer."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while len(self.callback_answers) < count:
+            remaining = deadline - loop.time()
+            if remaining <= 0 or self._closing:
+                raise AssertionError(
+                    f"{len(self.callback_answers)} of {count} button presses answered within {timeout}s; "
+                    f"refused: {self.failures[-10:]}"
+                )
+            await self._sent_signal.wait(remaining)
+        return self.callback_answers[count - 1]
 
     async def ask(
         self,
@@ -1523,6 +1552,7 @@ class FakeTelegram:
             raise _bad_request("MESSAGE_TOO_LONG")
         self._open_queries.discard(query_id)
         self.callback_answers.append(params)
+        self._sent_signal.notify()
         return True
 
     async def _send_chat_action(self, params: dict[str, Any], files: dict[str, UploadedPart]) -> bool:
