@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update
+from telegram.error import BadRequest
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -41,6 +43,7 @@ SENSITIVITIES = {
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
 
 _LINKS = [MessageEntity.URL, MessageEntity.TEXT_LINK]
+TRACK_DATA = "track"
 
 
 def first_link(message: Message | None) -> str | None:
@@ -113,9 +116,13 @@ class Commands:
         ]:
             app.add_handler(CommandHandler(name, handler, filters=chats))
         app.add_handler(CallbackQueryHandler(self.sensitivity_chosen, pattern=r"^sens:"))
+        app.add_handler(CallbackQueryHandler(self.track_chosen, pattern=rf"^{TRACK_DATA}$"))
         app.add_handler(MessageHandler(filters.COMMAND & chats, self.unknown))
         app.add_handler(
-            MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, self.plain_text)
+            MessageHandler(
+                filters.ChatType.PRIVATE & (filters.TEXT | filters.CAPTION) & ~filters.COMMAND,
+                self.plain_text,
+            )
         )
 
     @staticmethod
@@ -396,8 +403,27 @@ class Commands:
         await self._reply(update, f"I don't know {command[:40]}. /help lists what I can do.")
 
     async def plain_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        text = (update.effective_message.text or "") if update.effective_message else ""
-        if "://" in text or text.startswith("www."):
-            await self._reply(update, "To track that article, send it with /track in front:\n/track URL")
-        else:
-            await self._reply(update, "Send /track with an article's link. /help explains everything.")
+        """A link sent or forwarded without a command: offer to track it with one tap."""
+        link = first_link(update.effective_message)
+        if link is None:
+            await self._reply(update, replies.NO_LINK)
+            return
+        try:
+            parse_user_url(link, max_chars=self.settings.limits.max_url_chars)
+        except URLError as exc:
+            await self._reply(update, exc.args[0])
+            return
+        button = InlineKeyboardButton(replies.TRACK_BUTTON, callback_data=TRACK_DATA)
+        await self._reply(update, replies.offer_to_track(link), reply_markup=InlineKeyboardMarkup([[button]]))
+
+    async def track_chosen(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The "Track this article" button: /track of the link in the message it sits under."""
+        query = update.callback_query
+        if query is None or not await self._may_change(update, context, "track"):
+            return
+        await query.answer(replies.TRACK_BUTTON_PRESSED)
+        offer = query.message if isinstance(query.message, Message) else None
+        if offer is not None:
+            with contextlib.suppress(BadRequest):  # a second press already removed it
+                await offer.edit_reply_markup(None)
+        await self._track(update, first_link(offer))

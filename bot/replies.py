@@ -32,6 +32,19 @@ USAGE = {
 }
 
 
+TRACK_BUTTON = "Track this article"
+TRACK_BUTTON_PRESSED = "Reading the article…"
+NO_LINK = "Send /track with an article's link. /help explains everything."
+
+
+def offer_to_track(url: str) -> str:
+    """The question under a link someone sent or forwarded; the link rides along in the
+    message, so the button works without remembering anything."""
+    shown = url.split("://", 1)[-1]
+    shown = shown if len(shown) <= 60 else shown[:59] + "…"
+    return f'Track this article? <a href="{escape(url, quote=True)}">{escape(shown)}</a>'
+
+
 ADMINS_ONLY_BUTTON = "Only this group's admins can change its settings."
 ADMIN_LOOKUP_FAILED = "I couldn't check who this group's admins are. Please try again in a minute."
 
