@@ -24,12 +24,17 @@ async def tap_track(telegram: FakeTelegram, offer: SentMessage, presses: int) ->
     return await telegram.wait_for(offer.chat_id, method="sendMessage", after=after, timeout=15)
 
 
+async def bot_and_page(bots: RunningBots, articles: ArticleServer, path: str) -> str:
+    """A running bot and an article at ``path``; its address."""
+    await bots.start()
+    articles.set_page(path, article_html())
+    return articles.url(path)
+
+
 async def test_a_sent_link_is_tracked_with_one_tap(
     telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots
 ) -> None:
-    await bots.start()
-    articles.set_page("/world/putin", article_html())
-    url = articles.url("/world/putin")
+    url = await bot_and_page(bots, articles, "/world/putin")
     offer = await telegram.ask(ALICE, f"Have you seen this? {url}")
     assert offer.text == f'Track this article? <a href="{url}">{url.split("://")[1]}</a>'
     assert offer.entities[0]["url"] == url  # the link rides in the offer itself
@@ -46,9 +51,7 @@ async def test_a_sent_link_is_tracked_with_one_tap(
 async def test_a_forwarded_post_with_a_hidden_link_is_tracked_with_one_tap(
     telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots
 ) -> None:
-    await bots.start()
-    articles.set_page("/fwd", article_html())
-    url = articles.url("/fwd")
+    url = await bot_and_page(bots, articles, "/fwd")
     offer = await telegram.ask(
         ALICE, "Breaking: Putin postpones Paris talks", links={"Breaking": url}, forwarded_from="Daily News"
     )
@@ -62,7 +65,7 @@ async def test_the_button_gives_the_replies_of_track(
 ) -> None:
     """A page /track refuses is refused the same way from the button; a tracked one is
     "already tracked", in the very words of /track."""
-    await bots.start()
+    await bot_and_page(bots, articles, "/a")
     articles.set_page("/missing", "<html><body>Not here</body></html>", status=404)
     missing = articles.url("/missing")
     typed = await telegram.ask(ALICE, f"/track {missing}")
@@ -70,7 +73,6 @@ async def test_the_button_gives_the_replies_of_track(
     assert (await tap_track(telegram, offer, presses=1)).text == typed.text
     assert "404" in typed.text
 
-    articles.set_page("/a", article_html())
     await telegram.ask(ALICE, f"/track {articles.url('/a')}")
     typed = await telegram.ask(ALICE, f"/track {articles.url('/a')}")
     offer = await telegram.ask(ALICE, articles.url("/a"))
