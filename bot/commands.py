@@ -25,10 +25,11 @@ from bot import replies
 from bot.access import AdminCache, AdminLookupFailed, decided_without_lookup
 from bot.config import Settings
 from bot.diff import diff_snapshots
+from bot.document import DocumentContext
 from bot.extract import NotAnArticle, Snapshot, extract
 from bot.fetch import Fetcher, FetchError
+from bot.fulldiff import DiffDocument, whole_diff
 from bot.models import ArticleState, utcnow
-from bot.render import MessageContext, render_diff
 from bot.store import PageMeta, Store, Tracked
 from bot.urls import URLError, canonical_url, parse_user_url, site_name, url_key
 
@@ -355,16 +356,29 @@ class Commands:
         if not changes:
             await self._reply(update, f"Versions {a} and {b} of #{row.number} have the same text.")
             return
-        ctx = MessageContext(
+        ctx = DocumentContext(
             site=row.article.site,
             url=row.article.url,
             title=new.title,
             old_version=a,
             new_version=b,
-            elapsed=versions[b].created_at - versions[a].created_at,
+            old_paragraphs=old.paragraphs,
+            new_paragraphs=new.paragraphs,
+            old_at=versions[a].created_at,
+            new_at=versions[b].created_at,
             article_number=row.number,
         )
-        await self._reply(update, render_diff(changes, ctx))
+        await self._send_diff(update, whole_diff(changes, ctx))
+
+    async def _send_diff(self, update: Update, reply: tuple[str, ...] | DiffDocument) -> None:
+        message = update.effective_message
+        if message is None:
+            return
+        if isinstance(reply, DiffDocument):
+            await message.reply_document(reply.html.encode(), filename=reply.filename, caption=reply.caption)
+            return
+        for text in reply:
+            await message.reply_text(text)
 
     async def sensitivity(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if not await self._may_change(update, context, "sensitivity"):
