@@ -24,11 +24,9 @@ from telegram.ext import (
 from bot import replies
 from bot.access import AdminCache, AdminLookupFailed, decided_without_lookup
 from bot.config import Settings
-from bot.diff import diff_snapshots
-from bot.document import DocumentContext
-from bot.extract import NotAnArticle, Snapshot, extract
+from bot.extract import NotAnArticle, extract
 from bot.fetch import Fetcher, FetchError
-from bot.fulldiff import DiffDocument, whole_diff
+from bot.fulldiff import DiffDocument, answer_diff
 from bot.models import ArticleState, utcnow
 from bot.store import PageMeta, Store, Tracked
 from bot.urls import URLError, canonical_url, parse_user_url, site_name, url_key
@@ -332,52 +330,17 @@ class Commands:
         if row is None:
             return
         assert row.article.id is not None
-        versions = {v.number: v for v in await asyncio.to_thread(self.store.versions, row.article.id)}
-        last = max(versions)
-        if len(args) <= 1:  # "/diff 2", or "/diff" in reply to an announcement
-            a, b = last - 1, last
-        elif len(args) == 3 and all(x.lstrip("v").isdigit() for x in args[1:]):
-            a, b = (int(x.lstrip("v")) for x in args[1:])
-        else:
-            await self._reply(update, replies.USAGE["diff"])
-            return
-        if last == 1 and len(args) <= 1:
-            await self._reply(update, f"#{row.number} has only one version so far: no edits seen yet.")
-            return
-        missing = [n for n in (a, b) if n not in versions]
-        if missing:
-            await self._reply(
-                update, f"#{row.number} has versions 1 to {last}; there is no version {missing[0]}."
-            )
-            return
-        old = Snapshot.from_dict(versions[a].content)
-        new = Snapshot.from_dict(versions[b].content)
-        changes = diff_snapshots(old, new)
-        if not changes:
-            await self._reply(update, f"Versions {a} and {b} of #{row.number} have the same text.")
-            return
-        ctx = DocumentContext(
-            site=row.article.site,
-            url=row.article.url,
-            title=new.title,
-            old_version=a,
-            new_version=b,
-            old_paragraphs=old.paragraphs,
-            new_paragraphs=new.paragraphs,
-            old_at=versions[a].created_at,
-            new_at=versions[b].created_at,
-            article_number=row.number,
-        )
-        await self._send_diff(update, whole_diff(changes, ctx))
-
-    async def _send_diff(self, update: Update, reply: tuple[str, ...] | DiffDocument) -> None:
+        versions = await asyncio.to_thread(self.store.versions, row.article.id)
+        answer = await asyncio.to_thread(answer_diff, row.number, row.article, versions, args)
         message = update.effective_message
         if message is None:
             return
-        if isinstance(reply, DiffDocument):
-            await message.reply_document(reply.html.encode(), filename=reply.filename, caption=reply.caption)
+        if isinstance(answer, DiffDocument):
+            await message.reply_document(
+                answer.html.encode(), filename=answer.filename, caption=answer.caption
+            )
             return
-        for text in reply:
+        for text in (answer,) if isinstance(answer, str) else answer:
             await message.reply_text(text)
 
     async def sensitivity(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -1,9 +1,10 @@
 """/diff's answer: every change, in up to three chat messages, else one HTML document.
 
-Pure. The messages come from ``render_diff`` (one message per group of changes, packed in
-order); a group counts as shown only when every removed and added word of its changes stands
-in the message, struck or marked, uncut. When three messages cannot hold that, the whole diff
-goes out as a document (``bot.document``), so a big rewrite is never cut short.
+Pure (versions in, what to send out). The messages come from ``render_diff``, one message per
+group of changes packed in order; a group counts as shown only when every removed and added
+word of its changes stands in the message, struck or marked, uncut. When three messages cannot
+hold that, the whole diff goes out as a document (``bot.document``), so a big rewrite is never
+cut short.
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from html.parser import HTMLParser
 
-from bot.diff import Change, summarize
+from bot import replies
+from bot.diff import Change, diff_snapshots, summarize
 from bot.document import DocumentContext, document_filename, render_document
+from bot.extract import Snapshot
+from bot.models import Article, Version
 from bot.render import MessageContext, render_diff
 
-__all__ = ["MAX_MESSAGES", "DiffDocument", "shows_every_word", "whole_diff"]
+__all__ = ["MAX_MESSAGES", "DiffDocument", "answer_diff", "shows_every_word", "whole_diff"]
 
 MAX_MESSAGES = 3
 """More than this many messages for one /diff floods a chat; a document reads better."""
@@ -148,3 +152,40 @@ def whole_diff(changes: Sequence[Change], ctx: DocumentContext) -> tuple[str, ..
         html=render_document(ordered, ctx),
         caption=_caption(ordered, ctx),
     )
+
+
+def answer_diff(
+    number: int, article: Article, versions: Sequence[Version], args: Sequence[str]
+) -> str | tuple[str, ...] | DiffDocument:
+    """What /diff says: "/diff N" compares the last two versions, "/diff N A B" any two."""
+    by_number = {v.number: v for v in versions}
+    last = max(by_number)
+    if len(args) <= 1:  # "/diff 2", or "/diff" in reply to an announcement
+        if last == 1:
+            return replies.only_one_version(number)
+        a, b = last - 1, last
+    elif len(args) == 3 and all(x.lstrip("v").isdigit() for x in args[1:]):
+        a, b = (int(x.lstrip("v")) for x in args[1:])
+    else:
+        return replies.USAGE["diff"]
+    missing = [n for n in (a, b) if n not in by_number]
+    if missing:
+        return replies.no_such_version(number, last, missing[0])
+    old = Snapshot.from_dict(by_number[a].content)
+    new = Snapshot.from_dict(by_number[b].content)
+    changes = diff_snapshots(old, new)
+    if not changes:
+        return replies.same_text(number, a, b)
+    ctx = DocumentContext(
+        site=article.site,
+        url=article.url,
+        title=new.title,
+        old_version=a,
+        new_version=b,
+        old_paragraphs=old.paragraphs,
+        new_paragraphs=new.paragraphs,
+        old_at=by_number[a].created_at,
+        new_at=by_number[b].created_at,
+        article_number=number,
+    )
+    return whole_diff(changes, ctx)

@@ -122,6 +122,18 @@ def already_tracking(number: int, article: Article) -> str:
     return f"This chat already tracks that article as #{number}: {_link(article)}"
 
 
+def only_one_version(number: int) -> str:
+    return f"#{number} has only one version so far: no edits seen yet."
+
+
+def no_such_version(number: int, last: int, missing: int) -> str:
+    return f"#{number} has versions 1 to {last}; there is no version {missing}."
+
+
+def same_text(number: int, a: int, b: int) -> str:
+    return f"Versions {a} and {b} of #{number} have the same text."
+
+
 def untracked(number: int, article: Article) -> str:
     return f"Stopped tracking #{number}: {_link(article)}"
 
