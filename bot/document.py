@@ -59,8 +59,8 @@ del { color: var(--del-fg); background: var(--del-bg); text-decoration: line-thr
   text-decoration-thickness: 2px; }
 ins { color: var(--ins-fg); background: var(--ins-bg); text-decoration: underline;
   text-decoration-thickness: 1px; }
-del, ins { border-radius: 3px; padding: 0 1px; -webkit-box-decoration-break: clone;
-  box-decoration-break: clone; }
+del, ins { border-radius: 3px; }
+.replaced del, .replaced ins, .replaced ins.next { display: block; width: fit-content; margin: 0 0 6px; }
 ins.next { margin-left: .3em; }
 .added ins { text-decoration: none; }
 .change { border-left: 4px solid var(--edited); padding-left: 11px; margin: 0 0 16px; }
@@ -185,7 +185,10 @@ def render_document(changes: Sequence[Change], ctx: DocumentContext) -> str:
     number = f"#{ctx.article_number} · " if ctx.article_number is not None else ""
     versions = f"{number}v{ctx.old_version}{_stamp(ctx.old_at)} → v{ctx.new_version}{_stamp(ctx.new_at)}"
     if headline is not None:
-        top = f'<p class="label">Headline changed</p><h1 dir="auto">{_segments(headline.segments)}</h1>'
+        # a headline rewritten from end to end reads best as the old one above the new one
+        replaced = not any(s.op == "equal" and s.text.strip() for s in headline.segments)
+        h1 = '<h1 dir="auto" class="replaced">' if replaced else '<h1 dir="auto">'
+        top = f'<p class="label">Headline changed</p>{h1}{_segments(headline.segments)}</h1>'
     else:
         top = f'<h1 dir="auto">{escape(ctx.title)}</h1>'
     link = f'<a href="{escape(ctx.url, quote=True)}">{escape(ctx.site or ctx.url)}</a>'
