@@ -102,7 +102,7 @@ async def test_diff_of_a_big_rewrite_in_messages_then_as_a_document(
     await telegram.wait_for(ALICE, contains="v2 → v3", timeout=20)
 
     # 12 → 18 paragraphs: two messages, which between them strike and mark every change.
-    after = len(telegram.sent)
+    after, calls = len(telegram.sent), len(telegram.requests)
     telegram.user_says(ALICE, "/diff 1 1 2")
     second = await telegram.wait_for(ALICE, contains="Part 2 of 2", after=after, timeout=15)
     parts = telegram.messages_to(ALICE)[-2:]
@@ -120,6 +120,8 @@ async def test_diff_of_a_big_rewrite_in_messages_then_as_a_document(
 
     # 18 → 52 paragraphs: too much for three messages, so one document.
     sent = await telegram.ask(ALICE, "/diff 1")
+    sends = [method for method, _ in telegram.requests[calls:] if method.startswith(("send", "edit"))]
+    assert sends == ["sendMessage", "sendMessage", "sendDocument"]  # every call, refused ones too
     assert sent.method == "sendDocument" and sent.file is not None and sent.file.data is not None
     assert sent.file.filename == "redline-127-0-0-1-kingsbridge-floods-v2-v3.html"
     assert sent.plain_text.startswith("📄 Every change in #1 v2 → v3 (headline changed, ")
