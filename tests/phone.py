@@ -2,8 +2,8 @@
 
 Chromium is driven over the DevTools protocol (a websocket on 127.0.0.1): the page is loaded
 from a file:// URL with networking features off, and a script evaluated in the page reports
-what a reader would see — the rendered text (also with the removed or the added runs hidden,
-which must leave exactly the new or the old version), which runs are struck or marked, whether
+what a reader would see — the rendered text with the removed or the added runs hidden
+(which must leave exactly the new or the old version), which runs are struck or marked, whether
 anything is wider than the screen. Tests skip, with the reason, only where no Chromium is installed
 (``.ci/run`` installs Debian's ``chromium``).
 """
@@ -39,7 +39,6 @@ PROBE = """
     width: window.innerWidth,
     scrollWidth: document.documentElement.scrollWidth,
     bodyFontPx: parseFloat(style(document.body).fontSize),
-    text: text(document.body),
     ...Object.fromEntries([['newText', 'del'], ['oldText', 'ins']].map(([key, hidden]) => {
       const runs = [...document.querySelectorAll(hidden)];
       runs.forEach(e => { e.style.display = 'none'; });

@@ -58,7 +58,7 @@ def assert_phone_shows_every_change(
     assert seen["bodyFontPx"] >= 16  # readable without zooming
     assert seen["resources"] == 0  # nothing fetched: it works offline
     assert seen["headingFirst"]
-    text, new_text, old_text = str(seen["text"]), str(seen["newText"]), str(seen["oldText"])
+    new_text, old_text = str(seen["newText"]), str(seen["oldText"])
     for paragraph in (new.title, *new.paragraphs):  # the whole new version, uncut
         assert words(paragraph) in new_text, paragraph
     for paragraph in (old.title, *old.paragraphs):  # and the whole old one
@@ -76,7 +76,7 @@ def assert_phone_shows_every_change(
         if c.kind == "moved":
             assert f"¶{(c.old_index or 0) + 1} moved" in labels
     if any(c.kind == "headline" for c in changes):
-        assert text.index(words(new.title)) < text.index(words(new.paragraphs[0]))
+        assert new_text.index(words(new.title)) < new_text.index(words(new.paragraphs[0]))
 
 
 def entity_texts(message: SentMessage, kind: str) -> list[str]:
@@ -175,6 +175,30 @@ async def test_corpus_rewrite_opens_on_a_phone_with_every_change(tmp_path: Path)
     page = tmp_path / reply.filename
     page.write_text(reply.html, encoding="utf-8")
     assert_phone_shows_every_change(await read_as_phone(page), changes, old, new)
+
+
+@pytest.mark.parametrize("slug", ["cnn-arabic", "chinadaily"])
+async def test_corpus_edits_in_other_scripts_read_on_a_phone(slug: str, tmp_path: Path) -> None:
+    """Right-to-left and spaceless scripts: the corpus page's four real edits (headline, words
+    of a paragraph, a paragraph added, one removed) all in one version, as the document."""
+    root = corpus_or_skip()
+    manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+    page = next(p for p in manifest["pages"] if p["slug"] == slug)
+    v1, v2, v3, v4, v5 = (
+        extract(
+            (root / "pages" / slug / f"v{n}.html").read_text(encoding="utf-8", errors="replace"), page["url"]
+        )
+        for n in range(1, 6)
+    )
+    edited = dict(zip(v1.paragraphs, v3.paragraphs, strict=False))
+    gone = set(v1.paragraphs) - set(v5.paragraphs)
+    paragraphs = tuple(edited.get(p, p) for p in v4.paragraphs if p not in gone)
+    old, new = v1, Snapshot(v2.title, paragraphs)
+    changes = diff_snapshots(old, new)
+    assert {"headline", "edited", "added", "removed"} <= {c.kind for c in changes}
+    path = tmp_path / "page.html"
+    path.write_text(render_document(changes, context(old, new, page["url"], slug)), encoding="utf-8")
+    assert_phone_shows_every_change(await read_as_phone(path), changes, old, new)
 
 
 # -- the pure parts ---------------------------------------------------------------------------
