@@ -10,6 +10,7 @@ Thai per character cluster, since neither puts spaces between words.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections import Counter
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import Literal
 
+from bot.anchors import names, numbers, quotations
 from bot.extract import Snapshot
 from bot.normalize import comparison_form, is_nospace_char
 
@@ -46,6 +48,13 @@ PAIR_THRESHOLD = 0.5
 REWRITE_THRESHOLD = 0.2
 # A relocated paragraph this similar to the original is "moved" rather than removed + added.
 MOVE_THRESHOLD = 0.9
+# A paragraph left without a partner by the alignment (a desk rewrote it: new wording, clauses
+# reordered, often moved) is still the same paragraph when it shares this much of its words,
+# weighted by rarity in the article, and keeps a name, a number or a quote; or, with nothing
+# to anchor it, this much more. Unrelated paragraphs of one story share well under 0.25.
+REWORD_THRESHOLD = 0.4
+REWORD_BARE_THRESHOLD = 0.55
+_REWORD_MIN_WORDS = 5
 # A paragraph and the concatenation of 2+ neighbours this similar: split / merged.
 SPLIT_THRESHOLD = 0.8
 _MAX_SPLIT_PARTS = 6
@@ -612,6 +621,75 @@ def _find_moves(o: _Paras, n: _Paras, removed: list[int], added: list[int]) -> l
     return changes
 
 
+class _Rarity:
+    """Words weighted by how few paragraphs (of both versions) use them: inverse document
+    frequency, so "the" and "said" count little and "Onwurah" or "67,000" a lot."""
+
+    def __init__(self, o: _Paras, n: _Paras) -> None:
+        self.bags = {
+            side: [
+                Counter(t.casefold() for t in p.tokens(i) if any(c.isalnum() for c in t))
+                for i in range(len(p.text))
+            ]
+            for side, p in (("o", o), ("n", n))
+        }
+        df: Counter[str] = Counter(w for bags in self.bags.values() for bag in bags for w in bag)
+        total = sum(len(bags) for bags in self.bags.values())
+        self.weight = {w: math.log((total + 1) / k) for w, k in df.items()}
+
+    def share(self, i: int, j: int) -> float:
+        """Weighted share of words paragraphs old ``i`` and new ``j`` have in common (0..1)."""
+        x, y = self.bags["o"][i], self.bags["n"][j]
+        if min(sum(x.values()), sum(y.values())) < _REWORD_MIN_WORDS:
+            return 0.0
+        w = self.weight
+        common = sum(min(c, y[t]) * w[t] for t, c in x.items() if t in y)
+        total = sum(c * w[t] for t, c in x.items()) + sum(c * w[t] for t, c in y.items())
+        return 2 * common / total if total else 0.0
+
+
+def _anchored(old: str, new: str, old_key: str, new_key: str) -> bool:
+    """Do two paragraphs keep a name, a number or a quotation in common?"""
+    return bool(
+        (names(old) & names(new))
+        or (numbers(old) & numbers(new))
+        or (quotations(old_key) & quotations(new_key))
+    )
+
+
+# Above this many candidate pairs only paragraphs near their expected new place are compared.
+_REWORD_PAIRS = 10_000
+_REWORD_REACH = 20
+
+
+def _find_reworded(o: _Paras, n: _Paras, removed: list[int], added: list[int]) -> list[Change]:
+    """Pair leftover removed and added paragraphs that are one paragraph reworded (and maybe
+    moved): best-scoring pairs first, each paragraph used once."""
+    if not removed or not added:
+        return []
+    rarity = _Rarity(o, n)
+    near = len(removed) * len(added) > _REWORD_PAIRS
+    scale = len(n.text) / max(1, len(o.text))
+    scored: list[tuple[float, int, int]] = []
+    for i in removed:
+        for j in added:
+            if near and abs(j - i * scale) > _REWORD_REACH:
+                continue
+            share = rarity.share(i, j)
+            if share < REWORD_THRESHOLD:
+                continue
+            if share >= REWORD_BARE_THRESHOLD or _anchored(o.text[i], n.text[j], o.key[i], n.key[j]):
+                scored.append((share, i, j))
+    changes: list[Change] = []
+    # best first; among equals the nearer pair, then the earlier paragraph (deterministic)
+    for _, i, j in sorted(scored, key=lambda s: (-s[0], abs(s[2] - s[1] * scale), s[1], s[2])):
+        if i in removed and j in added:
+            removed.remove(i)
+            added.remove(j)
+            changes.append(_edited(o, n, i, j))
+    return changes
+
+
 def _paragraph_changes(o: _Paras, n: _Paras) -> list[Change]:
     sm = _matcher(o.key, n.key)
     changes: list[Change] = []
@@ -625,6 +703,7 @@ def _paragraph_changes(o: _Paras, n: _Paras) -> list[Change]:
         removed.extend(rest_o)
         added.extend(rest_n)
     changes += _find_moves(o, n, removed, added)
+    changes += _find_reworded(o, n, removed, added)
     changes.extend(Change("removed", i, None, o.text[i], "", (), _has_text(o.text[i])) for i in removed)
     changes.extend(Change("added", None, j, "", n.text[j], (), _has_text(n.text[j])) for j in added)
     # order as the reader meets them in the new version; a removed paragraph sits right after

@@ -11,35 +11,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.anchors import NUMBER, QUOTE, names
 from bot.diff import Change
-
-NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
-QUOTE = re.compile(r"[\"“”„«»「」『』‘’‹›]")
-# Two or more capitalised words in a row (Latin, Cyrillic, Greek): "François Hollande",
-# "Mayor Anna Kowalska", "United Nations". A lone capital is too often a sentence start, an
-# adjective ("French") or a place that is still there in other words ("the Kremlin").
-CAPITALISED = r"[A-ZÀ-ÖØ-ÞА-ЯЁΑ-Ω][\w'’-]+"
-NAME = re.compile(rf"{CAPITALISED}(?:\s+{CAPITALISED})+")
-# Capitalised but not part of a name: "On Tuesday Angela Merkel" names Angela Merkel only.
-NOT_NAMES = frozenset(
-    {
-        *("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-        *("January", "February", "March", "April", "May", "June", "July", "August"),
-        *("September", "October", "November", "December", "I", "The", "A", "An", "In", "On"),
-        *("At", "But", "And", "If", "When", "While", "After", "Before", "As", "This", "That"),
-    }
-)
-
-
-def names(text: str) -> set[str]:
-    """The multi-word names in ``text``, without the calendar and function words around them."""
-    found = set()
-    for match in NAME.finditer(text):
-        words = [w for w in match.group().split() if w not in NOT_NAMES]
-        if len(words) >= 2:
-            found.add(" ".join(words))
-    return found
-
 
 DECLARED = re.compile(
     r"^\s*(correction|corrections|clarification|update[ds]?|editor[’']?s note|this (story|article) "

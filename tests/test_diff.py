@@ -52,6 +52,14 @@ def inserted(c: Change) -> str:
 # --------------------------------------------------------------------------------------------
 
 NEW_TOP = "Update: the council later postponed the final reading until June."
+# One paragraph as a desk rewrites it: same name, number and facts, new wording and order.
+KOWALSKA = "Mayor Anna Kowalska said the budget would cut 240 jobs in the parks department by next spring."
+REWORDED = (
+    "By next spring 240 parks department jobs will go under the budget, according to Mayor Anna Kowalska."
+)
+SAME_NAME = (
+    "Mayor Anna Kowalska will travel to Brussels on Thursday to meet European officials about flood funding."
+)
 ALIGNMENT = [
     pytest.param(snap(*P), snap(*P), [], id="identical"),
     pytest.param(snap(*P), snap(*(p.replace(" ", "  ") + " " for p in P)), [], id="whitespace-only"),
@@ -90,6 +98,24 @@ ALIGNMENT = [
     ),
     pytest.param(snap(*P), snap(P[0], P[2], P[3], P[1]), [("moved", 1, 3)], id="moved"),
     pytest.param(
+        snap(P[0], KOWALSKA, P[2], P[3]),
+        snap(P[0], REWORDED, P[2], P[3]),
+        [("edited", 1, 1)],
+        id="reworded-in-place",
+    ),
+    pytest.param(
+        snap(P[0], KOWALSKA, P[2], P[3]),
+        snap(P[0], P[2], P[3], REWORDED),
+        [("edited", 1, 3)],
+        id="reworded-and-moved",
+    ),
+    pytest.param(
+        snap(P[0], KOWALSKA, P[2], P[3]),
+        snap(P[0], P[2], P[3], SAME_NAME),
+        [("removed", 1, None), ("added", None, 3)],
+        id="same-name-other-story-is-not-reworded",
+    ),
+    pytest.param(
         snap(*P),
         snap(P[0], P[1].replace("older", "elderly"), NEW_TOP, P[2], P[3]),
         [("edited", 1, 1), ("added", None, 2)],
@@ -107,6 +133,27 @@ ALIGNMENT = [
 @pytest.mark.parametrize(("old", "new", "expected"), ALIGNMENT)
 def test_alignment(old: Snapshot, new: Snapshot, expected: list[tuple[str, int, int]]) -> None:
     assert kinds(diff_snapshots(old, new)) == expected
+
+
+def test_rewrite_fixture_pairs_reworded_paragraphs_as_edits() -> None:
+    """tests/fixtures/desk_rewrite_v*.html: the Guardian corpus story as a desk updates it (new
+    headline, top three paragraphs reworded, two new paragraphs, a quote dropped, the last
+    paragraph edited in place). Before pairing by shared words the top three read as three
+    removed + three added paragraphs."""
+    old = extract(fixture_html("desk_rewrite_v1.html"))
+    new = extract(fixture_html("desk_rewrite_v2.html"))
+    changes = diff_snapshots(old, new)
+    assert kinds(changes) == [
+        ("headline", None, None),
+        ("edited", 0, 0),
+        ("edited", 1, 1),
+        ("edited", 2, 2),
+        ("added", None, 3),
+        ("added", None, 10),
+        ("removed", 10, None),
+        ("edited", 13, 14),
+    ]
+    assert changes[6].old.startswith("“UCEA has over recent years")
 
 
 def test_split_and_merge_carry_their_spans() -> None:
