@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 from bot.diff import Change, diff_snapshots, for_sensitivity, tokenize
 from bot.extract import NotAnArticle, Snapshot, extract_with_options
 from bot.normalize import comparison_form
-from bot.render import MessageContext, count_entities, render_announcement, utf16_len
+from bot.render import MessageContext, count_entities, render_announcement, utf16_len, visible_len
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = "../shared/corpus"
@@ -218,6 +218,7 @@ def evaluate(case: Case, corpus: Path, extractor: Extractor | None = None) -> Re
         new_version=int(case.file[1]) if case.file[1].isdigit() and case.file[2] == "." else 2,
         elapsed=timedelta(minutes=35),
         article_number=4,
+        paragraphs=len(before.paragraphs),
     )
     if result.changes:
         result.message = render_announcement(result.changes, ctx)
@@ -249,6 +250,7 @@ class Totals:
     named_right: int = 0
     failed: list[str] = field(default_factory=list)
     times: list[float] = field(default_factory=list)
+    lengths: dict[str, int] = field(default_factory=dict)  # case id → announcement, visible chars
 
     @property
     def named_share(self) -> float:
@@ -291,6 +293,8 @@ def run(
             totals.noise += 1
             if r.announced:
                 totals.false_alarms += 1
+        if r.message:
+            totals.lengths[case.id] = visible_len(r.message)
         if not r.ok:
             totals.failed.append(case.id)
         if out:
@@ -317,6 +321,14 @@ def run(
             file=out,
         )
         print(f"cases with problems:    {len(totals.failed)} {totals.failed}", file=out)
+        if totals.lengths:
+            longest = max(totals.lengths, key=totals.lengths.__getitem__)
+            print(
+                f"announcement length:    longest {totals.lengths[longest]} chars ({longest}), "
+                f"mean {statistics.mean(totals.lengths.values()):.0f} chars "
+                f"({len(totals.lengths)} announcements, visible characters)",
+                file=out,
+            )
         print(
             f"extraction per page:    median {statistics.median(totals.times):.1f} ms, "
             f"p95 {_percentile(totals.times, 0.95):.1f} ms, "

@@ -149,8 +149,17 @@ def cmd_diff(args: argparse.Namespace) -> None:
         print("No edit: the two pages have the same headline and text (noise ignored).")
         return
     site = site_name(url) if url.startswith("http") else Path(args.old).resolve().parent.name
-    ctx = MessageContext(site=site, url=url, title=new.title, old_version=1, new_version=2, article_number=1)
-    print(render_plain(changes, ctx) if args.plain else render_announcement(changes, ctx))
+    ctx = MessageContext(
+        site=site,
+        url=url,
+        title=new.title,
+        old_version=1,
+        new_version=2,
+        article_number=1,
+        paragraphs=len(old.paragraphs),
+    )
+    render = render_plain if args.plain else render_announcement
+    print(render(changes, ctx, settings.telegram.max_announcement_chars))
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:

@@ -41,7 +41,7 @@ def build_application(settings: Settings, *, resolver: Resolver | None = None) -
         settings=settings,
         store=store,
         fetcher=fetcher,
-        monitor=Monitor(store, fetcher, settings.monitor),
+        monitor=Monitor(store, fetcher, settings.monitor, settings.telegram.max_announcement_chars),
         commands=Commands(store, fetcher, settings),
     )
     t = settings.telegram

@@ -32,6 +32,9 @@ class TelegramSettings:
     poll_timeout: int = 10
     # In groups and supergroups only administrators may /track, /untrack and change settings.
     group_admins_only: bool = True
+    # Visible characters an edit announcement may take (one phone screen); a bigger edit is
+    # summarised, its most significant changes shown as excerpts, the rest left to /diff.
+    max_announcement_chars: int = 1000
 
 
 @dataclass(frozen=True)
@@ -156,6 +159,8 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
             raise ConfigError(f"config: [{section}] must be a table")
         parts[section] = _section(cls, values, section, env)
     settings = Settings(**parts)
+    if not 300 <= settings.telegram.max_announcement_chars <= 4096:
+        raise ConfigError("telegram: max_announcement_chars must be between 300 and 4096")
     m = settings.monitor
     if not 0 < m.min_interval <= m.interval <= m.max_interval:
         raise ConfigError("monitor: need 0 < min_interval <= interval <= max_interval")

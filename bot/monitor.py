@@ -22,7 +22,7 @@ from bot.extract import NotAnArticle, Snapshot, extract
 from bot.fetch import Fetcher, FetchError, HTTPStatusError
 from bot.history import Event, EventKind, classify
 from bot.models import Article, ArticleState, DeliveryKind, utcnow
-from bot.render import MessageContext, render_announcement, render_plain
+from bot.render import DEFAULT_BUDGET, MessageContext, render_announcement, render_plain
 from bot.store import NewDelivery, Store
 
 log = logging.getLogger("redline.monitor")
@@ -58,10 +58,13 @@ def _text_size(snapshot: Snapshot) -> int:
 
 
 class Monitor:
-    def __init__(self, store: Store, fetcher: Fetcher, settings: MonitorSettings) -> None:
+    def __init__(
+        self, store: Store, fetcher: Fetcher, settings: MonitorSettings, budget: int = DEFAULT_BUDGET
+    ) -> None:
         self.store = store
         self.fetcher = fetcher
         self.settings = settings
+        self.budget = budget  # telegram.max_announcement_chars
         self._semaphore = asyncio.Semaphore(settings.concurrency)
 
     # -- scheduling --------------------------------------------------------------------
@@ -218,8 +221,9 @@ class Monitor:
                 elapsed=now - last.created_at,
                 article_number=article_number,
                 note=note,
+                paragraphs=len(old.paragraphs),
             )
-            return render_announcement(shown, ctx), render_plain(shown, ctx)
+            return render_announcement(shown, ctx, self.budget), render_plain(shown, ctx, self.budget)
 
         deliveries = []
         for sub, chat in await asyncio.to_thread(self.store.audience, aid):

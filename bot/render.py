@@ -12,13 +12,15 @@ already-escaped text, so a cut can never fall inside a tag or an entity.
 from __future__ import annotations
 
 import html
+import re
 import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.config import TelegramSettings
 from bot.diff import Change, Segment, split_tokens, summarize
-from bot.significance import assess
+from bot.significance import assess, weight
 
 __all__ = [
     "MAX_ENTITIES",
@@ -30,10 +32,14 @@ __all__ = [
     "render_diff",
     "render_plain",
     "utf16_len",
+    "visible_len",
 ]
 
 MAX_LENGTH = 4096  # Telegram's limit, in UTF-16 code units
 MAX_ENTITIES = 100  # Telegram drops formatting entities past the 100th
+# What a reader sees of an announcement at most (telegram.max_announcement_chars): one phone
+# screen. 4096 stays the hard limit for /diff.
+DEFAULT_BUDGET = TelegramSettings.max_announcement_chars
 _TAGS = ("b", "s", "a", "i", "code")
 
 
@@ -49,11 +55,20 @@ class MessageContext:
     elapsed: timedelta | None = None  # since the previous version
     article_number: int | None = None  # the chat's /list number, for "/diff N"
     note: str = ""  # leads the message: a revert, an A/B test, a withdrawal
+    paragraphs: int | None = None  # paragraphs in the old version, for "9 of 11 changed"
 
 
 def utf16_len(text: str) -> int:
     """Length as Telegram counts it (an emoji outside the BMP counts 2)."""
     return len(text.encode("utf-16-le")) // 2
+
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def visible_len(message: str) -> int:
+    """Characters a reader sees of a message we rendered (tags dropped, entities decoded)."""
+    return len(html.unescape(_TAG.sub("", message)))
 
 
 def count_entities(message: str) -> int:
@@ -317,17 +332,101 @@ def _block_variants(c: Change, m: _Markup, style: _Style) -> Iterator[str]:
     yield label + _render_segments(_coarsen(c.segments, 10**9), m, 15, 60)
 
 
-def _render(changes: Sequence[Change], ctx: MessageContext, m: _Markup, style: _Style, pointer: bool) -> str:
+# Excerpts in a digest, from fullest to tightest: (hunks shown, context chars, run chars).
+_EXCERPTS = ((2, 25, 70), (1, 20, 50))
+
+
+def _hunks(segments: Sequence[Segment]) -> list[tuple[int, int]]:
+    """Index ranges of the runs of changed segments."""
+    out: list[tuple[int, int]] = []
+    start = None
+    for k, seg in enumerate(segments):
+        if seg.op != "equal" and start is None:
+            start = k
+        elif seg.op == "equal" and start is not None:
+            out.append((start, k))
+            start = None
+    if start is not None:
+        out.append((start, len(segments)))
+    return out
+
+
+def _hunk_weight(c: Change, segments: Sequence[Segment]) -> int:
+    """A hunk weighs what it would as a change of its own (a changed number, a quote…)."""
+    deleted = "".join(s.text for s in segments if s.op == "delete")
+    inserted = "".join(s.text for s in segments if s.op == "insert")
+    return weight(Change(c.kind, c.old_index, c.new_index, deleted, inserted, tuple(segments)))
+
+
+def _excerpts(c: Change, m: _Markup) -> Iterator[str]:
+    """Short renderings of one change for a digest: its most significant words changed, a few
+    words of context around them, from fullest to tightest."""
+    label = f"{_label(c)}: "
+    if not c.segments:
+        text = " ".join((c.old if c.kind == "removed" else c.new).split("\n"))
+        wrap = {"added": m.inserted, "removed": m.deleted}.get(c.kind, m.italic)
+        for limit in (120, 60):
+            yield label + wrap(_cut(text, limit))
+        return
+    segments = _coarsen(c.segments, 3)
+    hunks = _hunks(segments)
+    ranked = sorted(hunks, key=lambda h: (-_hunk_weight(c, segments[h[0] : h[1]]), h[0]))
+    for count, context, max_run in _EXCERPTS:
+        # each chosen hunk with the unchanged text on either side; hunks sharing it go together
+        spans: list[list[int]] = []
+        for a, b in sorted(ranked[:count]):
+            lo, hi = max(0, a - 1), min(len(segments), b + 1)
+            if spans and lo < spans[-1][1]:
+                spans[-1][1] = hi
+            else:
+                spans.append([lo, hi])
+        parts: list[str] = []
+        for lo, hi in spans:
+            part = _render_segments(segments[lo:hi], m, context, max_run)
+            if lo > 0 and not part.startswith("…"):
+                part = "…" + part
+            if hi < len(segments) and not part.endswith("…"):
+                part += "…"
+            if parts and parts[-1].endswith("…") and part.startswith("…"):
+                part = part[1:]
+            parts.append(part)
+        yield label + " ".join(parts)
+
+
+def _summary_line(changes: Sequence[Change], paragraphs: int | None) -> str:
+    """ "Rewritten: 9 of 11 paragraphs changed, 7 new" when most of the old text changed,
+    otherwise the counts ("2 paragraphs edited, 1 added")."""
+    touched = sum(c.old_count for c in changes if c.kind != "added")
+    added = sum(c.new_count for c in changes if c.kind == "added")
+    if paragraphs and touched * 2 > paragraphs:
+        return f"Rewritten: {min(touched, paragraphs)} of {paragraphs} paragraphs changed" + (
+            f", {added} new" if added else ""
+        )
+    text = summarize(list(changes))
+    return text[:1].upper() + text[1:]
+
+
+def _render(
+    changes: Sequence[Change],
+    ctx: MessageContext,
+    m: _Markup,
+    style: _Style,
+    pointer: bool,
+    budget: int | None = None,
+) -> str:
+    """Every change that fits Telegram's limits; with a ``budget``, an edit of two or more
+    paragraphs whose full message would take more than ``budget`` visible characters becomes a
+    digest: headline in full, a one-line summary, the most significant changes as excerpts."""
     summary = summarize(list(changes))
     site = _cut(ctx.site or ctx.url, 80)
     sig = assess(changes)
-    counts = [part for part in summary.split(", ") if part != "headline changed"]
-    lead = ", ".join([*sig.tags, *counts])
-    lead = lead[:1].upper() + lead[1:]
     how = f" — declared: “{sig.declared}”" if sig.declared else " — silent edit"
-    header = f"✏️ {m.esc(lead + how)} · {m.link(site, ctx.url)}"
-    if ctx.note:
-        header = f"{m.esc(_cut(ctx.note, 400))}\n{header}"
+
+    def header(parts: Sequence[str]) -> str:
+        lead = ", ".join(parts)
+        text = f"✏️ {m.esc(lead[:1].upper() + lead[1:] + how)} · {m.link(site, ctx.url)}"
+        return f"{m.esc(_cut(ctx.note, 400))}\n{text}" if ctx.note else text
+
     footer_bits = [f"v{ctx.old_version} → v{ctx.new_version}"]
     if ctx.elapsed is not None:
         footer_bits.append(f"{format_elapsed(ctx.elapsed)} after the last version")
@@ -353,16 +452,18 @@ def _render(changes: Sequence[Change], ctx: MessageContext, m: _Markup, style: _
     def fits(message: str) -> bool:
         return utf16_len(message) <= MAX_LENGTH and (not m.html or count_entities(message) <= MAX_ENTITIES)
 
-    top = [header]
-    ordered = [c for c in changes if c.kind == "headline"] + [c for c in changes if c.kind != "headline"]
-    if ctx.title and not any(c.kind == "headline" for c in changes):
-        top.append(m.italic(_cut(ctx.title, 200)))  # which article, when the headline is unchanged
+    headlines = [c for c in changes if c.kind == "headline"]
+    paragraphs = [c for c in changes if c.kind != "headline"]
+    counts = [part for part in summary.split(", ") if part != "headline changed"]
+    # which article, when the headline is unchanged
+    title_line = [m.italic(_cut(ctx.title, 200))] if ctx.title and not headlines else []
+    top = [header([*sig.tags, *counts]), *title_line]
     blocks: list[str] = []
     shown = 0
-    for idx, c in enumerate(ordered):
+    for idx, c in enumerate([*headlines, *paragraphs]):
         # checked together with the "and N more" line the message would need if we stopped
         # after this block, so stopping later can only make the message shorter
-        rest = len(ordered) - idx - 1
+        rest = len(changes) - idx - 1
         chosen = None
         for variant in _block_variants(c, m, style):
             if c.kind == "headline":
@@ -379,20 +480,47 @@ def _render(changes: Sequence[Change], ctx: MessageContext, m: _Markup, style: _
         else:
             blocks.append(chosen)
         shown += 1
-    message = assemble(top, blocks, len(ordered) - shown)
+    message = assemble(top, blocks, len(changes) - shown)
     if not fits(message):  # only a pathological title or site name can get here
-        message = assemble([f"✏️ {m.esc(summary)}"], [], len(ordered))
-    return message
+        message = assemble([f"✏️ {m.esc(summary)}"], [], len(changes))
+    if budget is None or len(paragraphs) < 2 or visible_len(message) <= budget:
+        return message
+
+    # The digest. The headline change is always shown in full: it is the story.
+    headline_lines = top[1 + len(title_line) :]
+    top = [header(sig.tags or ["edited"]), *title_line, *headline_lines, ""]
+    top.append(m.esc(_summary_line(paragraphs, ctx.paragraphs)))
+
+    def digest(excerpts: list[str], rest: int) -> str:
+        return "\n".join([*top, *excerpts, *([more_line(rest)] if rest else []), footer])
+
+    def within(message: str) -> bool:
+        return visible_len(message) <= budget and fits(message)
+
+    def position(c: Change) -> int:
+        return c.new_index if c.new_index is not None else c.old_index or 0
+
+    excerpts: list[str] = []
+    for c in sorted(paragraphs, key=lambda c: (-weight(c), position(c))):
+        rest = len(paragraphs) - len(excerpts) - 1
+        chosen = next((e for e in _excerpts(c, m) if within(digest([*excerpts, e], rest))), None)
+        if chosen is not None:
+            excerpts.append(chosen)
+    while excerpts and not within(digest(excerpts, len(paragraphs) - len(excerpts))):
+        excerpts.pop()  # "and 9 more" became "and 10 more"
+    short = digest(excerpts, len(paragraphs) - len(excerpts))
+    return short if fits(short) else message
 
 
-def render_announcement(changes: list[Change], ctx: MessageContext) -> str:
-    """The announcement of one new version, in Telegram HTML."""
-    return _render(changes, ctx, _Markup(), _ANNOUNCE, pointer=True)
+def render_announcement(changes: list[Change], ctx: MessageContext, budget: int = DEFAULT_BUDGET) -> str:
+    """The announcement of one new version, in Telegram HTML, at most ``budget`` visible
+    characters unless the headline alone takes more."""
+    return _render(changes, ctx, _Markup(), _ANNOUNCE, pointer=True, budget=budget)
 
 
-def render_plain(changes: list[Change], ctx: MessageContext) -> str:
+def render_plain(changes: list[Change], ctx: MessageContext, budget: int = DEFAULT_BUDGET) -> str:
     """The same announcement without markup (deleted [-like this-], inserted {+like this+})."""
-    return _render(changes, ctx, _Plain(), _ANNOUNCE, pointer=True)
+    return _render(changes, ctx, _Plain(), _ANNOUNCE, pointer=True, budget=budget)
 
 
 def render_diff(changes: list[Change], ctx: MessageContext) -> str:

@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.anchors import NUMBER, QUOTE, names
+from bot.anchors import NUMBER, QUOTE, names, negations
 from bot.diff import Change
 
 DECLARED = re.compile(
@@ -37,30 +37,52 @@ def _deleted_and_inserted(c: Change) -> tuple[str, str]:
     return c.old, c.new
 
 
+# What a reader cares about most, in order; a change's weight is the sum of its reasons, so a
+# changed number outranks any number of altered quotes.
+WEIGHTS = {"number": 16, "quote": 8, "name": 4, "negation": 2, "lede": 1}
+
+
+def reasons(c: Change) -> frozenset[str]:
+    """Why this change matters: "number" (changed), "quote" (removed or altered),
+    "quote removed", "name" (removed), "negation" (added or removed), "lede" (first paragraph)."""
+    found: set[str] = set()
+    if c.kind not in ("headline", "edited", "split", "merged"):
+        if c.kind == "removed" and QUOTE.search(c.old):
+            found |= {"quote", "quote removed"}
+    else:
+        deleted, inserted = _deleted_and_inserted(c)
+        if set(NUMBER.findall(deleted)) != set(NUMBER.findall(inserted)) and (
+            NUMBER.search(deleted) or NUMBER.search(inserted)
+        ):
+            found.add("number")
+        if QUOTE.search(deleted):
+            found.add("quote")
+            if not QUOTE.search(inserted):
+                found.add("quote removed")
+        if c.kind != "headline" and any(n not in c.new for n in names(c.old)):
+            found.add("name")
+        if sorted(negations(deleted)) != sorted(negations(inserted)):
+            found.add("negation")
+    if c.kind != "headline" and 0 in (c.old_index, c.new_index):
+        found.add("lede")
+    return frozenset(found)
+
+
+def weight(c: Change) -> int:
+    """How much a reader cares about one change (see WEIGHTS); 0 for none of those reasons."""
+    return sum(WEIGHTS.get(r, 0) for r in reasons(c))
+
+
 def assess(changes: Sequence[Change]) -> Significance:
     tags: list[str] = []
     if any(c.kind == "headline" for c in changes):
         tags.append("headline changed")
-    number = quote = name = False
-    for c in changes:
-        if c.kind not in ("headline", "edited", "split", "merged"):
-            if c.kind == "removed" and QUOTE.search(c.old):
-                quote = True
-            continue
-        deleted, inserted = _deleted_and_inserted(c)
-        if set(NUMBER.findall(deleted)) != set(NUMBER.findall(inserted)) and (
-            NUMBER.search(deleted) or (NUMBER.search(inserted) and c.kind != "added")
-        ):
-            number = True
-        if QUOTE.search(deleted) and not QUOTE.search(inserted):
-            quote = True
-        if c.kind != "headline" and any(n not in c.new for n in names(c.old)):
-            name = True
-    if number:
+    found = frozenset().union(*(reasons(c) for c in changes))
+    if "number" in found:
         tags.append("a number changed")
-    if quote:
+    if "quote removed" in found:
         tags.append("a quote removed")
-    if name:
+    if "name" in found:
         tags.append("a name removed")
     declared = None
     for c in changes:

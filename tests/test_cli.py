@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.render import visible_len
+from tests.corpus import FIXTURES
 from tests.fakes.ports import free_port
 from tests.fakes.postgres import PostgresServer
 from tests.fakes.telegram_api import FakeTelegram
@@ -111,6 +113,17 @@ def test_diff_prints_the_announcement(tmp_path: Path) -> None:
     assert "<s>postpones</s>" in result.stdout and "<b>cancels</b>" in result.stdout
     same = redline("diff", str(old), str(old))
     assert same.stdout == "No edit: the two pages have the same headline and text (noise ignored).\n"
+
+
+def test_diff_of_a_rewrite_keeps_the_announcement_budget() -> None:
+    pages = [str(FIXTURES / "desk_rewrite_v1.html"), str(FIXTURES / "desk_rewrite_v2.html")]
+    result = redline("diff", *pages)
+    assert result.returncode == 0, result.stderr
+    assert visible_len(result.stdout.rstrip("\n")) <= 1000
+    assert "\n4 paragraphs edited, 2 added, 1 removed\n" in result.stdout
+    roomy = redline("diff", *pages, env={"REDLINE_TELEGRAM_MAX_ANNOUNCEMENT_CHARS": "4096"})
+    assert 2500 < visible_len(roomy.stdout.rstrip("\n")) <= 4096
+    assert "4 paragraphs edited, 2 added, 1 removed — silent edit" in roomy.stdout.splitlines()[0]
 
 
 def test_diff_of_saved_pages_links_their_canonical_address(tmp_path: Path) -> None:

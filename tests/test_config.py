@@ -43,6 +43,10 @@ def test_design_names_and_defaults() -> None:
         ({"REDLINE_MONITOR_TICK": "0.5"}, lambda s: s.monitor.tick == 0.5),
         ({"REDLINE_LIMITS_COMMANDS_PER_MINUTE": "3"}, lambda s: s.limits.commands_per_minute == 3),
         ({"REDLINE_LOGGING_LEVEL": "DEBUG"}, lambda s: s.logging.level == "DEBUG"),
+        (
+            {"REDLINE_TELEGRAM_MAX_ANNOUNCEMENT_CHARS": "600"},
+            lambda s: s.telegram.max_announcement_chars == 600,
+        ),
     ],
 )
 def test_environment_overrides(env: dict[str, str], check) -> None:  # type: ignore[no-untyped-def]
@@ -68,6 +72,16 @@ def test_environment_beats_file(tmp_path: Path) -> None:
             "REDLINE_MONITOR_CONCURRENCY: 'many' is not a valid int",
         ),
         ("[monitor]\nmin_interval = 900\n", {}, "monitor: need 0 < min_interval <= interval <= max_interval"),
+        (
+            "[telegram]\nmax_announcement_chars = 5000\n",
+            {},
+            "telegram: max_announcement_chars must be between 300 and 4096",
+        ),
+        (
+            "",
+            {"REDLINE_TELEGRAM_MAX_ANNOUNCEMENT_CHARS": "100"},
+            "telegram: max_announcement_chars must be between 300 and 4096",
+        ),
     ],
 )
 def test_bad_config_is_one_line(tmp_path: Path, text: str, env: dict[str, str], message: str) -> None:

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import re
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import RunningBots
+from bot.config import with_overrides
+from bot.render import visible_len
+from tests.conftest import RunningBots, e2e_settings
+from tests.corpus import fixture_html
 from tests.fakes.telegram_api import FakeTelegram, SentMessage
 from tests.fakes.web import ArticleServer
 from tests.pages import PUTIN_P1_V1, PUTIN_P1_V2, PUTIN_REST, PUTIN_V1, PUTIN_V2, article_html, putin_v2
@@ -377,3 +381,19 @@ async def test_withdrawal_is_announced_only_when_it_persists(
     assert "v1 → v2" in message.text
     await quiet(telegram, ALICE, 2.0)
     assert "withdrawn or replaced" in (await telegram.ask(ALICE, "/history 1")).text
+
+
+async def test_a_rewrite_is_announced_within_the_configured_budget(
+    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots, tmp_path: Path
+) -> None:
+    settings = e2e_settings(telegram, tmp_path / "redline.db")
+    await bots.start(with_overrides(settings, telegram={"max_announcement_chars": 700}))
+    articles.set_page("/edu", fixture_html("desk_rewrite_v1.html"))
+    assert "Tracking #1" in await track(telegram, ALICE, articles.url("/edu"))
+    articles.set_page("/edu", fixture_html("desk_rewrite_v2.html"))
+    message = await telegram.wait_for(ALICE, contains="strikes loom", timeout=20)
+    assert visible_len(message.text) <= 700
+    lines = message.text.split("\n")
+    assert lines[2:4] == ["", "4 paragraphs edited, 2 added, 1 removed"]
+    assert lines[4].startswith("¶1 edited: ")
+    assert re.fullmatch(r"and \d+ more paragraphs changed — /diff 1", lines[-2])

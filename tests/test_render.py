@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from bot.diff import Change, diff_snapshots, word_diff
 from bot.extract import Snapshot, extract
 from bot.render import (
+    MAX_LENGTH,
     MessageContext,
     count_entities,
     format_elapsed,
@@ -20,6 +21,7 @@ from bot.render import (
     render_diff,
     render_plain,
     utf16_len,
+    visible_len,
 )
 from tests.corpus import fixture_html
 
@@ -179,9 +181,10 @@ def test_escaping_fixture_end_to_end() -> None:
 
 
 def test_length_limit_cuts_with_pointer_to_diff() -> None:
+    """With the budget at Telegram's limit, the limit itself cuts the message."""
     para = "Long paragraph with many words and an emoji 🎉 in it. " * 10
     changes = [Change("added", None, i, "", f"{i}: {para}") for i in range(300)]
-    message = render_announcement(changes, CTX)
+    message = render_announcement(changes, CTX, budget=MAX_LENGTH)
     assert_telegram_html(message)
     lines = message.split("\n")
     assert re.fullmatch(r"and \d+ more paragraphs changed — /diff 4", lines[-2])
@@ -193,7 +196,7 @@ def test_length_limit_cuts_with_pointer_to_diff() -> None:
 def test_emoji_count_twice_towards_the_limit() -> None:
     assert utf16_len("🎉") == 2 and utf16_len("é") == 1 and utf16_len("中") == 1
     changes = [Change("added", None, i, "", "🎉" * 250) for i in range(40)]
-    message = render_announcement(changes, CTX)
+    message = render_announcement(changes, CTX, budget=MAX_LENGTH)
     assert utf16_len(message) <= 4096 < utf16_len(message) + 2 * 250
 
 
@@ -226,6 +229,99 @@ def test_plain_fallback_has_no_markup_and_same_limits() -> None:
     assert CTX.url in plain
     many = [Change("added", None, i, "", "x" * 500) for i in range(100)]
     assert utf16_len(render_plain(many, CTX)) <= 4096
+
+
+# --------------------------------------------------------------------------------------------
+# Budget: a big edit is a digest that fits one phone screen
+# --------------------------------------------------------------------------------------------
+
+
+def rewrite_story() -> tuple[Snapshot, list[Change]]:
+    old = extract(fixture_html("desk_rewrite_v1.html"))
+    return old, diff_snapshots(old, extract(fixture_html("desk_rewrite_v2.html")))
+
+
+def test_rewrite_is_a_digest_within_the_budget() -> None:
+    old, changes = rewrite_story()
+    ctx = MessageContext(**{**CTX.__dict__, "paragraphs": len(old.paragraphs)})
+    full = render_announcement(changes, ctx, budget=MAX_LENGTH)
+    message = render_announcement(changes, ctx)
+    assert_telegram_html(message)
+    assert visible_len(full) > 2500 and visible_len(message) <= 1000
+    lines = message.split("\n")
+    assert lines[0].startswith("✏️ Headline changed, a number changed, a quote removed — silent edit · <a ")
+    assert lines[1] == (
+        "<s>Thousands of UK academics 'treated as second-class citizens'</s> "
+        "<b>Universities rely on 'mass casualised labour' as strikes loom, report finds</b>"
+    )  # the headline change in full
+    assert lines[2:4] == ["", "4 paragraphs edited, 2 added, 1 removed"]
+    excerpts = [x for x in lines if x.startswith("¶")]
+    # the changed numbers first: the lede (74 universities, 14 days) and the last paragraph
+    assert [x.split(":")[0] for x in excerpts[:3]] == ["¶1 edited", "¶15 edited", "¶11 removed"]
+    assert "<b>14 days of</b> strikes across <b>74</b>" in excerpts[1]
+    assert excerpts[2].startswith("¶11 removed: <s>“UCEA has over recent years")
+    assert all(visible_len(x) <= 300 for x in excerpts)
+    assert lines[-2] == f"and {len(changes) - 1 - len(excerpts)} more paragraphs changed — /diff 4"
+    assert lines[-1] == "v2 → v3 · 35 min after the last version · /diff 4"
+    plain = render_plain(changes, ctx)
+    assert len(plain) <= 1000 and "4 paragraphs edited, 2 added, 1 removed" in plain
+
+
+@pytest.mark.parametrize("budget", [300, 500, 700, 1000, 2000])
+def test_the_budget_is_kept_unless_the_headline_alone_takes_more(budget: int) -> None:
+    _, changes = rewrite_story()
+    message = render_announcement(changes, CTX, budget=budget)
+    assert_telegram_html(message)
+    assert "<b>Universities rely on 'mass casualised labour' as strikes loom, report finds</b>" in message
+    shown = sum(1 for x in message.split("\n") if x.startswith("¶"))
+    more = re.search(r"and (\d+) more paragraphs? changed — /diff 4", message)
+    assert shown + (int(more.group(1)) if more else 0) == len(changes) - 1
+    if budget >= 500:
+        assert visible_len(message) <= budget and shown >= 1
+    else:  # header, headline in full, summary and footer already take 354 characters
+        assert visible_len(message) == 354 and shown == 0
+
+
+def test_most_of_the_text_changed_reads_rewritten() -> None:
+    old = tuple(f"Paragraph {i} says the council met on day {i} and voted on the plan." for i in range(11))
+    new = [
+        p.replace("voted on", "rejected") + " Residents protested outside the hall all day." for p in old[:9]
+    ]
+    new += [*old[9:], *(f"New paragraph {i} with fresh reporting from the scene today." for i in range(7))]
+    changes = diff_snapshots(Snapshot("Council meets", old), Snapshot("Council meets", tuple(new)))
+    ctx = MessageContext(**{**CTX.__dict__, "paragraphs": 11})
+    message = render_announcement(changes, ctx, budget=400)
+    assert "\nRewritten: 9 of 11 paragraphs changed, 7 new\n" in message
+    assert message.split("\n")[0].startswith("✏️ Edited — silent edit · ")
+    assert visible_len(message) <= 400
+
+
+def test_most_significant_change_comes_first() -> None:
+    filler = "The committee discussed the proposal at length on Tuesday evening in the town hall"
+    plain_edit = (f"{filler}, officials said.", f"{filler}, officials told reporters.")
+    number_edit = (f"{filler}; 12 people were hurt.", f"{filler}; 19 people were hurt.")
+    negation = (f"{filler} and the mayor will sign it.", f"{filler} and the mayor will not sign it.")
+    changes = [
+        Change("edited", k + 1, k + 1, a, b, word_diff(a, b))
+        for k, (a, b) in enumerate([plain_edit, plain_edit, negation, plain_edit, number_edit])
+    ]
+    message = render_announcement(changes, CTX, budget=450)
+    excerpts = [x for x in message.split("\n") if x.startswith("¶")]
+    assert excerpts[0] == "¶6 edited: …in the town hall; <s>12</s> <b>19</b> people were hurt."
+    assert excerpts[1] == "¶4 edited: …hall and the mayor will <b>not</b> sign it."
+    assert visible_len(message) <= 450
+
+
+def test_a_small_edit_is_shown_in_full_whatever_the_budget() -> None:
+    long_old = "Start of a long paragraph. " + "Every word here stays the same as it was. " * 30
+    long_new = long_old.replace("Start", "Beginning")
+    change = Change("edited", 3, 3, long_old, long_new, word_diff(long_old, long_new))
+    assert render_announcement([change], CTX, budget=300) == render_announcement(
+        [change], CTX, budget=MAX_LENGTH
+    )
+    assert render_announcement(headline_story()[:1], CTX, budget=300) == render_announcement(
+        headline_story()[:1], CTX, budget=MAX_LENGTH
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -330,3 +426,6 @@ def test_any_changes_render_valid_messages(changes: list[Change], title: str) ->
     for render in (render_announcement, render_diff):
         assert_telegram_html(render(changes, ctx))
     assert utf16_len(render_plain(changes, ctx)) <= 4096
+    # without a headline change to show in full, two or more paragraphs fit the budget
+    if sum(c.kind != "headline" for c in changes) >= 2 and all(c.kind != "headline" for c in changes):
+        assert visible_len(render_announcement(changes, ctx)) <= 1000
