@@ -123,20 +123,29 @@ def extract_with_options(html: str, url: str | None, options: Mapping[str, Any])
     if tree is None:
         raise NotAnArticle(NOT_AN_ARTICLE)
     # Headline carriers are read before trafilatura sees the tree (it works on a copy anyway).
+    address = url if url and url.startswith(("http://", "https://")) else _tree_url(tree)
     carriers = _headline_carriers(tree)
+    logos = _logo_headings(tree, address, carriers)
+    carriers["h1"] = [h for h in carriers["h1"] if h not in logos]  # a logo states no headline
     marked_body = _marked_body(tree)
+    links = _links(tree, address)
     opts = {**_OPTIONS, **options}
     doc = trafilatura.bare_extraction(tree, url=url, **opts)
     body = getattr(doc, "body", None) if doc is not None else None
     paragraphs = list(_paragraphs(body)) if body is not None else []
     if marked_body:
         paragraphs = _inside_marked_body(paragraphs, marked_body)
-    if doc is not None and doc.title:
-        carriers.setdefault("trafilatura", []).append(doc.title)
-    sites = _site_names(tree, url, getattr(doc, "sitename", None))
+    if doc is not None and doc.title and loose_form(doc.title) not in map(loose_form, logos):
+        carriers.setdefault("trafilatura", []).append(doc.title)  # unless it read the logo
+    sites = [*_site_names(tree, url, getattr(doc, "sitename", None)), *logos]
     title = _choose_headline(carriers, sites)
     paragraphs = _drop_noise_paragraphs(paragraphs, title, carriers)
-    _check_article(title, paragraphs, tree)
+    _check_article(title, paragraphs, links)
+    # Navigation goes last: a section front is all navigation and is told so by the check.
+    nav_labels = _site_link_labels(links)
+    paragraphs = [p for p in paragraphs if not _is_navigation(p, nav_labels)]
+    if not paragraphs:
+        raise NotAnArticle(LINK_LIST)
     return Snapshot(title=title, paragraphs=tuple(paragraphs))
 
 
@@ -317,12 +326,82 @@ def _is_cookie_notice(text: str) -> bool:
     return len(text) <= 400 and bool(_COOKIE_WORDS.search(text) and _CONSENT_WORDS.search(text))
 
 
+# "1 of 5", "3/12", "Photo 2 von 9", "‹ 4 / 10 ›": where a gallery or slideshow stands.
+_COUNTER = re.compile(
+    r"(?:(?:image|photo|picture|slide|foto|bild|imagen|immagine|kuva|attēls)\w*\s*)?"
+    r"\d{1,3}\s*(?:/|／|of|von|de|sur|di|z|av|из)\s*\d{1,3}",
+    re.IGNORECASE,
+)
+_COUNTER_FRAME = " \t‹›<>«»←→|·•()[]"
+
+
+def _is_counter(text: str) -> bool:
+    return _COUNTER.fullmatch(text.strip(_COUNTER_FRAME)) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class _Link:
+    label: str  # loose form of the link text
+    same_site: bool  # leads to another page of this site
+
+
+def _links(tree: HtmlElement, url: str | None) -> list[_Link]:
+    """Every link on the page with text, read once for the link-share check and navigation.
+
+    "Same site" means another page of this site: not the page's own address, an in-page
+    anchor, a mail or script link, or another site.
+    """
+    here = urlsplit(url or "")
+    host = (here.hostname or "").removeprefix("www.")
+    out: list[_Link] = []
+    for a in tree.iter("a"):
+        label = loose_form(a.text_content())
+        if not label:
+            continue
+        href = (a.get("href") or "").strip()
+        target = urlsplit(href)
+        same_site = not (
+            not href
+            or href.startswith(("#", "javascript:", "mailto:", "tel:"))
+            or (target.scheme and target.scheme not in ("http", "https"))
+            or (target.hostname and (not host or target.hostname.removeprefix("www.") != host))
+            or (target.path.rstrip("/") == here.path.rstrip("/") and (target.hostname or not target.path))
+        )
+        out.append(_Link(label, same_site))
+    return out
+
+
+def _site_link_labels(links: Iterable[_Link]) -> list[str]:
+    """Texts of the links to other pages of the site, longest first (see _is_navigation)."""
+    return sorted(
+        {link.label for link in links if link.same_site and len(link.label) >= 3}, key=len, reverse=True
+    )
+
+
+def _is_navigation(text: str, labels: Iterable[str]) -> bool:
+    """A paragraph that is nothing but links to other pages of the site (with a "Read more:"
+    or "Related" lead-in at most): its order and its changes are not edits."""
+    rest = full = loose_form(text)
+    if not full:
+        return False
+    for label in labels:
+        if label in rest:
+            rest = rest.replace(label, "")
+            if not rest:
+                return True
+    return len(rest) < len(full) and len(rest) <= max(12, 0.15 * len(full))
+
+
 def _drop_noise_paragraphs(paragraphs: list[str], title: str, carriers: Mapping[str, list[str]]) -> list[str]:
-    """Remove stamps, ad labels, cookie notices and a leading copy of the headline."""
+    """Remove stamps, ad labels, cookie notices, gallery counters and a leading copy of the
+    headline."""
     kept = [
         p
         for p in paragraphs
-        if not _is_update_stamp(p) and loose_form(p) not in _AD_LABELS and not _is_cookie_notice(p)
+        if not _is_update_stamp(p)
+        and loose_form(p) not in _AD_LABELS
+        and not _is_cookie_notice(p)
+        and not _is_counter(p)
     ]
     # The page's <h1> often comes out as the first paragraph (BBC, Politico, Yonhap, NZZ,
     # tagesschau's kicker + headline). Left in, a headline edit would also read as "¶1 edited".
@@ -346,7 +425,7 @@ def _same_headline(paragraph: str, headline: str) -> bool:
     return SequenceMatcher(None, a, b, autojunk=False).ratio() >= 0.85
 
 
-def _check_article(title: str, paragraphs: list[str], tree: HtmlElement) -> None:
+def _check_article(title: str, paragraphs: list[str], links: list[_Link]) -> None:
     """Refuse section fronts, empty bodies and paywall stubs with a sentence for the user."""
     if not paragraphs:
         raise NotAnArticle(NOT_AN_ARTICLE)
@@ -356,11 +435,11 @@ def _check_article(title: str, paragraphs: list[str], tree: HtmlElement) -> None
         raise NotAnArticle(TOO_LITTLE_TEXT if title else NOT_AN_ARTICLE)
     if not title:
         raise NotAnArticle(NOT_AN_ARTICLE)
-    if _link_share(tree, paragraphs) > _MAX_LINK_SHARE:
+    if _link_share(links, paragraphs) > _MAX_LINK_SHARE:
         raise NotAnArticle(LINK_LIST)
 
 
-def _link_share(tree: HtmlElement, paragraphs: list[str]) -> float:
+def _link_share(links: Iterable[_Link], paragraphs: list[str]) -> float:
     """How much of the extracted text is the text of links on the page.
 
     A section front or a tag page comes out as a run of teaser headlines, each a link; on the
@@ -371,8 +450,8 @@ def _link_share(tree: HtmlElement, paragraphs: list[str]) -> float:
         return 0.0
     covered = 0
     seen: set[str] = set()
-    for a in tree.iter("a"):
-        label = loose_form(a.text_content())
+    for link in links:
+        label = link.label
         if label in seen or len(label) < (6 if has_nospace_chars(label) else 15):
             continue
         seen.add(label)
@@ -407,8 +486,10 @@ def _text_of(el: etree._Element) -> str:
 def page_url(html: str) -> str | None:
     """The address a saved page says it came from (canonical link, then og:url), if absolute."""
     tree = load_html(html) if html and html.strip() else None
-    if tree is None:
-        return None
+    return _tree_url(tree) if tree is not None else None
+
+
+def _tree_url(tree: HtmlElement) -> str | None:
     candidates = [*tree.xpath('//link[@rel="canonical"]/@href'), *_meta(tree, "og:url")]
     return next((u.strip() for u in candidates if u.strip().startswith(("http://", "https://"))), None)
 
@@ -442,6 +523,33 @@ def _json_ld_headlines(tree: HtmlElement) -> list[str]:
         except ValueError:
             continue
     return found
+
+
+def _logo_headings(tree: HtmlElement, url: str | None, carriers: Mapping[str, list[str]]) -> list[str]:
+    """Texts of ``<h1>`` elements that are the site's name, not the article's headline.
+
+    Site furniture shows itself two ways: the heading is a link to the site's front page (a
+    logo), or its text is the site-name suffix of ``<title>`` ("Headline | The Morning Ledger").
+    """
+    host = (urlsplit(url or "").hostname or "").removeprefix("www.")
+    # "Headline | Site": the last segment of a title with more than one names the site
+    suffixes = {
+        loose_form(parts[-1]) for t in carriers.get("title", []) if len(parts := _SEPARATOR.split(t)) > 1
+    }
+    logos = []
+    for h1 in tree.iter("h1"):
+        text = _text_of(h1)
+        if not text:
+            continue
+        front_page = False
+        for a in h1.iter("a"):
+            target = urlsplit((a.get("href") or "").strip())
+            same_site = not target.hostname or target.hostname.removeprefix("www.") == host
+            if same_site and target.path.strip("/") in ("", "index.html") and not target.query:
+                front_page = True
+        if front_page or loose_form(text) in suffixes:
+            logos.append(text)
+    return logos
 
 
 def _headline_carriers(tree: HtmlElement) -> dict[str, list[str]]:

@@ -9,6 +9,7 @@ import pytest
 
 from benchmarks.corpus import load_manifest
 from bot import extract as extract_module
+from bot.diff import diff_snapshots
 from bot.extract import NotAnArticle, Snapshot, extract
 from bot.normalize import comparison_form, display_form, loose_form
 from tests.corpus import corpus_or_skip, corpus_params, fixture_html
@@ -71,19 +72,124 @@ ARTICLES = [
 ]
 
 
-@pytest.mark.parametrize(("name", "title", "present", "absent"), ARTICLES)
-def test_extract_fixture(name: str, title: str, present: list[str], absent: list[str]) -> None:
-    snap = extract(fixture_html(name), url="https://example.com/news/story")
+def assert_snapshot(snap: Snapshot, title: str, present: list[str], absent: list[str]) -> None:
+    """This headline; these texts in the body; those neither in the body nor the headline."""
     assert snap.title == title
     body = "\n".join(snap.paragraphs)
     for text in present:
         assert text in body
     for text in absent:
         assert text not in body and text not in snap.title
+
+
+@pytest.mark.parametrize(("name", "title", "present", "absent"), ARTICLES)
+def test_extract_fixture(name: str, title: str, present: list[str], absent: list[str]) -> None:
+    snap = extract(fixture_html(name), url="https://example.com/news/story")
+    assert_snapshot(snap, title, present, absent)
     for p in snap.paragraphs:  # display form: collapsed, trimmed, NFC
         assert p == display_form(p) and unicodedata.is_normalized("NFC", p)
     # the headline is not repeated as the first paragraph
     assert loose_form(snap.paragraphs[0]) != loose_form(snap.title)
+
+
+# --------------------------------------------------------------------------------------------
+# Page furniture inside the article: navigation, gallery counters, a logo <h1>
+# --------------------------------------------------------------------------------------------
+
+# file, headline, text that must be in the body, text that must not be anywhere; the pages'
+# canonical links say which site they belong to
+FURNITURE = [
+    pytest.param(
+        "related_v1.html",
+        "Flood barrier fails its first winter test",
+        ["letting water into more than 40 homes", "Tom Okafor", "Thursday evening at the town hall"],
+        ["Read more", "Storm surge warning", "Council delays vote", "Opinion:", "interactive map"],
+        id="related-links-are-navigation",
+    ),
+    pytest.param(
+        "gallery_v1.html",
+        "Volcano erupts on remote island, forcing hundreds to flee",
+        ["eight kilometres into the sky", "Sione Tupou"],
+        ["1 of 5", "3/12"],
+        id="gallery-counters",
+    ),
+    pytest.param(
+        "site_h1_v1.html",
+        "Council approves new harbour bridge after decade of delays",
+        ["240 million euros", "Henrik Dahl"],
+        ["The Morning Ledger", "Maria Jensen\nCouncil approves"],
+        id="headline-from-title-when-h1-is-the-site-name",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "title", "present", "absent"), FURNITURE)
+def test_furniture_is_not_article_text(name: str, title: str, present: list[str], absent: list[str]) -> None:
+    snap = extract(fixture_html(name))
+    assert_snapshot(snap, title, present, absent)
+    assert title not in "\n".join(snap.paragraphs)
+
+
+def with_json_ld(html: str, headline: str) -> str:
+    script = json.dumps({"@type": "NewsArticle", "headline": headline})
+    return html.replace("</head>", f'<script type="application/ld+json">{script}</script>\n</head>', 1)
+
+
+FURNITURE_EDITS = [
+    pytest.param("related_v1.html", "related_v2.html", [], id="related-links-reordered-and-swapped"),
+    pytest.param("gallery_v1.html", "gallery_v2.html", [], id="gallery-moved-on"),
+    pytest.param(
+        "site_h1_v1.html", "site_h1_v2.html", [("headline", None, None)], id="headline-edit-under-logo-h1"
+    ),
+]
+
+
+@pytest.mark.parametrize(("a", "b", "expected"), FURNITURE_EDITS)
+def test_furniture_changes_are_not_edits(a: str, b: str, expected: list[tuple[str, None, None]]) -> None:
+    changes = diff_snapshots(extract(fixture_html(a)), extract(fixture_html(b)))
+    assert [(c.kind, c.old_index, c.new_index) for c in changes] == expected
+
+
+def test_a_real_edit_next_to_furniture_is_still_announced() -> None:
+    old = extract(fixture_html("related_v1.html"))
+    html = fixture_html("related_v2.html").replace("more than 40 homes", "more than 60 homes")
+    changes = diff_snapshots(old, extract(html))
+    assert [(c.kind, c.old_index, c.new_index) for c in changes] == [("edited", 0, 0)]
+    assert "40" in changes[0].old and "60" in changes[0].new
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ('<h1><a href="/">The Morning Ledger</a></h1>', "<h1>The Morning Ledger</h1>"),
+        (" | The Morning Ledger</title>", "</title>"),
+    ],
+    ids=["h1-named-in-title-suffix", "h1-links-to-front-page"],
+)
+def test_either_sign_of_a_logo_h1_is_enough(old: str, new: str) -> None:
+    html = fixture_html("site_h1_v1.html")
+    assert old in html
+    assert (
+        extract(html.replace(old, new)).title == "Council approves new harbour bridge after decade of delays"
+    )
+
+
+def test_logo_h1_headline_from_json_ld_and_its_edit() -> None:
+    """The <h1> is a link to the front page; JSON-LD states the headline, <title> a shorter one."""
+    old_title, new_title = "Bridge vote: council says yes", "Bridge vote: council says yes, residents say no"
+    old = with_json_ld(
+        fixture_html("site_h1_v1.html"), "Council approves new harbour bridge after decade of delays"
+    )
+    old = old.replace("Council approves new harbour bridge after decade of delays |", f"{old_title} |")
+    new = with_json_ld(
+        fixture_html("site_h1_v2.html"), "Harbour bridge approved despite protests from Nordkai residents"
+    )
+    new = new.replace("Harbour bridge approved despite protests from Nordkai residents |", f"{new_title} |")
+    a, b = extract(old), extract(new)
+    assert a.title == "Council approves new harbour bridge after decade of delays"
+    assert b.title == "Harbour bridge approved despite protests from Nordkai residents"
+    changes = diff_snapshots(a, b)
+    assert [c.kind for c in changes] == ["headline"]
 
 
 NOT_ARTICLES = [
@@ -112,6 +218,8 @@ SAME_CONTENT = [
     pytest.param("stamps_v1.html", "stamps_noise.html", True, id="stand-uhr-line"),
     pytest.param("article_v1.html", "article_v2.html", False, id="real-edit"),
     pytest.param("stamps_v1.html", "stamps_v3.html", False, id="changed-number"),
+    pytest.param("related_v1.html", "related_v2.html", True, id="related-links-reordered"),
+    pytest.param("gallery_v1.html", "gallery_v2.html", True, id="gallery-counter"),
 ]
 
 
