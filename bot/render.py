@@ -182,11 +182,18 @@ def _tokens_within(text: str, budget: int, from_end: bool) -> tuple[str, bool]:
         size += cost
     cut = len(kept) < len(toks)
     if from_end:
+        # a cut between a word and the punctuation glued to it ("labour|”") keeps neither
+        while cut and len(kept) > 1 and not kept[-1][1] and not _is_word(kept[-1][0]):
+            kept.pop()
         kept = kept[::-1]
     out = "".join((" " if (k and sp) else "") + t for k, (t, sp) in enumerate(kept))
     if from_end and kept and kept[0][1]:
         out = " " + out  # the first kept token was preceded by a space in the source
     return out, cut
+
+
+def _is_word(token: str) -> bool:
+    return any(c.isalnum() for c in token)
 
 
 def _coarsen(segments: Sequence[Segment], max_equal: int) -> list[Segment]:
