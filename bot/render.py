@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.anchors import NEGATION, NUMBER
 from bot.config import TelegramSettings
 from bot.diff import Change, Segment, split_tokens, summarize
 from bot.significance import assess, weight
@@ -358,6 +359,16 @@ def _hunks(segments: Sequence[Segment]) -> list[tuple[int, int]]:
     return out
 
 
+def _focus(run: str, limit: int) -> str:
+    """A changed run too long to show whole starts near its first number or negation when the
+    cut at ``limit`` would hide it: the reason the change was picked stays in view."""
+    found = NUMBER.search(run) or NEGATION.search(run)
+    if len(run) <= limit or found is None or found.end() <= limit - 10:
+        return run
+    start = run.rfind(" ", 0, max(0, found.start() - limit // 3)) + 1
+    return (" " if run[:1].isspace() else "") + "…" + run[start:].lstrip()
+
+
 def _hunk_weight(c: Change, segments: Sequence[Segment]) -> int:
     """A hunk weighs what it would as a change of its own (a changed number, a quote…)."""
     deleted = "".join(s.text for s in segments if s.op == "delete")
@@ -389,7 +400,10 @@ def _excerpts(c: Change, m: _Markup) -> Iterator[str]:
                 spans.append([lo, hi])
         parts: list[str] = []
         for lo, hi in spans:
-            part = _render_segments(segments[lo:hi], m, context, max_run)
+            shown = [
+                Segment(g.op, _focus(g.text, max_run)) if g.op != "equal" else g for g in segments[lo:hi]
+            ]
+            part = _render_segments(shown, m, context, max_run)
             if lo > 0 and not part.startswith("…"):
                 part = "…" + part
             if hi < len(segments) and not part.endswith("…"):

@@ -258,6 +258,8 @@ def test_rewrite_is_a_digest_within_the_budget() -> None:
     excerpts = [x for x in lines if x.startswith("¶")]
     # the changed numbers first: the lede (74 universities, 14 days) and the last paragraph
     assert [x.split(":")[0] for x in excerpts[:3]] == ["¶1 edited", "¶15 edited", "¶11 removed"]
+    # a long rewritten run is shown around the number that made it significant
+    assert "<b>…citizens, as lecturers at 74 universities prepare to walk out again…</b>" in excerpts[0]
     assert "<b>14 days of</b> strikes across <b>74</b>" in excerpts[1]
     assert excerpts[2].startswith("¶11 removed: <s>“UCEA has over recent years")
     assert all(visible_len(x) <= 300 for x in excerpts)
