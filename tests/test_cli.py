@@ -126,6 +126,25 @@ def test_diff_of_a_rewrite_keeps_the_announcement_budget() -> None:
     assert "4 paragraphs edited, 2 added, 1 removed — silent edit" in roomy.stdout.splitlines()[0]
 
 
+def test_diff_of_a_story_mostly_rewritten_says_so(tmp_path: Path) -> None:
+    said = [
+        f"Officials said {n} people had been moved from the valley by the evening." for n in range(10, 16)
+    ]
+    updated = [p.replace(" people", "0 people") + " More were expected to leave overnight." for p in said[:5]]
+    new_facts = [
+        f"Rescue teams from {town} arrived before dawn with boats." for town in ("Ulm", "Passau", "Linz")
+    ]
+    old, new = tmp_path / "v1.html", tmp_path / "v2.html"
+    old.write_text(article_html(paragraphs=said))
+    new.write_text(article_html(paragraphs=[*updated, said[5], *new_facts]))
+    result = redline("diff", str(old), str(new), env={"REDLINE_TELEGRAM_MAX_ANNOUNCEMENT_CHARS": "400"})
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[1:3] == ["<i>Vladimir Putin postpones Paris talks on Syria</i>", ""]
+    assert lines[3] == "Rewritten: 5 of 6 paragraphs changed, 3 new"
+    assert visible_len(result.stdout.rstrip("\n")) <= 400
+
+
 def test_diff_of_saved_pages_links_their_canonical_address(tmp_path: Path) -> None:
     canonical = '<head>\n  <link rel="canonical" href="https://www.theguardian.com/world/2016/oct/11/putin">'
     old, new = tmp_path / "v1.html", tmp_path / "v2.html"
