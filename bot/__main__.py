@@ -1,4 +1,5 @@
-"""The ``redline`` command: ``run``, ``worker``, ``check URL``, ``diff OLD.html NEW.html`` and ``migrate``."""
+"""The ``redline`` command: ``run``, ``worker``, ``check URL``, ``diff OLD.html NEW.html``,
+``migrate`` and ``backup PATH``."""
 
 from __future__ import annotations
 
@@ -202,6 +203,20 @@ def cmd_migrate(args: argparse.Namespace) -> None:
         print(f"{where}: upgraded from {done.before or 'an empty database'} to {done.after}{stamped}")
 
 
+def cmd_backup(args: argparse.Namespace) -> None:
+    from bot.backup import BackupError, backup_sqlite, pg_dump_hint, restore_hint, sqlite_path
+
+    settings = _settings(args.config)
+    setup_logging("WARNING")
+    try:
+        source = sqlite_path(settings.database.url)
+        if source is None:
+            raise CLIError(pg_dump_hint(settings.database.url))
+        print(restore_hint(backup_sqlite(source, Path(args.path))))
+    except BackupError as exc:
+        raise CLIError(str(exc)) from None
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="redline", description="Announce edits to news articles in Telegram.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -233,6 +248,10 @@ def parser() -> argparse.ArgumentParser:
     )
     sp.add_argument("--config", metavar="PATH")
     sp.set_defaults(func=cmd_migrate)
+    sp = sub.add_parser("backup", help="a consistent copy of the live SQLite database (PostgreSQL: pg_dump)")
+    sp.add_argument("path", metavar="PATH", help="a new file, or a directory to put a dated copy in")
+    sp.add_argument("--config", metavar="PATH")
+    sp.set_defaults(func=cmd_backup)
     return p
 
 
