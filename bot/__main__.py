@@ -1,5 +1,5 @@
 """The ``redline`` command: ``run``, ``worker``, ``check URL``, ``diff OLD.html NEW.html``,
-``migrate`` and ``backup PATH``."""
+``migrate``, ``stats`` and ``backup PATH``."""
 
 from __future__ import annotations
 
@@ -10,11 +10,16 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.db import DatabaseError
 from bot.logs import setup_logging
+from bot.metrics import MetricsError
+
+if TYPE_CHECKING:
+    from bot.store import Store
 
 
 class CLIError(Exception):
@@ -203,6 +208,26 @@ def cmd_migrate(args: argparse.Namespace) -> None:
         print(f"{where}: upgraded from {done.before or 'an empty database'} to {done.after}{stamped}")
 
 
+def _store(settings: Settings) -> Store:
+    """The bot's database as it is: never created or upgraded by a command that only reads."""
+    from bot.backup import sqlite_path
+    from bot.db import make_engine
+    from bot.store import Store
+
+    path = sqlite_path(settings.database.url)
+    if path is not None and not path.is_file():
+        raise CLIError(f"no database at {path} (check database.url)")
+    return Store(make_engine(settings.database.url))
+
+
+def cmd_stats(args: argparse.Namespace) -> None:
+    from bot.stats import collect, format_stats
+
+    settings = _settings(args.config)
+    setup_logging("WARNING")
+    print(format_stats(collect(_store(settings).engine)))
+
+
 def cmd_backup(args: argparse.Namespace) -> None:
     from bot.backup import BackupError, backup_sqlite, pg_dump_hint, restore_hint, sqlite_path
 
@@ -248,6 +273,9 @@ def parser() -> argparse.ArgumentParser:
     )
     sp.add_argument("--config", metavar="PATH")
     sp.set_defaults(func=cmd_migrate)
+    sp = sub.add_parser("stats", help="articles, checks in the last hour, backlog, deliveries, chats, size")
+    sp.add_argument("--config", metavar="PATH")
+    sp.set_defaults(func=cmd_stats)
     sp = sub.add_parser("backup", help="a consistent copy of the live SQLite database (PostgreSQL: pg_dump)")
     sp.add_argument("path", metavar="PATH", help="a new file, or a directory to put a dated copy in")
     sp.add_argument("--config", metavar="PATH")
@@ -259,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         args.func(args)
-    except (CLIError, ConfigError, DatabaseError) as exc:
+    except (CLIError, ConfigError, DatabaseError, MetricsError) as exc:
         print(f"redline: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -14,7 +15,10 @@ from bot.config import Settings
 from bot.db import make_engine
 from bot.deliver import Sender
 from bot.fetch import Fetcher, FetchPolicy, Resolver
+from bot.metrics import MetricsServer, serve
 from bot.monitor import Monitor
+from bot.retention import Retention
+from bot.stats import CheckCounter
 from bot.store import Store
 
 log = logging.getLogger("redline.app")
@@ -29,7 +33,10 @@ class Redline:
     fetcher: Fetcher
     monitor: Monitor
     commands: Commands
+    counter: CheckCounter
+    retention: Retention
     sender: Sender | None = None
+    metrics: MetricsServer | None = None
 
 
 def build_application(settings: Settings, *, resolver: Resolver | None = None) -> Application:  # type: ignore[type-arg]
@@ -37,12 +44,17 @@ def build_application(settings: Settings, *, resolver: Resolver | None = None) -
     store = Store(make_engine(settings.database.url))
     store.upgrade_schema()
     fetcher = Fetcher(FetchPolicy.from_settings(settings.monitor), resolver=resolver)
+    counter = CheckCounter()
     redline = Redline(
         settings=settings,
         store=store,
         fetcher=fetcher,
-        monitor=Monitor(store, fetcher, settings.monitor, settings.telegram.max_announcement_chars),
+        monitor=Monitor(
+            store, fetcher, settings.monitor, settings.telegram.max_announcement_chars, on_check=counter.add
+        ),
         commands=Commands(store, fetcher, settings),
+        counter=counter,
+        retention=Retention(store.engine, settings.database),
     )
     t = settings.telegram
     app = (
@@ -76,6 +88,12 @@ def build_application(settings: Settings, *, resolver: Resolver | None = None) -
     job_kwargs = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None, "jitter": tick}
     app.job_queue.run_repeating(_check_tick, interval=tick, first=0.1, name="checks", job_kwargs=job_kwargs)
     app.job_queue.run_repeating(_send_tick, interval=tick, first=0.2, name="sends", job_kwargs=job_kwargs)
+    # Housekeeping, infrequent and in short transactions: check counts, then retention.
+    flush, prune = settings.metrics.flush_interval, settings.database.prune_interval
+    app.job_queue.run_repeating(_flush_tick, interval=flush, name="counts", job_kwargs=job_kwargs)
+    app.job_queue.run_repeating(
+        _prune_tick, interval=prune, first=min(prune, 60), name="prune", job_kwargs=job_kwargs
+    )
     return app
 
 
@@ -89,11 +107,16 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
     if recovered:
         log.info("outbox_recovered deliveries=%d", recovered)
     await app.bot.set_my_commands(Commands.bot_commands())
+    if redline.settings.metrics.listen:
+        redline.metrics = serve(redline.settings.metrics.listen, redline.store.engine, redline.counter)
     log.info("started bot=%s", app.bot.username)
 
 
 async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
     redline: Redline = app.bot_data["redline"]
+    if redline.metrics is not None:
+        redline.metrics.stop()
+    await asyncio.to_thread(redline.counter.flush, redline.store.engine)
     await redline.fetcher.aclose()
     redline.store.engine.dispose()
     log.info("stopped")
@@ -110,6 +133,15 @@ async def _send_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
     redline = _redline(context)
     if redline.sender is not None:
         await redline.sender.send_pending()
+
+
+async def _flush_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
+    redline = _redline(context)
+    await asyncio.to_thread(redline.counter.flush, redline.store.engine)
+
+
+async def _prune_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _redline(context).retention.run()
 
 
 async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

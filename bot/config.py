@@ -40,6 +40,12 @@ class TelegramSettings:
 @dataclass(frozen=True)
 class DatabaseSettings:
     url: str = "sqlite:///redline.db"
+    # Sent and failed announcements are deleted this many days after they were sent.
+    keep_sent_days: int = 30
+    # An article no chat has tracked for this many days is deleted with its versions.
+    keep_untracked_days: int = 90
+    # Seconds between pruning runs (small batches, off the checks' path).
+    prune_interval: float = 3600.0
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,14 @@ class LimitsSettings:
 
 
 @dataclass(frozen=True)
+class MetricsSettings:
+    # host:port to serve Prometheus metrics on (e.g. "127.0.0.1:9464"); empty: not served.
+    listen: str = ""
+    # Seconds between writes of each process's check counts (redline stats, metrics).
+    flush_interval: float = 60.0
+
+
+@dataclass(frozen=True)
 class LoggingSettings:
     level: str = "INFO"
 
@@ -85,6 +99,7 @@ class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     monitor: MonitorSettings = field(default_factory=MonitorSettings)
     limits: LimitsSettings = field(default_factory=LimitsSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
 
 
@@ -166,6 +181,11 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
         raise ConfigError("monitor: need 0 < min_interval <= interval <= max_interval")
     if m.concurrency < 1 or m.max_bytes < 1 or m.timeout <= 0:
         raise ConfigError("monitor: concurrency, max_bytes and timeout must be positive")
+    d = settings.database
+    if d.keep_sent_days < 1 or d.keep_untracked_days < 1 or d.prune_interval <= 0:
+        raise ConfigError("database: keep_sent_days, keep_untracked_days and prune_interval must be positive")
+    if settings.metrics.flush_interval <= 0:
+        raise ConfigError("metrics: flush_interval must be positive")
     return settings
 
 

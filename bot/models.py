@@ -70,6 +70,9 @@ class Article(SQLModel, table=True):
     shrink_count: int = 0
     # Two headlines the publisher alternates between (an A/B test): flips between them are quiet.
     ab_titles: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # Set when the last chat untracks it, cleared when one tracks it again: retention deletes
+    # an article (and its versions) nobody has tracked for database.keep_untracked_days.
+    untracked_since: datetime | None = Field(default=None, index=True)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -117,3 +120,17 @@ class Delivery(SQLModel, table=True):
     error: str = ""
     created_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = None
+
+
+class CheckCount(SQLModel, table=True):
+    """Checks per outcome per five minutes (``redline stats``, /metrics).
+
+    Each process counts in memory and adds its counts here in one short transaction now and
+    then, so counting costs no write per check; processes sharing a database add up.
+    """
+
+    __tablename__ = "check_count"
+
+    bucket: datetime = Field(primary_key=True)  # start of the five minutes, UTC
+    outcome: str = Field(primary_key=True)  # monitor.Outcome
+    count: int = 0

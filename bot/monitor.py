@@ -12,6 +12,7 @@ import functools
 import html
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -59,12 +60,18 @@ def _text_size(snapshot: Snapshot) -> int:
 
 class Monitor:
     def __init__(
-        self, store: Store, fetcher: Fetcher, settings: MonitorSettings, budget: int = DEFAULT_BUDGET
+        self,
+        store: Store,
+        fetcher: Fetcher,
+        settings: MonitorSettings,
+        budget: int = DEFAULT_BUDGET,
+        on_check: Callable[[Outcome, datetime], None] | None = None,
     ) -> None:
         self.store = store
         self.fetcher = fetcher
         self.settings = settings
         self.budget = budget  # telegram.max_announcement_chars
+        self.on_check = on_check  # counts outcomes for `redline stats` (bot.stats.CheckCounter)
         self._semaphore = asyncio.Semaphore(settings.concurrency)
 
     # -- scheduling --------------------------------------------------------------------
@@ -119,6 +126,8 @@ class Monitor:
             (time.monotonic() - started) * 1000,
             f" detail={result.detail!r}" if result.detail else "",
         )
+        if self.on_check is not None:
+            self.on_check(result.outcome, now)
         return result
 
     async def _quiet(

@@ -215,6 +215,9 @@ class Store:
                     article.failures = 0
                     article.next_check_at = now
                     s.add(article)
+                if article.untracked_since is not None:  # tracked again: retention keeps it
+                    article.untracked_since = None
+                    s.add(article)
                 assert article.id is not None
                 existing = s.exec(_subscription(chat_id, article.id)).first()
                 if existing is not None:
@@ -234,7 +237,7 @@ class Store:
                     raise
         raise AssertionError("unreachable")
 
-    def untrack(self, chat_id: int, number: int) -> Article | None:
+    def untrack(self, chat_id: int, number: int, now: datetime | None = None) -> Article | None:
         with session_scope(self.engine) as s:
             sub = s.exec(
                 select(Subscription)
@@ -245,6 +248,11 @@ class Store:
                 return None
             article = s.get(Article, sub.article_id)
             s.delete(sub)
+            s.flush()
+            others = s.exec(select(Subscription.id).where(Subscription.article_id == sub.article_id)).first()
+            if article is not None and others is None:
+                article.untracked_since = now or utcnow()  # deleted after database.keep_untracked_days
+                s.add(article)
             # Announcements not yet sent for this article would now surprise the chat.
             s.exec(  # type: ignore[call-overload]
                 update(Delivery)

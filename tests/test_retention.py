@@ -1,0 +1,166 @@
+"""Retention on SQLite and on a real PostgreSQL server: what is forgotten, when, and what is kept."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from sqlalchemy import event, func
+from sqlmodel import Session, select
+
+from bot.config import DatabaseSettings
+from bot.models import Article, CheckCount, Delivery, DeliveryKind, DeliveryStatus, Version, utcnow
+from bot.retention import DELIVERY_BATCH, Pruned, Retention
+from bot.stats import CheckCounter
+from bot.store import NewDelivery, Store
+from tests.test_store import track_article
+
+DAY = timedelta(days=1)
+SETTINGS = DatabaseSettings(keep_sent_days=30, keep_untracked_days=90)
+
+
+def edit(store: Store, article_id: int, n: int, chats: list[int], at: object) -> None:
+    """Version ``n`` of the article and one announcement per chat, as the monitor stores them."""
+    store.store_version(
+        article_id,
+        title=f"Headline {n}",
+        content={"title": f"Headline {n}", "paragraphs": [f"Paragraph {n}."]},
+        content_hash=f"h{n}",
+        summary="headline changed",
+        deliveries=[NewDelivery(c, DeliveryKind.EDIT, text=f"v{n}", plain=f"v{n}") for c in chats],
+        article_fields={},
+        now=at,  # type: ignore[arg-type]
+    )
+
+
+def count(store: Store, model: type) -> int:
+    with Session(store.engine) as s:
+        return int(s.exec(select(func.count()).select_from(model)).one())
+
+
+def test_sent_and_failed_deliveries_go_after_keep_sent_days_pending_stay(store: Store) -> None:
+    aid = track_article(store, 1).article.id
+    track_article(store, 2)
+    now = utcnow()
+    edit(store, aid, 2, [1, 2], now)
+    sent, failed = store.claim_pending(now, 10)
+    store.finish_delivery(sent.id, DeliveryStatus.SENT)
+    store.finish_delivery(failed.id, DeliveryStatus.FAILED, error="chat blocked the bot")
+    edit(store, aid, 3, [1], now)  # stays pending: never pruned, however old
+    retention = Retention(store.engine, SETTINGS)
+
+    assert retention.prune(now + 29 * DAY) == Pruned()
+    assert count(store, Delivery) == 3
+    assert retention.prune(now + 31 * DAY) == Pruned(deliveries=2)
+    assert [d.status for d in store.deliveries()] == [DeliveryStatus.PENDING]
+    assert len(store.versions(aid)) == 3  # versions are the product: kept
+
+
+def test_untracked_article_deleted_with_versions_after_keep_untracked_days(store: Store) -> None:
+    kept = track_article(store, 1, "example.com/kept").article.id
+    gone = track_article(store, 1, "example.com/gone").article.id
+    track_article(store, 2, "example.com/gone")
+    now = utcnow()
+    edit(store, gone, 2, [1, 2], now)
+    edit(store, kept, 2, [1], now)
+
+    # One chat of two untracks: the article is still tracked.
+    store.untrack(2, 1, now=now)
+    assert store.article(gone).untracked_since is None
+    store.untrack(1, 2, now=now)
+    assert store.article(gone).untracked_since == now
+
+    # Its announcements outlive it here (kept a year), so they go with the article.
+    retention = Retention(store.engine, DatabaseSettings(keep_sent_days=365, keep_untracked_days=90))
+    assert retention.prune(now + 89 * DAY) == Pruned()
+    assert retention.prune(now + 91 * DAY) == Pruned(articles=1, versions=2, deliveries=2)
+    assert store.article(gone) is None and store.versions(gone) == []
+    assert store.deliveries() and {d.article_id for d in store.deliveries()} == {kept}
+    assert len(store.versions(kept)) == 2 and store.article(kept).untracked_since is None
+
+
+def test_tracked_again_is_kept(store: Store) -> None:
+    aid = track_article(store, 1).article.id
+    now = utcnow()
+    store.untrack(1, 1, now=now)
+    again = track_article(store, 2)
+    assert again.article.id == aid
+    assert store.article(aid).untracked_since is None
+    assert Retention(store.engine, SETTINGS).prune(now + 365 * DAY).articles == 0
+    assert len(store.versions(aid)) == 1
+
+
+def test_pruning_goes_in_batches_and_finishes(store: Store) -> None:
+    """More old deliveries than one batch: every batch is its own transaction; all go."""
+    aid = track_article(store, 1).article.id
+    now = utcnow()
+    for n in range(2, 2 + DELIVERY_BATCH + 20):
+        store.store_version(
+            aid,
+            title="t",
+            content={"title": "t", "paragraphs": [str(n)]},
+            content_hash=str(n),
+            summary="",
+            deliveries=[NewDelivery(1, DeliveryKind.EDIT, "x", "x")],
+            article_fields={},
+            now=now,
+        )
+    for d in store.claim_pending(now, DELIVERY_BATCH + 20):
+        store.finish_delivery(d.id, DeliveryStatus.SENT)
+    retention = Retention(store.engine, SETTINGS)
+    first = retention.step(now + 31 * DAY)
+    assert first.deliveries == DELIVERY_BATCH
+    assert retention.prune(now + 31 * DAY) == Pruned(deliveries=20)
+    assert count(store, Delivery) == 0
+
+
+def test_old_check_counts_pruned(store: Store) -> None:
+    counter = CheckCounter()
+    now = utcnow()
+    counter.add("changed", now - 3 * DAY)
+    counter.add("changed", now)
+    counter.flush(store.engine)
+    assert Retention(store.engine, SETTINGS).prune(now) == Pruned(counts=1)
+    assert count(store, CheckCount) == 1
+
+
+async def test_job_commits_every_batch_and_never_holds_the_event_loop(store: Store) -> None:
+    """Each batch is its own transaction (the write lock is free between batches for a check
+    or a command), and the event loop keeps serving while the job runs."""
+    aid = track_article(store, 1).article.id
+    now = utcnow()
+    batches = 4
+    store.store_version(
+        aid,
+        title="t",
+        content={"title": "t", "paragraphs": ["2"]},
+        content_hash="2",
+        summary="",
+        deliveries=[NewDelivery(c, DeliveryKind.EDIT, "x", "x") for c in range(batches * DELIVERY_BATCH)],
+        article_fields={},
+        now=now,
+    )
+    for d in store.claim_pending(now, batches * DELIVERY_BATCH):
+        store.finish_delivery(d.id, DeliveryStatus.SENT)
+    commits: list[int] = []
+    event.listen(store.engine, "commit", lambda _conn: commits.append(1))
+    done = asyncio.Event()
+    ticks = 0
+
+    async def loop_alive() -> None:
+        nonlocal ticks
+        while not done.is_set():
+            ticks += 1
+            await asyncio.sleep(0)
+
+    async def prune() -> Pruned:
+        try:
+            return await Retention(store.engine, SETTINGS).run(now + 31 * DAY)
+        finally:
+            done.set()
+
+    pruned, _ = await asyncio.gather(prune(), loop_alive())
+    assert pruned == Pruned(deliveries=batches * DELIVERY_BATCH)
+    assert len(commits) > batches  # one per batch, and the empty look that ends the run
+    assert ticks > batches
+    assert count(store, Delivery) == 0 and count(store, Version) == 2 and count(store, Article) == 1
