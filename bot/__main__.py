@@ -1,5 +1,5 @@
 """The ``redline`` command: ``run``, ``worker``, ``check URL``, ``diff OLD.html NEW.html``,
-``migrate``, ``stats`` and ``backup PATH``."""
+``migrate``, ``stats``, ``export --article URL`` and ``backup PATH``."""
 
 from __future__ import annotations
 
@@ -228,6 +228,32 @@ def cmd_stats(args: argparse.Namespace) -> None:
     print(format_stats(collect(_store(settings).engine)))
 
 
+def cmd_export(args: argparse.Namespace) -> None:
+    from bot.export import export
+    from bot.urls import URLError, canonical_url, parse_user_url, url_key
+
+    settings = _settings(args.config)
+    setup_logging("WARNING")
+    try:
+        key = url_key(canonical_url(parse_user_url(args.article)))
+    except URLError as exc:
+        raise CLIError(str(exc.args[0])) from None
+    store = _store(settings)
+    article = store.find_article(key)
+    if article is None or article.id is None:
+        raise CLIError(f"no article with the URL {args.article} in the database")
+    versions = store.versions(article.id)
+    data = export(article, versions, args.format)
+    if args.output is None:
+        sys.stdout.buffer.write(data)
+        return
+    try:
+        Path(args.output).write_bytes(data)
+    except OSError as exc:
+        raise CLIError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    print(f"Wrote {len(versions)} versions of {article.url} to {args.output} ({len(data)} bytes).")
+
+
 def cmd_backup(args: argparse.Namespace) -> None:
     from bot.backup import BackupError, backup_sqlite, pg_dump_hint, restore_hint, sqlite_path
 
@@ -276,6 +302,12 @@ def parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("stats", help="articles, checks in the last hour, backlog, deliveries, chats, size")
     sp.add_argument("--config", metavar="PATH")
     sp.set_defaults(func=cmd_stats)
+    sp = sub.add_parser("export", help="an article's history: every version (JSON) or change (CSV)")
+    sp.add_argument("--article", metavar="URL", required=True, help="the article's URL")
+    sp.add_argument("--format", choices=["json", "csv"], default="json")
+    sp.add_argument("--output", metavar="PATH", help="write to PATH instead of standard output")
+    sp.add_argument("--config", metavar="PATH")
+    sp.set_defaults(func=cmd_export)
     sp = sub.add_parser("backup", help="a consistent copy of the live SQLite database (PostgreSQL: pg_dump)")
     sp.add_argument("path", metavar="PATH", help="a new file, or a directory to put a dated copy in")
     sp.add_argument("--config", metavar="PATH")

@@ -24,6 +24,7 @@ from telegram.ext import (
 from bot import replies
 from bot.access import AdminCache, AdminLookupFailed, decided_without_lookup
 from bot.config import Settings
+from bot.export import FORMATS, export
 from bot.extract import NotAnArticle, extract
 from bot.fetch import Fetcher, FetchError
 from bot.fulldiff import DiffDocument, answer_diff
@@ -112,6 +113,7 @@ class Commands:
             ("history", self.history),
             ("diff", self.diff),
             ("sensitivity", self.sensitivity),
+            ("export", self.export),
         ]:
             app.add_handler(CommandHandler(name, handler, filters=chats))
         app.add_handler(CallbackQueryHandler(self.sensitivity_chosen, pattern=r"^sens:"))
@@ -342,6 +344,26 @@ class Commands:
             return
         for text in (answer,) if isinstance(answer, str) else answer:
             await message.reply_text(text)
+
+    async def export(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        args = list(context.args or [])
+        fmt = args.pop().lower() if args and args[-1].lower() in FORMATS else "json"
+        if len(args) > 1:
+            await self._reply(update, replies.USAGE["export"])
+            return
+        row = await self._article_ref(update, args, "export")
+        if row is None:
+            return
+        assert row.article.id is not None
+        versions = await asyncio.to_thread(self.store.versions, row.article.id)
+        data = export(row.article, versions, fmt)
+        message = update.effective_message
+        assert message is not None
+        await message.reply_document(
+            data,
+            filename=f"redline-{row.number}-history.{fmt}",
+            caption=replies.export_caption(row.number, row.article, len(versions), fmt),
+        )
 
     async def sensitivity(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if not await self._may_change(update, context, "sensitivity"):

@@ -20,6 +20,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("list", "The articles this chat tracks", ""),
     ("history", "Every version seen of an article: /history 2", "N|URL"),
     ("diff", "Word-level diff: /diff 2 (last edit) or /diff 2 1 3 (versions 1 and 3)", "N [A B]"),
+    ("export", "History as a file: /export 2 (every version, JSON), /export 2 csv (every change)", "N [csv]"),
     ("sensitivity", "What counts as an edit in this chat: headline only, substantive, everything", ""),
     ("help", "What this bot does and how to use it", ""),
 ]
@@ -29,6 +30,7 @@ USAGE = {
     "untrack": "Say which article to stop tracking: /untrack 2 (its number in /list) or /untrack URL",
     "history": "Say which article: /history 2 (its number in /list) or /history URL",
     "diff": "Say which article: /diff 2 shows its last edit; /diff 2 1 3 compares versions 1 and 3.",
+    "export": "Say which article: /export 2 sends its history as JSON; /export 2 csv one row per change.",
 }
 
 
@@ -132,6 +134,14 @@ def no_such_version(number: int, last: int, missing: int) -> str:
 
 def same_text(number: int, a: int, b: int) -> str:
     return f"Versions {a} and {b} of #{number} have the same text."
+
+
+def export_caption(number: int, article: Article, versions: int, fmt: str) -> str:
+    what = "every version" if fmt == "json" else "one row per change"
+    return (
+        f"History of #{number}: {_link(article)} · {versions} version{'s' if versions != 1 else ''} "
+        f"({fmt.upper()}, {what})"
+    )
 
 
 def untracked(number: int, article: Article) -> str:
