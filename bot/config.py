@@ -40,7 +40,7 @@ class TelegramSettings:
 @dataclass(frozen=True)
 class DatabaseSettings:
     url: str = "sqlite:///redline.db"
-    # Sent and failed announcements are deleted this many days after they were sent.
+    # Sent and failed announcements are deleted this many days after they were queued.
     keep_sent_days: int = 30
     # An article no chat has tracked for this many days is deleted with its versions.
     keep_untracked_days: int = 90

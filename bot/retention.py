@@ -1,6 +1,7 @@
 """Retention: what the database forgets, so it stops growing when the tracked set does.
 
-- Sent and failed announcements, ``database.keep_sent_days`` after they were sent (or given up).
+- Sent and failed announcements, ``database.keep_sent_days`` after they were queued (an
+  announcement goes out within seconds of it, or is given up within hours).
 - An article nobody has tracked for ``database.keep_untracked_days``, with its versions and
   announcements. Versions of tracked articles are the product and are kept.
 - Check counters older than ``KEEP_COUNTS`` (``redline stats`` reads the last hour).
@@ -16,7 +17,7 @@ import logging
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, exists, func
+from sqlalchemy import delete, exists
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
@@ -53,12 +54,11 @@ class Retention:
 
     def _deliveries(self, now: datetime) -> Pruned:
         """One batch of sent and failed announcements past ``keep_sent_days``."""
-        done_at = func.coalesce(Delivery.sent_at, Delivery.created_at)
         with session_scope(self.engine) as s:
             ids = (
                 select(Delivery.id)
                 .where(col(Delivery.status).in_([DeliveryStatus.SENT, DeliveryStatus.FAILED]))
-                .where(done_at < now - self.keep_sent)
+                .where(Delivery.created_at < now - self.keep_sent)
                 .limit(DELIVERY_BATCH)
             )
             result = s.exec(delete(Delivery).where(col(Delivery.id).in_(ids.scalar_subquery())))  # type: ignore[call-overload]

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import event, func
 from sqlmodel import Session, select
 
-from bot.config import DatabaseSettings
+from bot.config import DatabaseSettings, with_overrides
+from bot.db import make_engine
 from bot.models import Article, CheckCount, Delivery, DeliveryKind, DeliveryStatus, Version, utcnow
 from bot.retention import DELIVERY_BATCH, Pruned, Retention
 from bot.stats import CheckCounter
 from bot.store import NewDelivery, Store
+from tests.conftest import RunningBots, e2e_settings
+from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.web import ArticleServer
+from tests.pages import article_html
 from tests.test_store import track_article
 
+ALICE = 1001
 DAY = timedelta(days=1)
 SETTINGS = DatabaseSettings(keep_sent_days=30, keep_untracked_days=90)
 
@@ -164,3 +171,30 @@ async def test_job_commits_every_batch_and_never_holds_the_event_loop(store: Sto
     assert len(commits) > batches  # one per batch, and the empty look that ends the run
     assert ticks > batches
     assert count(store, Delivery) == 0 and count(store, Version) == 2 and count(store, Article) == 1
+
+
+async def test_running_bot_prunes_on_its_own_schedule(
+    bots: RunningBots, telegram: FakeTelegram, articles: ArticleServer, tmp_path: Path
+) -> None:
+    """The bot's prune job (database.prune_interval) removes an announcement sent 31 days ago,
+    and the check counts reach the table on the metrics.flush_interval job, while it runs."""
+    store = Store(make_engine(f"sqlite:///{tmp_path / 'redline.db'}"))
+    store.upgrade_schema()
+    aid = track_article(store, ALICE).article.id
+    edit(store, aid, 2, [ALICE], utcnow() - 31 * DAY)
+    (old,) = store.claim_pending(utcnow(), 10)
+    store.finish_delivery(old.id, DeliveryStatus.SENT)
+    articles.set_page("/a", article_html())
+    store.update_article(aid, url=articles.url("/a"), next_check_at=utcnow())  # checked (and counted) at once
+    settings = with_overrides(
+        e2e_settings(telegram, tmp_path / "redline.db"),
+        database={"prune_interval": 0.3},
+        metrics={"flush_interval": 0.3},
+    )
+    await bots.start(settings)
+    async with asyncio.timeout(15):
+        # (not by id: SQLite hands a deleted row's id to the next new one)
+        while old.version_id in {d.version_id for d in store.deliveries()} or not count(store, CheckCount):
+            await asyncio.sleep(0.05)
+    assert [v.number for v in store.versions(aid)][:2] == [1, 2]  # the old version stays
+    store.engine.dispose()
