@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint corpus clean
+.PHONY: run test lint corpus bench-retention clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ lint: $(VENV)/.installed-test
 ## The corpus report: every page and edit in ../shared/corpus through the monitor's code path.
 corpus: $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks.corpus
+
+## Months of simulated use on SQLite: database size per month, bytes per tracked article.
+bench-retention: $(VENV)/.installed-test
+	$(BIN)/python -m benchmarks.retention
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
