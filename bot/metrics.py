@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import start_http_server
@@ -19,7 +20,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
 from sqlalchemy.engine import Engine
 
-from bot.stats import CheckCounter, collect
+if TYPE_CHECKING:
+    from bot.stats import CheckCounter
 
 log = logging.getLogger("redline.metrics")
 
@@ -41,9 +43,11 @@ class RedlineCollector(Collector):
         self.counter = counter
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
+        from bot.stats import collect as read  # the monitor and the extractor: not for every CLI start
+
         if self.counter is not None:
             self.counter.flush(self.engine)
-        s = collect(self.engine)
+        s = read(self.engine)
         yield _gauge("redline_articles", "Articles by state.", "state", s.articles)
         yield GaugeMetricFamily(
             "redline_articles_untracked", "Articles no chat tracks (deleted after keep_untracked_days).",

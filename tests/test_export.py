@@ -9,6 +9,9 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
+from bot.__main__ import main
 from bot.export import CSV_COLUMNS, change_rows, changes_csv, export, history_json
 from bot.models import Article, Version
 from bot.store import Store
@@ -132,7 +135,7 @@ async def test_export_command_errors_are_plain_replies(
     assert not [m for m in telegram.sent if m.method == "sendDocument"]
 
 
-def test_cli_export_writes_json_csv_and_refuses_an_unknown_article(store: Store, tmp_path: Path) -> None:
+def test_cli_export_writes_json_and_csv(store: Store, tmp_path: Path) -> None:
     aid = track_article(store, 1, "example.com/a").article.id
     store.store_version(
         aid,
@@ -170,16 +173,21 @@ def test_cli_export_writes_json_csv_and_refuses_an_unknown_article(store: Store,
         "Putin cancels Paris talks",
     ]
 
-    unknown = redline("export", "--article", "https://example.com/nope", env=env)
-    assert unknown.returncode == 2
-    assert (
-        unknown.stderr == "redline: error: no article with the URL https://example.com/nope in the database\n"
+
+def test_cli_export_refusals_are_one_line(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An article the database does not hold, and a database that is not there (not created)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("REDLINE_DATABASE_URL", store.engine.url.render_as_string(hide_password=False))
+    assert main(["export", "--article", "https://example.com/nope"]) == 2
+    assert capsys.readouterr().err == (
+        "redline: error: no article with the URL https://example.com/nope in the database\n"
     )
-
-
-def test_cli_export_without_a_database_is_one_line(tmp_path: Path) -> None:
-    env = {"REDLINE_DATABASE_URL": f"sqlite:///{tmp_path / 'none.db'}"}
-    result = redline("export", "--article", "https://example.com/a", env=env)
-    assert result.returncode == 2
-    assert result.stderr == f"redline: error: no database at {tmp_path / 'none.db'} (check database.url)\n"
+    monkeypatch.setenv("REDLINE_DATABASE_URL", f"sqlite:///{tmp_path / 'none.db'}")
+    assert main(["export", "--article", "https://example.com/a"]) == 2
+    assert (
+        capsys.readouterr().err
+        == f"redline: error: no database at {tmp_path / 'none.db'} (check database.url)\n"
+    )
     assert not (tmp_path / "none.db").exists()

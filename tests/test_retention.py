@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import event, func
+from sqlalchemy import event, func, update
 from sqlmodel import Session, select
 
 from bot.config import DatabaseSettings, with_overrides
-from bot.db import make_engine
+from bot.db import make_engine, session_scope
 from bot.models import Article, CheckCount, Delivery, DeliveryKind, DeliveryStatus, Version, utcnow
 from bot.retention import DELIVERY_BATCH, Pruned, Retention
 from bot.stats import CheckCounter
@@ -97,23 +97,29 @@ def test_tracked_again_is_kept(store: Store) -> None:
     assert len(store.versions(aid)) == 1
 
 
-def test_pruning_goes_in_batches_and_finishes(store: Store) -> None:
-    """More old deliveries than one batch: every batch is its own transaction; all go."""
+def sent_announcements(store: Store, n: int) -> tuple[int, datetime]:
+    """An article with version 2 announced to ``n`` chats and sent (one bulk update: this is
+    about pruning, not the outbox); returns the article id and when they were queued."""
     aid = track_article(store, 1).article.id
     now = utcnow()
-    for n in range(2, 2 + DELIVERY_BATCH + 20):
-        store.store_version(
-            aid,
-            title="t",
-            content={"title": "t", "paragraphs": [str(n)]},
-            content_hash=str(n),
-            summary="",
-            deliveries=[NewDelivery(1, DeliveryKind.EDIT, "x", "x")],
-            article_fields={},
-            now=now,
-        )
-    for d in store.claim_pending(now, DELIVERY_BATCH + 20):
-        store.finish_delivery(d.id, DeliveryStatus.SENT)
+    store.store_version(
+        aid,
+        title="t",
+        content={"title": "t", "paragraphs": ["2"]},
+        content_hash="2",
+        summary="",
+        deliveries=[NewDelivery(c, DeliveryKind.EDIT, "x", "x") for c in range(n)],
+        article_fields={},
+        now=now,
+    )
+    with session_scope(store.engine) as s:
+        s.exec(update(Delivery).values(status=DeliveryStatus.SENT, sent_at=now))  # type: ignore[call-overload]
+    return aid, now
+
+
+def test_pruning_goes_in_batches_and_finishes(store: Store) -> None:
+    """More old deliveries than one batch: every batch is its own transaction; all go."""
+    _aid, now = sent_announcements(store, DELIVERY_BATCH + 20)
     retention = Retention(store.engine, SETTINGS)
     first = retention.step(now + 31 * DAY)
     assert first.deliveries == DELIVERY_BATCH
@@ -134,23 +140,16 @@ def test_old_check_counts_pruned(store: Store) -> None:
 async def test_job_commits_every_batch_and_never_holds_the_event_loop(store: Store) -> None:
     """Each batch is its own transaction (the write lock is free between batches for a check
     or a command), and the event loop keeps serving while the job runs."""
-    aid = track_article(store, 1).article.id
-    now = utcnow()
-    batches = 4
-    store.store_version(
-        aid,
-        title="t",
-        content={"title": "t", "paragraphs": ["2"]},
-        content_hash="2",
-        summary="",
-        deliveries=[NewDelivery(c, DeliveryKind.EDIT, "x", "x") for c in range(batches * DELIVERY_BATCH)],
-        article_fields={},
-        now=now,
-    )
-    for d in store.claim_pending(now, batches * DELIVERY_BATCH):
-        store.finish_delivery(d.id, DeliveryStatus.SENT)
-    commits: list[int] = []
-    event.listen(store.engine, "commit", lambda _conn: commits.append(1))
+    batches = 3
+    _aid, now = sent_announcements(store, batches * DELIVERY_BATCH)
+    seen: list[str] = []  # every DELETE of announcements, and every commit, in order
+
+    def statement(_conn: object, _cursor: object, sql: str, *_args: object) -> None:
+        if sql.lstrip().upper().startswith("DELETE FROM DELIVERY"):
+            seen.append("delete")
+
+    event.listen(store.engine, "before_cursor_execute", statement)
+    event.listen(store.engine, "commit", lambda _conn: seen.append("commit"))
     done = asyncio.Event()
     ticks = 0
 
@@ -168,7 +167,8 @@ async def test_job_commits_every_batch_and_never_holds_the_event_loop(store: Sto
 
     pruned, _ = await asyncio.gather(prune(), loop_alive())
     assert pruned == Pruned(deliveries=batches * DELIVERY_BATCH)
-    assert len(commits) > batches  # one per batch, and the empty look that ends the run
+    assert seen.count("delete") == batches + 1  # one per batch, and the empty look that ends the run
+    assert "delete, delete" not in ", ".join(seen)  # each batch committed before the next
     assert ticks > batches
     assert count(store, Delivery) == 0 and count(store, Version) == 2 and count(store, Article) == 1
 
