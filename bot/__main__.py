@@ -210,14 +210,26 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 
 def _store(settings: Settings) -> Store:
     """The bot's database as it is: never created or upgraded by a command that only reads."""
+    from sqlalchemy.exc import OperationalError
+
     from bot.backup import sqlite_path
     from bot.db import make_engine
+    from bot.schema import cannot_open, database_revision, head_revision
     from bot.store import Store
 
     path = sqlite_path(settings.database.url)
     if path is not None and not path.is_file():
         raise CLIError(f"no database at {path} (check database.url)")
-    return Store(make_engine(settings.database.url))
+    store = Store(make_engine(settings.database.url))
+    try:
+        at, head = database_revision(store.engine), head_revision()
+    except OperationalError as exc:
+        raise cannot_open(store.engine, exc) from None
+    if at != head:
+        raise CLIError(
+            f"the database is at schema revision {at or 'none'}, not {head}: run redline migrate first"
+        )
+    return store
 
 
 def cmd_stats(args: argparse.Namespace) -> None:

@@ -87,9 +87,14 @@ def _run(engine: Engine, work: Callable[[Connection], Upgrade]) -> Upgrade:
                 conn.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
             return work(conn)
     except OperationalError as exc:  # the first connection: server down, wrong password, bad path
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        where = engine.url.render_as_string(hide_password=True)
-        raise DatabaseError(f"cannot open the database {where}: {reason}") from None
+        raise cannot_open(engine, exc) from None
+
+
+def cannot_open(engine: Engine, exc: OperationalError) -> DatabaseError:
+    """The one line a user sees when the database cannot be reached (password hidden)."""
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    where = engine.url.render_as_string(hide_password=True)
+    return DatabaseError(f"cannot open the database {where}: {reason}")
 
 
 def upgrade_schema(engine: Engine) -> Upgrade:

@@ -47,6 +47,8 @@ def test_design_names_and_defaults() -> None:
             {"REDLINE_TELEGRAM_MAX_ANNOUNCEMENT_CHARS": "600"},
             lambda s: s.telegram.max_announcement_chars == 600,
         ),
+        ({"REDLINE_DATABASE_KEEP_SENT_DAYS": "7"}, lambda s: s.database.keep_sent_days == 7),
+        ({"REDLINE_METRICS_LISTEN": "127.0.0.1:9464"}, lambda s: s.metrics.listen == "127.0.0.1:9464"),
     ],
 )
 def test_environment_overrides(env: dict[str, str], check) -> None:  # type: ignore[no-untyped-def]
@@ -82,6 +84,12 @@ def test_environment_beats_file(tmp_path: Path) -> None:
             {"REDLINE_TELEGRAM_MAX_ANNOUNCEMENT_CHARS": "100"},
             "telegram: max_announcement_chars must be between 300 and 4096",
         ),
+        (
+            "[database]\nkeep_untracked_days = 0\n",
+            {},
+            "database: keep_sent_days, keep_untracked_days and prune_interval must be positive",
+        ),
+        ("[metrics]\nflush_interval = 0\n", {}, "metrics: flush_interval must be positive"),
     ],
 )
 def test_bad_config_is_one_line(tmp_path: Path, text: str, env: dict[str, str], message: str) -> None:

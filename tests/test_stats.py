@@ -10,12 +10,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlmodel import Session, col, select
 
+from bot.__main__ import main
 from bot.config import with_overrides
+from bot.db import make_engine
+from bot.metrics import MetricsError, serve
 from bot.models import ArticleState, CheckCount, DeliveryKind, DeliveryStatus, utcnow
 from bot.monitor import Outcome
+from bot.schema import head_revision
 from bot.stats import BUCKET, CheckCounter, Stats, collect, format_stats
 from bot.store import NewDelivery, Store
 from tests.conftest import RunningBots, e2e_settings
@@ -24,6 +29,7 @@ from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.web import ArticleServer
 from tests.pages import article_html, putin_v2
 from tests.test_cli import bot_env, redline, redline_process
+from tests.test_migrations import make_legacy_database
 from tests.test_store import track_article
 
 ALICE = 1001
@@ -230,3 +236,39 @@ async def test_metrics_on_a_busy_port_is_one_line(telegram: FakeTelegram, tmp_pa
     assert result.stderr.endswith(
         f"redline: error: cannot serve metrics on 127.0.0.1:{port}: Address already in use\n"
     )
+
+
+def test_metrics_listen_must_be_host_and_port(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'redline.db'}")
+    for listen in ("9464", "localhost:", "127.0.0.1:http", "127.0.0.1:70000"):
+        with pytest.raises(MetricsError) as info:
+            serve(listen, engine)
+        assert str(info.value) == f"metrics.listen must be host:port, like 127.0.0.1:9464, not {listen!r}"
+
+
+def test_stats_refusals_are_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A database not yet upgraded (stats would read tables it lacks), and a server not there."""
+    monkeypatch.chdir(tmp_path)
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(url)
+    make_legacy_database(engine, "0002")
+    engine.dispose()
+    monkeypatch.setenv("REDLINE_DATABASE_URL", url)
+    assert main(["stats"]) == 2
+    assert capsys.readouterr().err == (
+        f"redline: error: the database is at schema revision 0002, not {head_revision()}: "
+        "run redline migrate first\n"
+    )
+    port = free_port()
+    monkeypatch.setenv(
+        "REDLINE_DATABASE_URL", f"postgresql+psycopg://redline:s3cret@127.0.0.1:{port}/redline"
+    )
+    assert main(["stats"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"redline: error: cannot open the database postgresql+psycopg://redline:***@127.0.0.1:{port}/redline: "
+        "connection failed: "
+    )
+    assert err.count("\n") == 1 and "s3cret" not in err
