@@ -6,13 +6,24 @@ import asyncio
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import event, func, update
-from sqlmodel import Session, select
+from alembic import command
+from sqlalchemy import delete, event, func, update
+from sqlmodel import Session, col, select
 
 from bot.config import DatabaseSettings, with_overrides
 from bot.db import make_engine, session_scope
-from bot.models import Article, CheckCount, Delivery, DeliveryKind, DeliveryStatus, Version, utcnow
+from bot.models import (
+    Article,
+    CheckCount,
+    Delivery,
+    DeliveryKind,
+    DeliveryStatus,
+    Subscription,
+    Version,
+    utcnow,
+)
 from bot.retention import DELIVERY_BATCH, Pruned, Retention
+from bot.schema import alembic_config
 from bot.stats import CheckCounter
 from bot.store import NewDelivery, Store
 from tests.conftest import RunningBots, e2e_settings
@@ -198,3 +209,26 @@ async def test_running_bot_prunes_on_its_own_schedule(
             await asyncio.sleep(0.05)
     assert [v.number for v in store.versions(aid)][:2] == [1, 2]  # the old version stays
     store.engine.dispose()
+
+
+def test_upgrade_starts_the_clock_for_articles_nobody_tracks(store: Store) -> None:
+    """A database from before revision 0003 has no untracked_since: the upgrade sets it (to the
+    upgrade's time) on articles without subscriptions, so retention deletes them in 90 days."""
+    tracked = track_article(store, 1, "example.com/tracked").article.id
+    orphan = track_article(store, 1, "example.com/orphan").article.id
+    with session_scope(store.engine) as s:  # untracked by a Redline that kept no date
+        s.exec(delete(Subscription).where(col(Subscription.article_id) == orphan))  # type: ignore[call-overload]
+    with store.engine.begin() as conn:
+        if conn.dialect.name == "sqlite":  # as bot.schema does: batch mode rebuilds the table
+            conn.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
+        config = alembic_config()
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0002")
+    before = utcnow()
+    store.upgrade_schema()
+    assert store.article(tracked).untracked_since is None
+    since = store.article(orphan).untracked_since
+    assert since is not None and before - timedelta(seconds=5) <= since <= utcnow() + timedelta(seconds=5)
+    retention = Retention(store.engine, SETTINGS)
+    assert retention.prune(since + 89 * DAY) == Pruned()
+    assert retention.prune(since + 91 * DAY) == Pruned(articles=1, versions=1)

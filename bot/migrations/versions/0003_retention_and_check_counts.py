@@ -43,6 +43,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("check_count")
-    with op.batch_alter_table("article") as batch:
+    # SQLite 3.35+ drops a column in place. Rebuilding the table instead (batch mode's default)
+    # fails at commit once versions and subscriptions point at it: dropping the old table counts
+    # foreign-key violations that renaming the new one into place never clears.
+    with op.batch_alter_table("article", recreate="never") as batch:
         batch.drop_index("ix_article_untracked_since")
         batch.drop_column("untracked_since")
