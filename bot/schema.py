@@ -17,6 +17,7 @@ import io
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -29,6 +30,8 @@ from sqlalchemy.exc import OperationalError
 from bot.db import DatabaseError
 
 log = logging.getLogger("redline.schema")
+
+T = TypeVar("T")
 
 # Any constant shared by every Redline process on one database.
 _SCHEMA_LOCK = 0x5ED11E
@@ -76,16 +79,31 @@ def current_revision(conn: Connection) -> str | None:
     return MigrationContext.configure(conn).get_current_revision() or legacy_revision(conn)
 
 
-def _run(engine: Engine, work: Callable[[Connection], Upgrade]) -> Upgrade:
+def in_schema_transaction(engine: Engine, work: Callable[[Connection], T]) -> T:
+    """Run ``work`` in the one transaction a schema change may use, one process at a time."""
     try:
-        with engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
-            elif conn.dialect.name == "sqlite":
-                # Batch mode rebuilds a table by copy, drop and rename; children's foreign keys
-                # may only be checked once the new table stands, at commit.
-                conn.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
-            return work(conn)
+        with engine.connect() as conn:
+            sqlite = conn.dialect.name == "sqlite"
+            raw = conn.connection.dbapi_connection
+            if sqlite:
+                # Batch mode rebuilds a table by copy, drop and rename, and dropping a table others
+                # point at fails SQLite's per-statement foreign key checks. The switch only works
+                # outside a transaction (the connection is in autocommit until BEGIN): off for the
+                # upgrade, every key checked before the commit, on again for the pool.
+                raw.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+            try:
+                with conn.begin():
+                    if conn.dialect.name == "postgresql":
+                        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
+                    result = work(conn)
+                    if sqlite:
+                        broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                        if broken:
+                            raise DatabaseError(f"the schema change would break foreign keys: {broken[:3]}")
+                    return result
+            finally:
+                if sqlite:
+                    raw.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
     except OperationalError as exc:  # the first connection: server down, wrong password, bad path
         raise cannot_open(engine, exc) from None
 
@@ -113,7 +131,7 @@ def upgrade_schema(engine: Engine) -> Upgrade:
         command.upgrade(config, "head")
         return Upgrade(before, head_revision(), stamped)
 
-    done = _run(engine, work)
+    done = in_schema_transaction(engine, work)
     if done.before != done.after:
         log.info("schema_upgraded from=%s to=%s stamped=%s", done.before, done.after, done.stamped)
     return done

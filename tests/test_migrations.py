@@ -8,18 +8,26 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import MetaData, Table, func, inspect, select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
 from bot.config import DatabaseSettings
-from bot.db import make_engine
+from bot.db import DatabaseError, make_engine
 from bot.extract import extract
 from bot.models import utcnow
-from bot.schema import alembic_config, database_revision, head_revision, upgrade_schema
+from bot.schema import (
+    alembic_config,
+    database_revision,
+    head_revision,
+    in_schema_transaction,
+    upgrade_schema,
+)
 from tests.conftest import RunningBots, e2e_settings
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.web import ArticleServer
@@ -219,3 +227,49 @@ def test_migrate_reports_an_unreachable_database_in_one_line(tmp_path: Path) -> 
         "redline: error: cannot open the database postgresql+psycopg://u:***@127.0.0.1:9/x"
     )
     assert "secret" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_revision_that_rebuilds_a_referenced_table_keeps_every_row(database_url: str) -> None:
+    """Batch mode copies, drops and renames a table on SQLite; with versions, subscriptions and
+    deliveries pointing at ``article`` that must neither fail nor lose a row (as a future
+    revision changing an article column would)."""
+    engine = make_engine(database_url)
+    try:
+        make_legacy_database(engine, "0001")
+        insert_rows(engine, "http://127.0.0.1:9/p")
+        upgrade_schema(engine)
+        before = row_counts(engine)
+
+        def rebuild(conn: Connection) -> None:
+            # On SQLite force the copy-drop-rename; PostgreSQL alters in place as batch mode does.
+            recreate = "always" if conn.dialect.name == "sqlite" else "auto"
+            with Operations(MigrationContext.configure(conn)).batch_alter_table(
+                "article", recreate=recreate
+            ) as batch:
+                batch.alter_column("failure_reason", existing_type=sa.String(), nullable=False)
+
+        in_schema_transaction(engine, rebuild)
+        assert row_counts(engine) == before
+        with engine.connect() as conn:
+            if conn.dialect.name == "sqlite":
+                assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
+                assert conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
+    finally:
+        engine.dispose()
+
+
+def test_a_schema_change_that_breaks_foreign_keys_is_refused_whole(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'r.db'}")
+    try:
+        upgrade_schema(engine)
+        insert_rows(engine, "http://127.0.0.1:9/p")
+        before = row_counts(engine)
+
+        def orphan(conn: Connection) -> None:
+            conn.exec_driver_sql("DELETE FROM article")
+
+        with pytest.raises(DatabaseError, match=r"^the schema change would break foreign keys"):
+            in_schema_transaction(engine, orphan)
+        assert row_counts(engine) == before
+    finally:
+        engine.dispose()
