@@ -43,12 +43,13 @@ def _need_token(settings: Settings) -> None:
 def cmd_run(args: argparse.Namespace) -> None:
     from telegram import Update
 
-    from bot.app import build_application
+    from bot.app import build_application, stop_on_signals
 
     settings = _settings(args.config)
     _need_token(settings)
     setup_logging(settings.logging.level, settings.telegram.token)
     app = build_application(settings)
+    stop_on_signals(app)
     t = settings.telegram
     if t.webhook_url:
         # Serve at the URL's path: a reverse proxy forwards https://host/PATH to listen:port/PATH.
@@ -66,7 +67,7 @@ def cmd_run(args: argparse.Namespace) -> None:
 
 def cmd_worker(args: argparse.Namespace) -> None:
     """Checks and sends without answering commands: a second process beside ``run``."""
-    from bot.app import build_application
+    from bot.app import build_application, request_stop
 
     settings = _settings(args.config)
     _need_token(settings)
@@ -76,8 +77,13 @@ def cmd_worker(args: argparse.Namespace) -> None:
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):  # `docker stop` and Ctrl-C end it cleanly
-            loop.add_signal_handler(sig, stop.set)
+
+        def on_signal() -> None:  # `docker stop` and Ctrl-C end it cleanly, between two messages
+            request_stop(app)
+            stop.set()
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, on_signal)
         async with app:
             if app.post_init is not None:
                 await app.post_init(app)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from dataclasses import dataclass
 
 from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
+from bot.chats import ChatEvents
 from bot.commands import Commands
 from bot.config import Settings
 from bot.db import make_engine
@@ -22,6 +24,8 @@ from bot.stats import CheckCounter
 from bot.store import Store
 
 log = logging.getLogger("redline.app")
+
+RATE_LIMIT_RETRIES = 2
 
 
 @dataclass
@@ -68,7 +72,9 @@ def build_application(settings: Settings, *, resolver: Resolver | None = None) -
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         )
-        .rate_limiter(AIORateLimiter())
+        # Retries: a 429 holds every request of this process until Telegram's retry_after has
+        # passed, then the same request goes again (PTB's default is to raise at once).
+        .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
         .concurrent_updates(True)
         .read_timeout(30)
         .write_timeout(30)
@@ -78,7 +84,15 @@ def build_application(settings: Settings, *, resolver: Resolver | None = None) -
         .build()
     )
     app.bot_data["redline"] = redline
-    redline.sender = Sender(store, app.bot)
+    redline.sender = Sender(
+        store,
+        app.bot,
+        concurrency=t.send_concurrency,
+        lease=t.send_lease,
+        coalesce_minutes=t.coalesce_minutes,
+        tick=settings.monitor.tick,
+    )
+    ChatEvents(store, redline.sender).register(app)
     redline.commands.register(app)
     app.add_error_handler(_on_error)
     assert app.job_queue is not None, "install python-telegram-bot[job-queue]"
@@ -87,7 +101,6 @@ def build_application(settings: Settings, *, resolver: Resolver | None = None) -
     # and the one whose tick always comes first after a due time would take every check.
     job_kwargs = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None, "jitter": tick}
     app.job_queue.run_repeating(_check_tick, interval=tick, first=0.1, name="checks", job_kwargs=job_kwargs)
-    app.job_queue.run_repeating(_send_tick, interval=tick, first=0.2, name="sends", job_kwargs=job_kwargs)
     # Housekeeping, infrequent and in short transactions: check counts, then retention.
     flush, prune = settings.metrics.flush_interval, settings.database.prune_interval
     app.job_queue.run_repeating(_flush_tick, interval=flush, name="counts", job_kwargs=job_kwargs)
@@ -97,23 +110,50 @@ def build_application(settings: Settings, *, resolver: Resolver | None = None) -
     return app
 
 
+def stop_on_signals(app: Application) -> None:  # type: ignore[type-arg]
+    """For ``run_polling``/``run_webhook``: on SIGTERM or SIGINT the sender stops between two
+    messages at once, then PTB shuts down as it does for its own stop signals."""
+    inner = app.post_init
+
+    def stop() -> None:
+        request_stop(app)
+        raise SystemExit  # what PTB's own handler does: run_polling then stops and shuts down
+
+    async def post_init(app: Application) -> None:  # type: ignore[type-arg]
+        if inner is not None:
+            await inner(app)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop)
+
+    app.post_init = post_init
+
+
+def request_stop(app: Application) -> None:  # type: ignore[type-arg]
+    """Ask the sender to stop between two messages (shutdown then waits for it)."""
+    redline: Redline = app.bot_data["redline"]
+    if redline.sender is not None:
+        redline.sender.request_stop()
+
+
 def _redline(context: ContextTypes.DEFAULT_TYPE) -> Redline:
     return context.application.bot_data["redline"]  # type: ignore[no-any-return]
 
 
 async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
     redline: Redline = app.bot_data["redline"]
-    recovered = redline.store.recover_interrupted()
-    if recovered:
-        log.info("outbox_recovered deliveries=%d", recovered)
     await app.bot.set_my_commands(Commands.bot_commands())
     if redline.settings.metrics.listen:
         redline.metrics = serve(redline.settings.metrics.listen, redline.store.engine, redline.counter)
+    if redline.sender is not None:
+        redline.sender.start()
     log.info("started bot=%s", app.bot.username)
 
 
 async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
     redline: Redline = app.bot_data["redline"]
+    if redline.sender is not None:
+        await redline.sender.stop()
     if redline.metrics is not None:
         redline.metrics.stop()
     await asyncio.to_thread(redline.counter.flush, redline.store.engine)
@@ -126,13 +166,7 @@ async def _check_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
     redline = _redline(context)
     results = await redline.monitor.run_due()
     if any(r.deliveries for r in results) and redline.sender is not None:
-        await redline.sender.send_pending()
-
-
-async def _send_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
-    redline = _redline(context)
-    if redline.sender is not None:
-        await redline.sender.send_pending()
+        redline.sender.wake()
 
 
 async def _flush_tick(context: ContextTypes.DEFAULT_TYPE) -> None:

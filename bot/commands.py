@@ -73,6 +73,11 @@ def article_arg(message: Message | None, args: list[str]) -> str | None:
     return first_link(message.reply_to_message)
 
 
+def topic_of(message: Message | None) -> int | None:
+    """The forum topic a message was written in (announcements about what it tracks go there)."""
+    return message.message_thread_id if message is not None and message.is_topic_message else None
+
+
 class CommandRateLimiter:
     """At most ``per_minute`` commands per chat in any 60 seconds."""
 
@@ -263,6 +268,7 @@ class Commands:
                 content_hash="",
                 meta=PageMeta(),
                 interval=known.interval,
+                thread_id=topic_of(update.effective_message),
             )
         else:
             count = await asyncio.to_thread(self.store.count_subscriptions, chat_id)
@@ -288,6 +294,7 @@ class Commands:
                 content_hash=snapshot.content_hash,
                 meta=PageMeta(page.etag, page.last_modified, page.body_hash),
                 interval=self.settings.monitor.interval,
+                thread_id=topic_of(update.effective_message),
             )
         log.info(
             "tracked chat=%s article=%s number=%s already=%s",

@@ -35,6 +35,14 @@ class TelegramSettings:
     # Visible characters an edit announcement may take (one phone screen); a bigger edit is
     # summarised, its most significant changes shown as excerpts, the rest left to /diff.
     max_announcement_chars: int = 1000
+    # Chats sent to at once (one message at a time per chat, so each chat keeps its order).
+    send_concurrency: int = 8
+    # Seconds a sender owns a message it claimed; renewed while it is in flight. A process that
+    # dies loses its messages to the other senders (or its own restart) when this runs out.
+    send_lease: float = 30.0
+    # Edits of one article this close together update the last announcement instead of
+    # posting another (while it is still the chat's newest message). 0 turns it off.
+    coalesce_minutes: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -186,6 +194,9 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
         raise ConfigError("database: keep_sent_days, keep_untracked_days and prune_interval must be positive")
     if settings.metrics.flush_interval <= 0:
         raise ConfigError("metrics: flush_interval must be positive")
+    t = settings.telegram
+    if t.send_concurrency < 1 or t.send_lease <= 0 or t.coalesce_minutes < 0:
+        raise ConfigError("telegram: send_concurrency and send_lease must be positive, coalesce_minutes >= 0")
     return settings
 
 

@@ -29,15 +29,16 @@ class ArticleState(StrEnum):
 
 class DeliveryStatus(StrEnum):
     PENDING = "pending"
-    SENDING = "sending"  # handed to Telegram; a crash here must not send it again
+    SENDING = "sending"  # claimed by one sender until its lease runs out (a crash: taken back)
     SENT = "sent"
-    FAILED = "failed"  # given up (chat gone, message refused twice)
+    FAILED = "failed"  # given up (message refused twice), or dropped while the chat was paused
 
 
 class DeliveryKind(StrEnum):
     EDIT = "edit"  # a new version was stored
     GONE = "gone"  # the article disappeared (404/410)
     FAILING = "failing"  # the article failed several checks in a row
+    DIGEST = "digest"  # a chat that came back: the articles that changed while it was away
 
 
 class Chat(SQLModel, table=True):
@@ -45,7 +46,13 @@ class Chat(SQLModel, table=True):
     type: str = "private"
     title: str = ""
     sensitivity: str = "substantive"
+    # Paused: the bot was removed or blocked, or Telegram refuses to deliver here. Nothing is
+    # sent or fetched for a paused chat; ``paused_at`` is when it stopped hearing from us.
     blocked: bool = False
+    paused_at: datetime | None = None
+    # The newest message id this bot has seen in the chat (its own or an update's), so an
+    # announcement is edited in place only while nothing came after it.
+    last_message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -99,6 +106,8 @@ class Subscription(SQLModel, table=True):
     chat_id: int = Field(sa_column=Column(BigInteger, index=True, nullable=False))
     article_id: int = Field(foreign_key="article.id", index=True)
     number: int  # the chat's stable /list number
+    # The forum topic the article was tracked in; None is the chat itself (or General).
+    thread_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -117,7 +126,14 @@ class Delivery(SQLModel, table=True):
     status: str = Field(default=DeliveryStatus.PENDING, index=True)
     attempts: int = 0
     not_before: datetime = Field(default_factory=utcnow)
+    # Who holds a 'sending' row and until when; a row whose lease ran out is taken back by
+    # any sender (its claimant died), a live one by nobody.
+    claimed_by: str = ""
+    lease_until: datetime | None = None
     error: str = ""
+    # The Telegram message that carries it: later announcements of the article reply to it,
+    # and one that follows soon edits it instead (then both rows hold the same id).
+    message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     created_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = None
 

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from html import escape
 
 from bot.models import Article, ArticleState, Version
+from bot.store import AwayChange
 
 MAX_CHARS = 4096
 
@@ -181,3 +182,17 @@ def fit(lines: list[str], more: str, keep_head: int = 1) -> str:
     while body and len("\n".join([*head, more, *body]).encode("utf-16-le")) // 2 > MAX_CHARS:
         body.pop(0)
     return "\n".join([*head, more, *body])
+
+
+def welcome_back(changes: Sequence[AwayChange]) -> tuple[str, str]:
+    """One message for a chat the bot could not write to for a while: what changed meanwhile
+    (HTML and plain), instead of replaying every announcement it missed."""
+    many = len(changes) != 1
+    head = (
+        f"👋 Back in touch. While I could not post here, {len(changes)} tracked "
+        f"article{'s' if many else ''} changed:"
+    )
+    rows = [(c, f"v{c.old} → v{c.new} · /diff {c.number} {c.old} {c.new}") for c in changes]
+    html = [escape(head)] + [f"#{c.number} <b>{escape(c.title)}</b> — {tail}" for c, tail in rows]
+    plain = [head] + [f"#{c.number} {c.title} — {tail}" for c, tail in rows]
+    return fit(html, "…"), "\n".join(plain)[:MAX_CHARS]

@@ -6,13 +6,14 @@ blocks the event loop. Each method is one transaction: either all of it happens 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, update
+from sqlalchemy import and_, exists, func, or_, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -56,6 +57,17 @@ class NewDelivery:
 
 
 @dataclass(frozen=True)
+class AwayChange:
+    """An article that changed while a chat was paused: versions ``old`` → ``new``."""
+
+    number: int
+    article_id: int
+    title: str
+    old: int
+    new: int
+
+
+@dataclass(frozen=True)
 class PageMeta:
     """What a fetch learned that the next conditional GET needs."""
 
@@ -72,6 +84,15 @@ def _subscription(chat_id: int, article_id: int) -> SelectOfScalar[Subscription]
     )
 
 
+def audible() -> ColumnElement[bool]:
+    """True for an article some unpaused chat tracks: only those are worth a fetch."""
+    return exists().where(
+        Subscription.article_id == Article.id,
+        Subscription.chat_id == Chat.id,
+        col(Chat.blocked).is_(False),
+    )
+
+
 class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -82,13 +103,13 @@ class Store:
     # -- chats -------------------------------------------------------------------------
 
     def ensure_chat(self, chat_id: int, chat_type: str, title: str = "") -> Chat:
-        """Register a chat that talked to us; a chat that blocked us and came back is unblocked."""
+        """Register a chat that talked to us (a paused one stays paused: see ``resume_chat``)."""
         with session_scope(self.engine) as s:
             chat = s.get(Chat, chat_id)
             if chat is None:
                 chat = Chat(id=chat_id, type=chat_type, title=title)
             else:
-                chat.type, chat.title, chat.blocked = chat_type, title or chat.title, False
+                chat.type, chat.title = chat_type, title or chat.title
             s.add(chat)
             return chat
 
@@ -102,40 +123,149 @@ class Store:
         with Session(self.engine) as s:
             return s.get(Chat, chat_id)
 
-    def block_chat(self, chat_id: int) -> None:
-        """The chat blocked us or removed us: stop sending, keep its subscriptions."""
+    def pause_chat(self, chat_id: int, reason: str, now: datetime | None = None) -> bool:
+        """The bot was removed or blocked, or Telegram will not deliver here: send nothing
+        more, keep the subscriptions. Unsent announcements are dropped (the digest sent on
+        return covers them), and the pause dates from the oldest of them. True if newly paused."""
+        now = now or utcnow()
         with session_scope(self.engine) as s:
             chat = s.get(Chat, chat_id)
-            if chat is not None:
-                chat.blocked = True
-                s.add(chat)
+            if chat is None:
+                chat = Chat(id=chat_id, type="private" if chat_id > 0 else "group")
+            if chat.blocked:
+                return False
+            unsent = col(Delivery.status).in_([DeliveryStatus.PENDING, DeliveryStatus.SENDING])
+            oldest = s.exec(
+                select(func.min(Delivery.created_at)).where(Delivery.chat_id == chat_id).where(unsent)
+            ).one()
+            chat.blocked, chat.paused_at = True, oldest or now
+            s.add(chat)
             s.exec(  # type: ignore[call-overload]
                 update(Delivery)
                 .where(col(Delivery.chat_id) == chat_id)
-                .where(col(Delivery.status).in_([DeliveryStatus.PENDING, DeliveryStatus.SENDING]))
-                .values(status=DeliveryStatus.FAILED, error="chat blocked the bot")
+                .where(unsent)
+                .values(status=DeliveryStatus.FAILED, error=f"chat paused: {reason}"[:500])
+            )
+            return True
+
+    def resume_chat(
+        self,
+        chat_id: int,
+        chat_type: str,
+        title: str,
+        digest: Callable[[list[AwayChange]], tuple[str, str]],
+        now: datetime | None = None,
+    ) -> list[AwayChange] | None:
+        """A paused chat is reachable again: unpause it and queue one message listing what
+        changed while it was away (``digest`` renders it), in one transaction. None if the
+        chat was not paused."""
+        now = now or utcnow()
+        with session_scope(self.engine) as s:
+            chat = s.get(Chat, chat_id)
+            if chat is None or not chat.blocked:
+                s.add(chat or Chat(id=chat_id, type=chat_type, title=title))
+                return None
+            changes = self._away_changes(s, chat_id, chat.paused_at or now)
+            chat.type, chat.title = chat_type, title or chat.title
+            chat.blocked, chat.paused_at = False, None
+            s.add(chat)
+            if changes:
+                text, plain = digest(changes)
+                s.add(
+                    Delivery(
+                        chat_id=chat_id,
+                        article_id=changes[0].article_id,
+                        kind=DeliveryKind.DIGEST,
+                        text=text,
+                        plain=plain,
+                        created_at=now,
+                        not_before=now,
+                    )
+                )
+            return changes
+
+    @staticmethod
+    def _away_changes(s: Session, chat_id: int, since: datetime) -> list[AwayChange]:
+        rows = s.exec(
+            select(
+                Subscription.number,
+                Article.id,
+                Article.title,
+                func.min(Version.number),
+                func.max(Version.number),
+            )
+            .join(Article, col(Article.id) == Subscription.article_id)
+            .join(Version, col(Version.article_id) == Article.id)
+            .where(Subscription.chat_id == chat_id)
+            .where(Version.created_at >= since)
+            .where(Version.number > 1)
+            .group_by(col(Subscription.number), col(Article.id), col(Article.title))
+            .order_by(col(Subscription.number))
+        ).all()
+        return [AwayChange(n, aid, title, first - 1, last) for n, aid, title, first, last in rows]
+
+    def paused_chats(self) -> list[int]:
+        with Session(self.engine) as s:
+            return list(s.exec(select(Chat.id).where(col(Chat.blocked).is_(True))).all())
+
+    def saw_message(self, chat_id: int, message_id: int) -> None:
+        """Remember the newest message seen in a chat (an edit in place needs to be the last)."""
+        with session_scope(self.engine) as s:
+            s.exec(  # type: ignore[call-overload]
+                update(Chat)
+                .where(col(Chat.id) == chat_id)
+                .where(or_(col(Chat.last_message_id).is_(None), col(Chat.last_message_id) < message_id))
+                .values(last_message_id=message_id)
             )
 
     def migrate_chat(self, old_id: int, new_id: int) -> None:
-        """A group became a supergroup: move everything to the new id."""
+        """A group became a supergroup: move its subscriptions, settings and unsent messages to
+        the new id, merged with what the supergroup already tracks (an article tracked in both
+        is kept once; a number the supergroup uses goes to the next free one)."""
         with session_scope(self.engine) as s:
             old = s.get(Chat, old_id)
-            if s.get(Chat, new_id) is None:
-                s.add(
-                    Chat(
-                        id=new_id,
-                        type="supergroup",
-                        title=old.title if old else "",
-                        sensitivity=old.sensitivity if old else "substantive",
-                    )
+            new = s.get(Chat, new_id)
+            if new is None:
+                new = Chat(
+                    id=new_id,
+                    type="supergroup",
+                    title=old.title if old else "",
+                    sensitivity=old.sensitivity if old else "substantive",
+                    blocked=old.blocked if old else False,
+                    paused_at=old.paused_at if old else None,
                 )
+                s.add(new)
                 s.flush()
-            s.exec(  # type: ignore[call-overload]
-                update(Subscription).where(col(Subscription.chat_id) == old_id).values(chat_id=new_id)
-            )
-            s.exec(  # type: ignore[call-overload]
-                update(Delivery).where(col(Delivery.chat_id) == old_id).values(chat_id=new_id)
-            )
+            in_new = select(Subscription).where(Subscription.chat_id == new_id)
+            theirs = {sub.article_id: sub for sub in s.exec(in_new)}
+            taken = {sub.number for sub in theirs.values()}
+            top = max(taken, default=0)
+            ours = s.exec(
+                select(Subscription).where(Subscription.chat_id == old_id).order_by(col(Subscription.number))
+            ).all()
+            for sub in ours:
+                if sub.article_id in theirs:
+                    s.delete(sub)
+                    continue
+                if sub.number in taken:
+                    top += 1
+                    sub.number = top
+                top = max(top, sub.number)
+                taken.add(sub.number)
+                sub.chat_id = new_id
+                s.add(sub)
+            s.flush()
+            unsent = col(Delivery.status).in_([DeliveryStatus.PENDING, DeliveryStatus.SENDING])
+            known = {
+                (d.article_id, d.version_id, d.kind)
+                for d in s.exec(select(Delivery).where(Delivery.chat_id == new_id))
+            }
+            for d in s.exec(select(Delivery).where(Delivery.chat_id == old_id).where(unsent)).all():
+                if (d.article_id, d.version_id, d.kind) in known:
+                    s.delete(d)  # the supergroup already has (or had) this very message
+                else:
+                    d.chat_id = new_id
+                    s.add(d)
             if old is not None:
                 s.delete(old)
 
@@ -168,6 +298,7 @@ class Store:
         meta: PageMeta,
         interval: int,
         now: datetime | None = None,
+        thread_id: int | None = None,
     ) -> TrackResult:
         """Subscribe the chat; create the article and its version 1 if nobody tracked it yet.
 
@@ -226,7 +357,9 @@ class Store:
                     select(func.max(Subscription.number)).where(Subscription.chat_id == chat_id)
                 ).one()
                 number = (top or 0) + 1
-                s.add(Subscription(chat_id=chat_id, article_id=article.id, number=number))
+                s.add(
+                    Subscription(chat_id=chat_id, article_id=article.id, number=number, thread_id=thread_id)
+                )
                 return TrackResult(number, article, already=False)
 
         for attempt in range(5):
@@ -333,6 +466,7 @@ class Store:
                     select(Article)
                     .where(col(Article.state).in_([ArticleState.ACTIVE, ArticleState.FAILING]))
                     .where(Article.next_check_at <= now)
+                    .where(audible())
                     .order_by(col(Article.next_check_at))
                     .limit(limit)
                     .with_for_update(skip_locked=True)
@@ -437,34 +571,77 @@ class Store:
 
     # -- the outbox --------------------------------------------------------------------
 
-    def recover_interrupted(self) -> int:
-        """Deliveries left 'sending' by a crash go back to the queue (at-least-once)."""
+    def claim_pending(
+        self,
+        now: datetime,
+        limit: int,
+        *,
+        claimant: str = "",
+        lease: timedelta = timedelta(seconds=60),
+        skip_chats: Collection[int] = (),
+    ) -> list[Delivery]:
+        """Due deliveries, marked 'sending' under ``claimant``'s lease before anything goes
+        over the wire: pending ones and ones whose claimant's lease ran out (it died). At most
+        one per chat, and none for a chat whose message is in flight anywhere (per-chat order)
+        or that is paused."""
+        unpaused = select(Chat.id).where(col(Chat.blocked).is_(False))
+        busy = (
+            select(Delivery.chat_id)
+            .where(Delivery.status == DeliveryStatus.SENDING)
+            .where(col(Delivery.lease_until) > now)
+        )
+        due = or_(
+            and_(col(Delivery.status) == DeliveryStatus.PENDING, col(Delivery.not_before) <= now),
+            and_(col(Delivery.status) == DeliveryStatus.SENDING, col(Delivery.lease_until) <= now),
+        )
         with session_scope(self.engine) as s:
-            result = s.exec(  # type: ignore[call-overload]
-                update(Delivery)
-                .where(col(Delivery.status) == DeliveryStatus.SENDING)
-                .values(status=DeliveryStatus.PENDING)
+            q = (
+                select(Delivery)
+                .where(due)
+                .where(col(Delivery.chat_id).in_(unpaused))
+                .where(col(Delivery.chat_id).not_in(busy))
+                .order_by(col(Delivery.id))
+                .limit(limit * 4)
+                .with_for_update(skip_locked=True)
             )
-            return int(result.rowcount or 0)
-
-    def claim_pending(self, now: datetime, limit: int) -> list[Delivery]:
-        """Pending deliveries, marked 'sending' before anything goes over the wire."""
-        with session_scope(self.engine) as s:
-            rows = list(
-                s.exec(
-                    select(Delivery)
-                    .where(Delivery.status == DeliveryStatus.PENDING)
-                    .where(Delivery.not_before <= now)
-                    .order_by(col(Delivery.id))
-                    .limit(limit)
-                    .with_for_update(skip_locked=True)
-                ).all()
-            )
-            for d in rows:
+            if skip_chats:
+                q = q.where(col(Delivery.chat_id).not_in(list(skip_chats)))
+            rows: dict[int, Delivery] = {}
+            for d in s.exec(q).all():
+                if len(rows) < limit and d.chat_id not in rows:
+                    rows[d.chat_id] = d
+            for d in rows.values():
                 d.status = DeliveryStatus.SENDING
+                d.claimed_by, d.lease_until = claimant, now + lease
                 d.attempts += 1
                 s.add(d)
-            return rows
+            return sorted(rows.values(), key=lambda d: d.id or 0)
+
+    def renew_leases(self, ids: Collection[int], claimant: str, until: datetime) -> None:
+        """Keep rows this sender is still sending (waiting out a flood limit, say) its own."""
+        if not ids:
+            return
+        with session_scope(self.engine) as s:
+            s.exec(  # type: ignore[call-overload]
+                update(Delivery)
+                .where(col(Delivery.id).in_(list(ids)))
+                .where(col(Delivery.claimed_by) == claimant)
+                .where(col(Delivery.status) == DeliveryStatus.SENDING)
+                .values(lease_until=until)
+            )
+
+    def release(self, ids: Collection[int], claimant: str, not_before: datetime) -> None:
+        """Give back rows this sender claimed but did not send (stopping, or told to wait)."""
+        if not ids:
+            return
+        with session_scope(self.engine) as s:
+            s.exec(  # type: ignore[call-overload]
+                update(Delivery)
+                .where(col(Delivery.id).in_(list(ids)))
+                .where(col(Delivery.claimed_by) == claimant)
+                .where(col(Delivery.status) == DeliveryStatus.SENDING)
+                .values(status=DeliveryStatus.PENDING, not_before=not_before, lease_until=None)
+            )
 
     def finish_delivery(
         self,
@@ -474,20 +651,65 @@ class Store:
         error: str = "",
         not_before: datetime | None = None,
         chat_id: int | None = None,
+        message_id: int | None = None,
+        text: str | None = None,
     ) -> None:
+        """Record how a claimed row ended (``text``: what an updated message now shows)."""
         with session_scope(self.engine) as s:
             d = s.get(Delivery, delivery_id)
             if d is None:
                 return
             d.status = status
             d.error = error[:500]
+            d.lease_until = None
             if status == DeliveryStatus.SENT:
                 d.sent_at = utcnow()
             if not_before is not None:
                 d.not_before = not_before
             if chat_id is not None:
                 d.chat_id = chat_id
+            if message_id is not None:
+                d.message_id = message_id
+            if text is not None:
+                d.text = text
             s.add(d)
+            if message_id is not None:
+                s.flush()
+                s.exec(  # type: ignore[call-overload]
+                    update(Chat)
+                    .where(col(Chat.id) == d.chat_id)
+                    .where(or_(col(Chat.last_message_id).is_(None), col(Chat.last_message_id) < message_id))
+                    .values(last_message_id=message_id)
+                )
+
+    def topic(self, chat_id: int, article_id: int) -> int | None:
+        """The forum topic the chat tracks the article in (None: the chat itself)."""
+        with Session(self.engine) as s:
+            sub = s.exec(_subscription(chat_id, article_id)).first()
+            return sub.thread_id if sub is not None else None
+
+    def move_to_general(self, chat_id: int, thread_id: int) -> None:
+        """A deleted topic: its subscriptions are announced in the chat's General topic."""
+        with session_scope(self.engine) as s:
+            s.exec(  # type: ignore[call-overload]
+                update(Subscription)
+                .where(col(Subscription.chat_id) == chat_id)
+                .where(col(Subscription.thread_id) == thread_id)
+                .values(thread_id=None)
+            )
+
+    def last_announcement(self, chat_id: int, article_id: int) -> Delivery | None:
+        """The newest message this chat got about the article (a new one replies to it)."""
+        with Session(self.engine) as s:
+            return s.exec(
+                select(Delivery)
+                .where(Delivery.chat_id == chat_id)
+                .where(Delivery.article_id == article_id)
+                .where(Delivery.status == DeliveryStatus.SENT)
+                .where(col(Delivery.message_id).is_not(None))
+                .order_by(col(Delivery.sent_at).desc(), col(Delivery.id).desc())
+                .limit(1)
+            ).first()
 
     def deliveries(self, chat_id: int | None = None) -> list[Delivery]:
         with Session(self.engine) as s:
@@ -497,4 +719,4 @@ class Store:
             return list(s.exec(q).all())
 
 
-__all__ = ["DeliveryKind", "NewDelivery", "PageMeta", "Store", "TrackResult", "Tracked"]
+__all__ = ["AwayChange", "DeliveryKind", "NewDelivery", "PageMeta", "Store", "TrackResult", "Tracked"]

@@ -64,17 +64,38 @@ def test_version_and_outbox_in_one_transaction(store: Store) -> None:
     )
     assert version.number == 2
     assert store.article(aid).title == "Putin cancels Paris visit"
-    claimed = store.claim_pending(now, 10)
+    lease = timedelta(seconds=30)
+    claimed = store.claim_pending(now, 10, claimant="a", lease=lease)
     assert {d.chat_id for d in claimed} == {1, 2}
-    assert all(d.status == DeliveryStatus.SENDING for d in claimed)
-    # Nothing is handed out twice while it is being sent.
-    assert store.claim_pending(now, 10) == []
-    # A crash while sending puts them back in the queue.
-    assert store.recover_interrupted() == 2
-    for d in store.claim_pending(now, 10):
-        store.finish_delivery(d.id, DeliveryStatus.SENT)
-    assert store.claim_pending(now, 10) == []
+    assert all(d.status == DeliveryStatus.SENDING and d.claimed_by == "a" for d in claimed)
+    # Nothing is handed out twice while its lease runs, to another sender or the same one.
+    assert store.claim_pending(now, 10, claimant="b", lease=lease) == []
+    assert store.claim_pending(now + timedelta(seconds=29), 10, claimant="b", lease=lease) == []
+    # A renewed lease holds on; one that ran out (its claimant died) is taken back by anyone.
+    store.renew_leases([claimed[0].id], "a", now + timedelta(seconds=90))
+    later = now + timedelta(seconds=31)
+    taken = store.claim_pending(later, 10, claimant="b", lease=lease)
+    assert [d.id for d in taken] == [claimed[1].id] and taken[0].claimed_by == "b"
+    # Another sender cannot give back or renew rows it does not hold.
+    store.release([claimed[0].id], "b", now)
+    assert store.claim_pending(later, 10, claimant="b", lease=lease) == []
+    for d in (claimed[0], taken[0]):
+        store.finish_delivery(d.id, DeliveryStatus.SENT, message_id=7)
+    assert store.claim_pending(now + timedelta(hours=1), 10, claimant="c", lease=lease) == []
     assert {d.status for d in store.deliveries()} == {DeliveryStatus.SENT}
+
+
+def test_one_message_per_chat_in_flight(store: Store) -> None:
+    """A chat's second message waits until its first is done, whoever sends it."""
+    aid = track_article(store, 1).article.id
+    now = utcnow()
+    store.add_notices(aid, [NewDelivery(1, DeliveryKind.GONE, "a", "a")], {}, now)
+    store.add_notices(aid, [NewDelivery(1, DeliveryKind.FAILING, "b", "b")], {}, now)
+    first = store.claim_pending(now, 10, claimant="a")
+    assert [d.text for d in first] == ["a"]
+    assert store.claim_pending(now, 10, claimant="b") == []
+    store.finish_delivery(first[0].id, DeliveryStatus.SENT)
+    assert [d.text for d in store.claim_pending(now, 10, claimant="b")] == ["b"]
 
 
 def test_claim_due_leases_articles(store: Store) -> None:
@@ -87,18 +108,67 @@ def test_claim_due_leases_articles(store: Store) -> None:
     assert store.claim_due(now, 10, timedelta(minutes=5)) == []
 
 
-def test_blocked_chat_gets_nothing_and_migration_keeps_subscriptions(store: Store) -> None:
+def test_paused_chat_costs_nothing_and_comes_back_with_one_digest(store: Store) -> None:
     result = track_article(store, -1)
     track_article(store, 7)
-    store.block_chat(7)
-    assert [chat.id for _sub, chat in store.audience(result.article.id)] == [-1]
-    store.migrate_chat(-1, -1001)
-    assert [row.number for row in store.tracked(-1001)] == [1]
-    assert store.tracked(-1) == []
-    assert store.chat(-1001).type == "supergroup"
-    # A blocked chat that writes again is unblocked.
+    aid = result.article.id
+    assert store.pause_chat(7, "Forbidden: bot was blocked by the user")
+    assert not store.pause_chat(7, "again")  # already paused
+    assert [chat.id for _sub, chat in store.audience(aid)] == [-1]
+    assert store.paused_chats() == [7]
+    # An article only paused chats track is not fetched.
+    store.untrack(-1, 1)
+    assert store.claim_due(utcnow() + timedelta(hours=1), 10, timedelta(minutes=5)) == []
+    # Two edits while away; back again: one message naming both versions, then the chat is live.
+    for n, at in ((2, utcnow()), (3, utcnow())):
+        store.store_version(
+            aid, title=f"v{n}", content=CONTENT, content_hash=f"h{n}", summary="", deliveries=[],
+            article_fields={"title": f"Title {n}"}, now=at,
+        )  # fmt: skip
+    # A command to the paused chat does not unpause it by itself.
     store.ensure_chat(7, "private")
-    assert sorted(chat.id for _sub, chat in store.audience(result.article.id)) == [-1001, 7]
+    assert store.chat(7).blocked
+    seen: list[list] = []
+
+    def digest(changes: list) -> tuple[str, str]:
+        seen.append(changes)
+        return "html", "plain"
+
+    changes = store.resume_chat(7, "private", "alice", digest)
+    assert changes is not None and [(c.number, c.title, c.old, c.new) for c in changes] == [
+        (1, "Title 3", 1, 3)
+    ]
+    assert store.resume_chat(7, "private", "alice", digest) is None  # not paused any more
+    assert len(seen) == 1
+    [message] = store.claim_pending(utcnow(), 10)
+    assert (message.chat_id, message.kind, message.text) == (7, DeliveryKind.DIGEST, "html")
+    assert [chat.id for _sub, chat in store.audience(aid)] == [7]
+
+
+def test_migration_merges_into_a_supergroup_that_already_tracks(store: Store) -> None:
+    """The group tracks a (#1) and b (#2); the supergroup already tracks b (#1): the merged
+    chat tracks both once, b keeps the supergroup's number, a gets the next free one, and the
+    group's unsent message moves along (its duplicate is dropped)."""
+    a = track_article(store, -1, "example.com/a").article.id
+    b = track_article(store, -1, "example.com/b").article.id
+    track_article(store, -1001, "example.com/b")
+    store.set_sensitivity(-1, "headline")
+    now = utcnow()
+    store.add_notices(a, [NewDelivery(-1, DeliveryKind.GONE, "a gone", "")], {}, now)
+    store.add_notices(b, [NewDelivery(-1, DeliveryKind.GONE, "b gone", "")], {}, now)
+    store.add_notices(b, [NewDelivery(-1001, DeliveryKind.GONE, "b gone", "")], {}, now)
+    store.migrate_chat(-1, -1001)
+    assert [(r.number, r.article.id) for r in store.tracked(-1001)] == [(1, b), (2, a)]
+    assert store.tracked(-1) == [] and store.chat(-1) is None
+    assert store.chat(-1001).sensitivity == "substantive"  # the supergroup's own setting stays
+    assert sorted(d.text for d in store.deliveries(-1001)) == ["a gone", "b gone"]
+    assert store.deliveries(-1) == []
+    # A new supergroup takes the group's settings.
+    track_article(store, -2, "example.com/c")
+    store.set_sensitivity(-2, "headline")
+    store.migrate_chat(-2, -1002)
+    assert store.chat(-1002).sensitivity == "headline" and store.chat(-1002).type == "supergroup"
+    assert [r.number for r in store.tracked(-1002)] == [1]
 
 
 def test_processes_starting_together_create_the_schema_once(database_url: str) -> None:

@@ -22,6 +22,7 @@ import hashlib
 import itertools
 import json
 import logging
+import math
 import re
 import time
 from collections import deque
@@ -567,6 +568,10 @@ class _Chat:
     seen_users: set[int] = field(default_factory=set)
     explicit_admins: bool = False
     last_message_id: int = 0
+    bot_status: str = "member"  # the bot's own membership ("kicked" or "left" when removed)
+    bot_muted: bool = False  # a member without the right to send messages
+    is_forum: bool = False
+    topics: dict[int, str] = field(default_factory=dict)  # message_thread_id → name (live ones)
 
     def next_message_id(self) -> int:
         self.last_message_id += 1
@@ -577,6 +582,8 @@ class _Chat:
         for key in ("title", "username", "first_name"):
             if getattr(self, key) is not None:
                 data[key] = getattr(self, key)
+        if self.is_forum:
+            data["is_forum"] = True
         return data
 
 
@@ -632,19 +639,22 @@ class FakeTelegram:
         # What the bot did.
         self.sent: list[SentMessage] = []
         self.requests: list[tuple[str, dict[str, Any]]] = []
+        self.request_times: list[float] = []  # loop time each of ``requests`` arrived
         self.failures: list[tuple[str, int, str]] = []  # (method, error_code, description)
         self.commands: list[dict[str, Any]] = []
         self.callback_answers: list[dict[str, Any]] = []
-        self.deleted: list[tuple[int, int]] = []
 
         self._chats: dict[int, _Chat] = {}
         self._users: dict[int, dict[str, Any]] = {}
         self._messages: dict[tuple[int, int], _Stored] = {}
         self._files: dict[str, UploadedFile] = {}
         self._file_counter = itertools.count(1)
-        self._commands_by_scope: dict[str, list[dict[str, Any]]] = {}
         self._faults: dict[str, deque[ApiError]] = {}
         self._slow: dict[str, deque[float]] = {}
+        self._flood_until = 0.0  # loop time until which every call to a chat answers 429
+        self._flood_seconds, self._flood_after = 0.0, -1
+        self._malformed: set[str] = set()
+        self.flood_answers: list[tuple[float, int]] = []  # (loop time, retry_after) of each 429
         self._open_queries: set[str] = set()
         self._query_counter = itertools.count(1)
 
@@ -666,31 +676,16 @@ class FakeTelegram:
             name.lower(): handler
             for name, handler in {
                 "getMe": self._get_me,
-                "logOut": self._true,
-                "close": self._true,
                 "getUpdates": self._get_updates,
                 "setWebhook": self._set_webhook,
                 "deleteWebhook": self._delete_webhook,
-                "getWebhookInfo": self._get_webhook_info,
                 "setMyCommands": self._set_my_commands,
-                "getMyCommands": self._get_my_commands,
-                "deleteMyCommands": self._delete_my_commands,
-                "setMyDescription": self._true,
-                "setMyShortDescription": self._true,
-                "setMyName": self._true,
-                "setChatMenuButton": self._true,
                 "sendMessage": self._send_message,
                 "editMessageText": self._edit_message_text,
-                "editMessageReplyMarkup": self._edit_message_reply_markup,
-                "deleteMessage": self._delete_message,
                 "answerCallbackQuery": self._answer_callback_query,
-                "sendChatAction": self._send_chat_action,
-                "getChat": self._get_chat,
                 "getChatMember": self._get_chat_member,
                 "getChatAdministrators": self._get_chat_administrators,
                 "sendDocument": self._send_document,
-                "sendPhoto": self._send_photo,
-                "getFile": self._get_file,
             }.items()
         }
 
@@ -700,7 +695,6 @@ class FakeTelegram:
         """Listen on a free port of 127.0.0.1 and set ``base_url``/``base_file_url``."""
         app = web.Application(middlewares=[self._guard], client_max_size=60 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
-        app.router.add_route("GET", "/file/bot{token}/{path:.+}", self._handle_file)
         # access_log=None: the access log would print every URL, and URLs hold the token.
         # handler_cancellation: a client that gives up a long poll frees its handler.
         self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0)
@@ -758,6 +752,7 @@ class FakeTelegram:
         links: Mapping[str, str] | None = None,
         anonymous: bool = False,
         forwarded_from: str | None = None,
+        thread_id: int | None = None,
     ) -> int:
         """Queue a message (or a channel post) as Telegram would deliver it; return update_id.
 
@@ -768,6 +763,7 @@ class FakeTelegram:
         of ``text`` to the address they link to (a text_link, as a client's "add link" makes).
         ``anonymous``: a group administrator posting as the group (``sender_chat`` is the group).
         ``forwarded_from``: the title of a channel the message was forwarded from.
+        ``thread_id``: the forum topic it is written in.
         """
         chat = self._ensure_chat(chat_id, chat_type, title=title, username=None)
         message: dict[str, Any] = {
@@ -790,6 +786,11 @@ class FakeTelegram:
         entities.sort(key=lambda e: e["offset"])
         if entities:
             message["entities"] = entities
+        if thread_id is not None:
+            if thread_id not in chat.topics:
+                raise AssertionError(f"chat {chat_id} has no topic {thread_id}")
+            message["message_thread_id"] = thread_id
+            message["is_topic_message"] = True
         if reply_to is not None:
             replied = self._messages.get((chat.id, reply_to))
             if replied is None:
@@ -863,12 +864,66 @@ class FakeTelegram:
 
     # -- faults a test injects ---------------------------------------------------------------
 
-    def block(self, chat_id: int) -> None:
-        """From now on sends to the chat fail with 403 (blocked user / kicked bot)."""
-        self._known_chat(chat_id).blocked = True
+    def block(self, chat_id: int, *, notify: bool = True) -> None:
+        """The user blocks the bot (or a group removes it): sends fail with 403 from now on.
+        With ``notify`` Telegram tells the bot, as it does, with a ``my_chat_member`` update."""
+        chat = self._known_chat(chat_id)
+        chat.blocked = True
+        self._bot_status(chat, "kicked", notify)
 
-    def unblock(self, chat_id: int) -> None:
-        self._known_chat(chat_id).blocked = False
+    def unblock(self, chat_id: int, *, notify: bool = True) -> None:
+        """The user unblocks the bot (or a group adds it back)."""
+        chat = self._known_chat(chat_id)
+        chat.blocked = False
+        self._bot_status(chat, "administrator" if chat.type == "channel" else "member", notify)
+
+    def mute_bot(self, chat_id: int, *, notify: bool = False) -> None:
+        """The group keeps the bot but takes its right to send messages."""
+        chat = self._known_chat(chat_id)
+        chat.bot_muted = True
+        self._bot_status(chat, "restricted", notify)
+
+    def forget(self, chat_id: int) -> None:
+        """Telegram no longer knows the chat (deleted): everything about it is "chat not found"."""
+        del self._chats[self._known_chat(chat_id).id]
+
+    def flood(self, seconds: float, *, after_sends: int = 0) -> None:
+        """For ``seconds`` every call about a chat answers 429 with the rest of the window as
+        ``retry_after`` (rounded up: Telegram gives whole seconds). The window opens now, or
+        once ``after_sends`` more messages have been accepted."""
+        self._flood_seconds, self._flood_after = seconds, len(self.sent) + after_sends
+        if after_sends == 0:
+            self._flood_until = asyncio.get_running_loop().time() + seconds
+
+    def malformed_next(self, method: str) -> None:
+        """Carry out the next call of ``method`` but answer ``ok`` with an empty result, as a
+        broken proxy might: the client cannot read it (any exception, not a Telegram error)."""
+        self._malformed.add(method.lower())
+
+    def create_topic(self, chat_id: int, name: str) -> int:
+        """Open a forum topic in a supergroup (made a forum); its id is its service message's."""
+        chat = self._known_chat(chat_id)
+        if chat.type != "supergroup":
+            raise ValueError("only supergroups have topics")
+        chat.is_forum = True
+        thread_id = chat.next_message_id()
+        chat.topics[thread_id] = name
+        return thread_id
+
+    def delete_topic(self, chat_id: int, thread_id: int) -> None:
+        del self._known_chat(chat_id).topics[thread_id]
+
+    def _bot_status(self, chat: _Chat, status: str, notify: bool) -> None:
+        old, chat.bot_status = chat.bot_status, status
+        if notify and old != status:
+            change = {
+                "chat": chat.as_json(),
+                "from": self._ensure_user(chat.id if chat.type == "private" else DEFAULT_GROUP_USER_ID, None),
+                "date": _now(),
+                "old_chat_member": _chat_member(old, self._me, chat.type),
+                "new_chat_member": _chat_member(status, self._me, chat.type),
+            }
+            self._push_update("my_chat_member", change)
 
     def migrate(self, chat_id: int, new_chat_id: int, *, notify: bool = False) -> None:
         """Upgrade a group to a supergroup: the old id then answers 400 + migrate_to_chat_id.
@@ -1072,13 +1127,26 @@ class FakeTelegram:
         try:
             params, files = await _read_params(request)
             self.requests.append((method, {**params, **files}))
+            now = asyncio.get_running_loop().time()
+            self.request_times.append(now)
             handler = self._handlers.get(method.lower())
             if handler is None:
                 raise ApiError(404, "Not Found: method not found")
+            if "chat_id" in params and now < self._flood_until:
+                retry_after = math.ceil(self._flood_until - now)
+                self.flood_answers.append((now, retry_after))
+                raise ApiError(
+                    429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
+                )
             faults = self._faults.get(method.lower())
             if faults:
                 raise faults.popleft()
             result = await handler(params, files)
+            if method.lower() in self._malformed:
+                self._malformed.discard(method.lower())
+                result = {}
+            if self._flood_after >= 0 and len(self.sent) >= self._flood_after:
+                self._flood_until, self._flood_after = now + self._flood_seconds, -1
             slow = self._slow.get(method.lower())
             if slow:  # done, but the answer is late: the client may give up before it comes
                 await asyncio.sleep(slow.popleft())
@@ -1086,15 +1154,6 @@ class FakeTelegram:
             self.failures.append((method, exc.error_code, exc.description))
             return _json(exc.payload(), exc.error_code)
         return _json({"ok": True, "result": result}, 200)
-
-    async def _handle_file(self, request: web.Request) -> web.Response:
-        if request.match_info["token"] != self.token:
-            return _json(ApiError(401, "Unauthorized").payload(), 401)
-        path = request.match_info["path"]
-        for uploaded in self._files.values():
-            if uploaded.file_path == path and uploaded.data is not None:
-                return web.Response(body=uploaded.data, content_type="application/octet-stream")
-        return _json(ApiError(404, "Not Found").payload(), 404)
 
     # -- shared pieces of the methods ----------------------------------------------------------
 
@@ -1190,6 +1249,12 @@ class FakeTelegram:
             )
         if sending and chat.blocked:
             raise ApiError(403, _BLOCKED_DESCRIPTIONS[chat.type])
+        if sending and chat.bot_muted:
+            raise _bad_request("not enough rights to send text messages to the chat")
+        if sending and params.get("message_thread_id") is not None:
+            thread = params["message_thread_id"]
+            if not chat.is_forum or thread not in chat.topics:
+                raise _bad_request("message thread not found")
         return chat
 
     def _format(self, text: str, parse_mode: str | None, entities: Any) -> tuple[ParsedText, int]:
@@ -1257,6 +1322,9 @@ class FakeTelegram:
             message["from"] = self._me
         if replied is not None:
             message["reply_to_message"] = replied
+        if params.get("message_thread_id") is not None:
+            message["message_thread_id"] = params["message_thread_id"]
+            message["is_topic_message"] = True
         message.update(content)
         if markup and "inline_keyboard" in markup:
             message["reply_markup"] = markup
@@ -1298,9 +1366,6 @@ class FakeTelegram:
         self._sent_signal.notify()
 
     # -- methods: bot and updates --------------------------------------------------------------
-
-    async def _true(self, params: dict[str, Any], files: dict[str, UploadedPart]) -> bool:
-        return True
 
     async def _get_me(self, params: dict[str, Any], files: dict[str, UploadedPart]) -> dict[str, Any]:
         return {
@@ -1375,20 +1440,6 @@ class FakeTelegram:
             self._updates.clear()
         return True
 
-    async def _get_webhook_info(
-        self, params: dict[str, Any], files: dict[str, UploadedPart]
-    ) -> dict[str, Any]:
-        info: dict[str, Any] = {
-            "url": self._webhook_url,
-            "has_custom_certificate": False,
-            "pending_update_count": len(self._updates),
-        }
-        if self._webhook_url:
-            info["max_connections"] = 40
-        if self._webhook_error is not None:
-            info["last_error_date"], info["last_error_message"] = self._webhook_error
-        return info
-
     async def _deliver_to_webhook(self) -> None:
         """POST pending updates one by one, in order, retrying like Telegram (but faster)."""
         async with ClientSession(timeout=ClientTimeout(total=10)) as session:
@@ -1421,16 +1472,6 @@ class FakeTelegram:
             if not re.fullmatch(r"[a-z0-9_]{1,32}", str(command.get("command", ""))):
                 raise _bad_request("BOT_COMMAND_INVALID")
         self.commands = commands
-        self._commands_by_scope[_scope_key(params)] = commands
-        return True
-
-    async def _get_my_commands(
-        self, params: dict[str, Any], files: dict[str, UploadedPart]
-    ) -> list[dict[str, Any]]:
-        return self._commands_by_scope.get(_scope_key(params), [])
-
-    async def _delete_my_commands(self, params: dict[str, Any], files: dict[str, UploadedPart]) -> bool:
-        self._commands_by_scope.pop(_scope_key(params), None)
         return True
 
     # -- methods: messages -------------------------------------------------------------------
@@ -1512,18 +1553,6 @@ class FakeTelegram:
         )
         return new
 
-    async def _edit_message_reply_markup(
-        self, params: dict[str, Any], files: dict[str, UploadedPart]
-    ) -> dict[str, Any]:
-        chat, stored = self._editable(params)
-        markup = self._checked_markup(params)
-        new = copy.deepcopy(stored.message)
-        new.pop("reply_markup", None)
-        if markup and "inline_keyboard" in markup:
-            new["reply_markup"] = markup
-        self._replace(chat, stored, new)
-        return new
-
     def _replace(self, chat: _Chat, stored: _Stored, new: dict[str, Any]) -> None:
         def content(message: dict[str, Any]) -> tuple[Any, ...]:
             return tuple(message.get(k) for k in ("text", "entities", "caption", "reply_markup"))
@@ -1536,14 +1565,6 @@ class FakeTelegram:
         new["edit_date"] = _now()
         stored.message = copy.deepcopy(new)
 
-    async def _delete_message(self, params: dict[str, Any], files: dict[str, UploadedPart]) -> bool:
-        chat = self._chat(params)
-        key = (chat.id, params.get("message_id") or 0)
-        if self._messages.pop(key, None) is None:
-            raise _bad_request("message to delete not found")
-        self.deleted.append(key)
-        return True
-
     async def _answer_callback_query(self, params: dict[str, Any], files: dict[str, UploadedPart]) -> bool:
         query_id = str(params.get("callback_query_id", ""))
         if query_id not in self._open_queries:
@@ -1555,26 +1576,7 @@ class FakeTelegram:
         self._sent_signal.notify()
         return True
 
-    async def _send_chat_action(self, params: dict[str, Any], files: dict[str, UploadedPart]) -> bool:
-        self._chat(params, sending=True)
-        return True
-
     # -- methods: chats ----------------------------------------------------------------------
-
-    async def _get_chat(self, params: dict[str, Any], files: dict[str, UploadedPart]) -> dict[str, Any]:
-        chat = self._chat(params)
-        return {
-            **chat.as_json(),
-            "accent_color_id": 0,
-            "max_reaction_count": 11,
-            "accepted_gift_types": {
-                "unlimited_gifts": False,
-                "limited_gifts": False,
-                "unique_gifts": False,
-                "premium_subscription": False,
-                "gifts_from_channels": False,
-            },
-        }
 
     def _status(self, chat: _Chat, user_id: int) -> str:
         """Explicit status, else: the bot admins channels; people who spoke admin groups."""
@@ -1618,9 +1620,6 @@ class FakeTelegram:
     async def _send_document(self, params: dict[str, Any], files: dict[str, UploadedPart]) -> dict[str, Any]:
         return await self._send_file("sendDocument", "document", params, files)
 
-    async def _send_photo(self, params: dict[str, Any], files: dict[str, UploadedPart]) -> dict[str, Any]:
-        return await self._send_file("sendPhoto", "photo", params, files)
-
     async def _send_file(
         self, method: str, kind: str, params: dict[str, Any], files: dict[str, UploadedPart]
     ) -> dict[str, Any]:
@@ -1631,30 +1630,16 @@ class FakeTelegram:
         if utf16_len(parsed.text) > MAX_CAPTION_LENGTH:
             raise _bad_request("message caption is too long")
         size = len(uploaded.data) if uploaded.data is not None else 0
-        content: dict[str, Any]
-        if kind == "photo":
-            content = {
-                "photo": [
-                    {
-                        "file_id": uploaded.file_id,
-                        "file_unique_id": uploaded.file_unique_id,
-                        "width": 1,
-                        "height": 1,
-                        "file_size": size,
-                    }
-                ]
-            }
-        else:
-            document: dict[str, Any] = {
-                "file_id": uploaded.file_id,
-                "file_unique_id": uploaded.file_unique_id,
-                "file_size": size,
-            }
-            if uploaded.filename:
-                document["file_name"] = uploaded.filename
-            if uploaded.mime_type:
-                document["mime_type"] = uploaded.mime_type
-            content = {"document": document}
+        document: dict[str, Any] = {
+            "file_id": uploaded.file_id,
+            "file_unique_id": uploaded.file_unique_id,
+            "file_size": size,
+        }
+        if uploaded.filename:
+            document["file_name"] = uploaded.filename
+        if uploaded.mime_type:
+            document["mime_type"] = uploaded.mime_type
+        content: dict[str, Any] = {"document": document}
         if parsed.text:
             content["caption"] = parsed.text
             if parsed.entities:
@@ -1711,17 +1696,6 @@ class FakeTelegram:
         self._files[uploaded.file_id] = uploaded
         return uploaded
 
-    async def _get_file(self, params: dict[str, Any], files: dict[str, UploadedPart]) -> dict[str, Any]:
-        uploaded = self._files.get(str(params.get("file_id", "")))
-        if uploaded is None:
-            raise _bad_request("invalid file_id")
-        return {
-            "file_id": uploaded.file_id,
-            "file_unique_id": uploaded.file_unique_id,
-            "file_size": len(uploaded.data or b""),
-            "file_path": uploaded.file_path,
-        }
-
 
 # ---------------------------------------------------------------------------------------------
 # Small pure helpers
@@ -1730,11 +1704,6 @@ class FakeTelegram:
 
 def _json(body: dict[str, Any], status: int) -> web.Response:
     return web.json_response(body, status=status)
-
-
-def _scope_key(params: dict[str, Any]) -> str:
-    scope = params.get("scope") or {"type": "default"}
-    return json.dumps([scope, params.get("language_code") or ""], sort_keys=True)
 
 
 def _matches(

@@ -1,0 +1,90 @@
+"""The outbox sender over the fake Bot API, in this process: rows that fail alone, a flood
+limit that holds every chat, chats sent to side by side."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator
+
+import pytest
+from telegram import Bot
+
+from bot.deliver import Sender
+from bot.models import DeliveryKind, DeliveryStatus, utcnow
+from bot.store import NewDelivery, Store
+from tests.fakes.telegram_api import FakeTelegram
+from tests.test_store import track_article
+
+
+def queue(store: Store, telegram: FakeTelegram, chats: list[int], text: str = "edit") -> None:
+    """One announcement of one article to each chat, in this order."""
+    article = None
+    for chat_id in chats:
+        telegram.add_chat(chat_id)
+        article = track_article(store, chat_id).article
+    assert article is not None and article.id is not None
+    notices = [NewDelivery(c, DeliveryKind.EDIT, f"{text} for {c}", "plain") for c in chats]
+    store.add_notices(article.id, notices, {}, utcnow())
+
+
+@pytest.fixture
+async def bot(telegram: FakeTelegram) -> AsyncIterator[Bot]:
+    async with Bot(telegram.token, base_url=telegram.base_url) as b:
+        yield b
+
+
+def sends_per_chat(telegram: FakeTelegram) -> Counter[int]:
+    return Counter(m.chat_id for m in telegram.sent)
+
+
+async def test_one_bad_row_fails_alone(telegram: FakeTelegram, store: Store, bot: Bot) -> None:
+    """An answer the client cannot read (any exception, not a Telegram error) costs that row
+    a retry later; the rows claimed with it are sent, and none is left 'sending'."""
+    queue(store, telegram, [1, 2, 3])
+    telegram.malformed_next("sendMessage")
+    report = await Sender(store, bot).send_pending()
+    assert (report.sent, report.retried, report.failed) == (2, 1, 0)
+    rows = {d.chat_id: d for d in store.deliveries()}
+    assert {d.status for d in rows.values()} == {DeliveryStatus.SENT, DeliveryStatus.PENDING}
+    [bad] = [d for d in rows.values() if d.status == DeliveryStatus.PENDING]
+    assert "KeyError" in bad.error or "TypeError" in bad.error, bad.error
+    assert bad.not_before > utcnow()
+
+
+async def test_retry_after_holds_every_chat_until_the_time_given(
+    telegram: FakeTelegram, store: Store, bot: Bot
+) -> None:
+    """Without PTB's retries (a bare Bot): the first 429 stops all sending until its
+    retry_after has passed, then the queue resumes where it stopped; each chat gets one."""
+    chats = list(range(101, 113))
+    queue(store, telegram, chats)
+    telegram.flood(0.5, after_sends=3)
+    sender = Sender(store, bot, concurrency=4)
+    reports = []
+    while len(telegram.sent) < len(chats):
+        async with asyncio.timeout(10):
+            reports.append(await sender.send_pending())
+    first_429, retry_after = telegram.flood_answers[0]
+    window = [t for t in telegram.request_times if first_429 < t < first_429 + retry_after]
+    print(f"\n429 without retries: {len(telegram.flood_answers)} refused, {len(window)} more calls in window")
+    # Only requests that had left before the first 429 was answered (at most the others in
+    # flight) arrive in the window, and they arrive at once.
+    assert len(window) <= 3 and all(t < first_429 + 0.1 for t in window)
+    assert len(telegram.flood_answers) <= 4
+    assert sends_per_chat(telegram) == Counter({c: 1 for c in chats})
+    assert {d.status for d in store.deliveries()} == {DeliveryStatus.SENT}
+
+
+async def test_a_slow_group_does_not_delay_a_private_chat(
+    telegram: FakeTelegram, store: Store, bot: Bot
+) -> None:
+    group, alice = -2002, 1001
+    queue(store, telegram, [group])
+    telegram.answer_late("sendMessage", 1.5)
+    task = asyncio.create_task(Sender(store, bot).send_pending())
+    await telegram.wait_for(group, timeout=5)  # accepted; its answer is 1.5 s away
+    queue(store, telegram, [alice])
+    await telegram.wait_for(alice, timeout=1.0)
+    assert not task.done()  # the group's answer is still on its way
+    assert (await task).sent == 2
