@@ -147,6 +147,8 @@ class Sender:
 
     def request_stop(self) -> None:
         """Start no new message (safe to call from a signal handler)."""
+        if not self._stopping:
+            log.info("sender_stopping claimant=%s", self.claimant)
         self._stopping = True
         self._stopped.set()
         self._wakeup.set()

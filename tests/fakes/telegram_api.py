@@ -654,6 +654,8 @@ class FakeTelegram:
         self._flood_until = 0.0  # loop time until which every call to a chat answers 429
         self._flood_seconds, self._flood_after = 0.0, -1
         self._malformed: set[str] = set()
+        self._answers = asyncio.Event()
+        self._answers.set()
         self.flood_answers: list[tuple[float, int]] = []  # (loop time, retry_after) of each 429
         self._open_queries: set[str] = set()
         self._query_counter = itertools.count(1)
@@ -708,6 +710,7 @@ class FakeTelegram:
     async def stop(self) -> None:
         """Answer pending long polls with no updates, then shut the server down."""
         self._closing = True
+        self._answers.set()
         self._updates_signal.notify()
         self._sent_signal.notify()
         if self._webhook_task is not None:
@@ -894,6 +897,14 @@ class FakeTelegram:
         self._flood_seconds, self._flood_after = seconds, len(self.sent) + after_sends
         if after_sends == 0:
             self._flood_until = asyncio.get_running_loop().time() + seconds
+
+    def hold_answers(self) -> None:
+        """Carry out calls about chats but keep their answers until ``release_answers``, as a
+        congested Telegram does: the senders' messages stay in flight meanwhile."""
+        self._answers.clear()
+
+    def release_answers(self) -> None:
+        self._answers.set()
 
     def malformed_next(self, method: str) -> None:
         """Carry out the next call of ``method`` but answer ``ok`` with an empty result, as a
@@ -1147,6 +1158,8 @@ class FakeTelegram:
                 result = {}
             if self._flood_after >= 0 and len(self.sent) >= self._flood_after:
                 self._flood_until, self._flood_after = now + self._flood_seconds, -1
+            if "chat_id" in params:
+                await self._answers.wait()
             slow = self._slow.get(method.lower())
             if slow:  # done, but the answer is late: the client may give up before it comes
                 await asyncio.sleep(slow.popleft())
