@@ -270,7 +270,10 @@ class Sender:
             except ChatMigrated as exc:
                 log.info("chat_migrated old=%s new=%s", chat_id, exc.new_chat_id)
                 await asyncio.to_thread(self.store.migrate_chat, chat_id, exc.new_chat_id)
-                chat_id, previous, update = exc.new_chat_id, None, False
+                moved = await asyncio.to_thread(self.store.delivery, d.id)
+                if moved is None:  # the supergroup already had this very message queued
+                    return DeliveryStatus.FAILED
+                d, chat_id, previous, update = moved, exc.new_chat_id, None, False
                 continue
             except RetryAfter as exc:
                 return await self._flood(d, _seconds(exc.retry_after))

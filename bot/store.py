@@ -6,6 +6,7 @@ blocks the event loop. Each method is one transaction: either all of it happens 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -82,6 +83,11 @@ def _subscription(chat_id: int, article_id: int) -> SelectOfScalar[Subscription]
         .where(Subscription.chat_id == chat_id)
         .where(Subscription.article_id == article_id)
     )
+
+
+def _renumber(text: str, old: int, new: int) -> str:
+    """Point a rendered message's ``/diff N`` commands at the article's new number."""
+    return re.sub(rf"/diff {old}(?!\d)", f"/diff {new}", text)
 
 
 def audible() -> ColumnElement[bool]:
@@ -243,12 +249,14 @@ class Store:
             ours = s.exec(
                 select(Subscription).where(Subscription.chat_id == old_id).order_by(col(Subscription.number))
             ).all()
+            renumbered: dict[int, tuple[int, int]] = {}  # article id → (old, new) number
             for sub in ours:
                 if sub.article_id in theirs:
                     s.delete(sub)
                     continue
                 if sub.number in taken:
                     top += 1
+                    renumbered[sub.article_id] = (sub.number, top)
                     sub.number = top
                 top = max(top, sub.number)
                 taken.add(sub.number)
@@ -265,6 +273,8 @@ class Store:
                     s.delete(d)  # the supergroup already has (or had) this very message
                 else:
                     d.chat_id = new_id
+                    if d.article_id in renumbered:  # its /diff pointers name the new number
+                        d.text, d.plain = (_renumber(t, *renumbered[d.article_id]) for t in (d.text, d.plain))
                     s.add(d)
             if old is not None:
                 s.delete(old)
@@ -710,6 +720,10 @@ class Store:
                 .order_by(col(Delivery.sent_at).desc(), col(Delivery.id).desc())
                 .limit(1)
             ).first()
+
+    def delivery(self, delivery_id: int) -> Delivery | None:
+        with Session(self.engine) as s:
+            return s.get(Delivery, delivery_id)
 
     def deliveries(self, chat_id: int | None = None) -> list[Delivery]:
         with Session(self.engine) as s:

@@ -922,7 +922,11 @@ class FakeTelegram:
         return thread_id
 
     def delete_topic(self, chat_id: int, thread_id: int) -> None:
+        """Delete a forum topic and, as Telegram does, every message in it."""
         del self._known_chat(chat_id).topics[thread_id]
+        for key, stored in list(self._messages.items()):
+            if key[0] == chat_id and stored.message.get("message_thread_id") == thread_id:
+                del self._messages[key]
 
     def _bot_status(self, chat: _Chat, status: str, notify: bool) -> None:
         old, chat.bot_status = chat.bot_status, status
