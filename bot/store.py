@@ -602,7 +602,10 @@ class Store:
         )
         due = or_(
             and_(col(Delivery.status) == DeliveryStatus.PENDING, col(Delivery.not_before) <= now),
-            and_(col(Delivery.status) == DeliveryStatus.SENDING, col(Delivery.lease_until) <= now),
+            and_(
+                col(Delivery.status) == DeliveryStatus.SENDING,
+                or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) <= now),
+            ),
         )
         with session_scope(self.engine) as s:
             q = (

@@ -28,7 +28,7 @@ def seed_audience(database_url: str, telegram: FakeTelegram, url: str, chats: ra
     snapshot = extract(article_html(), url)
     store = Store(make_engine(database_url))
     try:
-        store.create_schema()
+        store.upgrade_schema()
         for chat_id in chats:
             telegram.add_chat(chat_id)
             store.ensure_chat(chat_id, "private", f"user{chat_id}")
