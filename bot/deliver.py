@@ -184,11 +184,9 @@ class Sender:
             counts = {status: 0 for status in DeliveryStatus}
             renewed = loop.time()
             while not self._stopping:
-                if loop.time() < self._resume_at:
-                    await self._sleep(self._resume_at - loop.time())
-                    continue
+                paused = loop.time() < self._resume_at  # Telegram said to wait: claim nothing
                 free = self.concurrency - len(in_flight)
-                if free > 0:
+                if free > 0 and not paused:
                     busy = {d.chat_id for d in in_flight.values()}
                     rows = await asyncio.to_thread(
                         self.store.claim_pending,
@@ -201,6 +199,9 @@ class Sender:
                     for d in rows:
                         in_flight[asyncio.create_task(self._send_one(d))] = d
                 if not in_flight:
+                    if paused:
+                        await self._sleep(self._resume_at - loop.time())
+                        continue
                     break
                 done, _ = await asyncio.wait(in_flight, timeout=0.2, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
