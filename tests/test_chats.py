@@ -9,11 +9,15 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from telegram import ChatMemberUpdated
 
+from bot import replies
 from bot.app import Redline
+from bot.chats import reach_change
 from bot.config import with_overrides
+from bot.store import AwayChange
 from tests.conftest import RunningBots, e2e_settings
-from tests.fakes.telegram_api import FakeTelegram, SentMessage
+from tests.fakes.telegram_api import FakeTelegram, SentMessage, _chat_member
 from tests.fakes.web import ArticleServer
 from tests.pages import PUTIN_P1_V1, PUTIN_P1_V2, PUTIN_REST, PUTIN_V2, article_html, putin_v2
 from tests.test_e2e import ALICE, GROUP, removal, track
@@ -218,3 +222,41 @@ async def test_a_burst_of_edits_updates_the_last_announcement_until_someone_repl
     articles.set_page("/p", V4)
     third = await telegram.wait_for(GROUP, contains="v3 → v4")
     assert third.method == "sendMessage" and replied_to(third) == first.message_id
+
+
+def test_welcome_back_lists_each_article_once_with_its_gap() -> None:
+    html, plain = replies.welcome_back(
+        [AwayChange(2, 10, "Tom & Jerry <live>", 3, 5), AwayChange(4, 11, "Storm hits", 1, 2)]
+    )
+    assert html == (
+        "👋 Back in touch. While I could not post here, 2 tracked articles changed:\n"
+        "#2 <b>Tom &amp; Jerry &lt;live&gt;</b> — v3 → v5 · /diff 2 3 5\n"
+        "#4 <b>Storm hits</b> — v1 → v2 · /diff 4 1 2"
+    )
+    assert plain.splitlines()[1] == "#2 Tom & Jerry <live> — v3 → v5 · /diff 2 3 5"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("member", "kicked", False),  # blocked, or removed from the group
+        ("administrator", "left", False),
+        ("kicked", "member", True),  # unblocked, or added back
+        ("left", "administrator", True),
+        ("member", "administrator", None),  # promoted: could post before and after
+        ("member", "restricted", False),  # muted: the fake's restricted bot cannot send
+    ],
+)
+def test_reach_change(old: str, new: str, expected: bool | None) -> None:
+    me = {"id": 1, "is_bot": True, "first_name": "Redline"}
+    change = ChatMemberUpdated.de_json(
+        {
+            "chat": {"id": GROUP, "type": "group", "title": "Desk"},
+            "from": {"id": 2, "is_bot": False, "first_name": "Ann"},
+            "date": 0,
+            "old_chat_member": _chat_member(old, me, "group"),
+            "new_chat_member": _chat_member(new, me, "group"),
+        },
+        None,
+    )
+    assert reach_change(change) is expected
