@@ -80,6 +80,7 @@ def build_application(settings: Settings, *, resolver: Resolver | None = None) -
         .write_timeout(30)
         .get_updates_read_timeout(t.poll_timeout + 10)
         .post_init(_post_init)
+        .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
         .build()
     )
@@ -150,10 +151,16 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
     log.info("started bot=%s", app.bot.username)
 
 
-async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
+async def _post_stop(app: Application) -> None:  # type: ignore[type-arg]
+    """The messages in flight finish while the bot can still send (shutdown closes it)."""
     redline: Redline = app.bot_data["redline"]
     if redline.sender is not None:
         await redline.sender.stop()
+
+
+async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
+    redline: Redline = app.bot_data["redline"]
+    await _post_stop(app)  # when nothing called post_stop
     if redline.metrics is not None:
         redline.metrics.stop()
     await asyncio.to_thread(redline.counter.flush, redline.store.engine)

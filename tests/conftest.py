@@ -122,6 +122,8 @@ class RunningBots:
             await app.updater.stop()
         if app.running:
             await app.stop()
+            if app.post_stop is not None:  # as run_polling does
+                await app.post_stop(app)
         await app.shutdown()
         if app.post_shutdown is not None:
             await app.post_shutdown(app)

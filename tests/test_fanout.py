@@ -4,10 +4,13 @@ process, or flooded mid-way. Each chat gets its announcement; the figures are pr
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 import sys
+import time
 from collections import Counter
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from bot.db import make_engine
@@ -111,13 +114,20 @@ async def test_sigterm_mid_fanout_exits_fast_and_loses_nothing(
     chats = range(10_001, 10_101)
     proc, env, url = await fanout_under_way(telegram, articles, tmp_path, chats, sent=20)
     loop = asyncio.get_running_loop()
-    asked = loop.time()
+    asked, wall = loop.time(), time.time()
     proc.send_signal(signal.SIGTERM)
     code = await asyncio.wait_for(proc.wait(), 10)
     took = loop.time() - asked
+    logged = re.findall(
+        r"^(\S+ \S+) .*redline\.(?:deliver sender_stopping|app stopped)",
+        (tmp_path / "run.log").read_text(),
+        re.M,
+    )
+    marks = [datetime.strptime(t, "%Y-%m-%d %H:%M:%S,%f").timestamp() - wall for t in logged]
+    print(f"\nSIGTERM: stop asked after {marks[0]:.2f} s, shut down after {marks[-1]:.2f} s", end="")
     at_stop = sum(received(telegram, chats).values())
     rows = outbox(url)
-    print(f"\nSIGTERM: exit {code} after {took:.2f} s; {at_stop}/100 sent; outbox {dict(rows)}")
+    print(f"; exit {code} after {took:.2f} s; {at_stop}/100 sent; outbox {dict(rows)}")
     assert code == 0, (tmp_path / "run.log").read_text()[-3000:]
     assert took < 2.0
     assert at_stop < len(chats)  # it stopped mid-way
