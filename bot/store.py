@@ -712,12 +712,13 @@ class Store:
             )
 
     def last_announcement(self, chat_id: int, article_id: int) -> Delivery | None:
-        """The newest message this chat got about the article (a new one replies to it)."""
+        """The newest announcement this chat got about the article (a new one replies to it)."""
         with Session(self.engine) as s:
             return s.exec(
                 select(Delivery)
                 .where(Delivery.chat_id == chat_id)
                 .where(Delivery.article_id == article_id)
+                .where(Delivery.kind != DeliveryKind.DIGEST)  # about several articles
                 .where(Delivery.status == DeliveryStatus.SENT)
                 .where(col(Delivery.message_id).is_not(None))
                 .order_by(col(Delivery.sent_at).desc(), col(Delivery.id).desc())
