@@ -684,6 +684,7 @@ class FakeTelegram:
                 "setMyCommands": self._set_my_commands,
                 "sendMessage": self._send_message,
                 "editMessageText": self._edit_message_text,
+                "editMessageReplyMarkup": self._edit_message_reply_markup,
                 "answerCallbackQuery": self._answer_callback_query,
                 "getChatMember": self._get_chat_member,
                 "getChatAdministrators": self._get_chat_administrators,
@@ -1568,6 +1569,18 @@ class FakeTelegram:
             parsed=parsed,
             entities_count=count,
         )
+        return new
+
+    async def _edit_message_reply_markup(
+        self, params: dict[str, Any], files: dict[str, UploadedPart]
+    ) -> dict[str, Any]:
+        chat, stored = self._editable(params)
+        markup = self._checked_markup(params)
+        new = copy.deepcopy(stored.message)
+        new.pop("reply_markup", None)
+        if markup and "inline_keyboard" in markup:
+            new["reply_markup"] = markup
+        self._replace(chat, stored, new)
         return new
 
     def _replace(self, chat: _Chat, stored: _Stored, new: dict[str, Any]) -> None:
