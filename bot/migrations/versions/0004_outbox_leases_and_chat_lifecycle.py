@@ -4,8 +4,8 @@ chats and the newest message seen in a chat, the forum topic of a subscription.
 A row left 'sending' by an older Redline has no lease: the sender treats that as expired and
 takes it back (at most that message repeated, as before).
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-02
 """
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
