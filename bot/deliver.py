@@ -220,7 +220,7 @@ class Sender:
                     task.cancel()
                 await asyncio.gather(*late, return_exceptions=True)
                 ids = [in_flight[t].id for t in late if in_flight[t].id is not None]
-                await asyncio.to_thread(self.store.release, ids, self.claimant, utcnow())  # type: ignore[arg-type]
+                await asyncio.to_thread(self.store.release, ids, self.claimant)  # type: ignore[arg-type]
                 if late:
                     log.info("send_released deliveries=%d", len(late))
             return SendReport(

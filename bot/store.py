@@ -643,17 +643,21 @@ class Store:
                 .values(lease_until=until)
             )
 
-    def release(self, ids: Collection[int], claimant: str, not_before: datetime) -> None:
-        """Give back rows this sender claimed but did not send (stopping, or told to wait)."""
+    def release(self, ids: Collection[int], claimant: str, not_before: datetime | None = None) -> None:
+        """Give back rows this sender claimed but did not send (stopping, or told to wait until
+        ``not_before``); they keep their place in the queue."""
         if not ids:
             return
+        values: dict[str, object] = {"status": DeliveryStatus.PENDING, "lease_until": None}
+        if not_before is not None:
+            values["not_before"] = not_before
         with session_scope(self.engine) as s:
             s.exec(  # type: ignore[call-overload]
                 update(Delivery)
                 .where(col(Delivery.id).in_(list(ids)))
                 .where(col(Delivery.claimed_by) == claimant)
                 .where(col(Delivery.status) == DeliveryStatus.SENDING)
-                .values(status=DeliveryStatus.PENDING, not_before=not_before, lease_until=None)
+                .values(**values)
             )
 
     def finish_delivery(

@@ -77,7 +77,7 @@ def test_version_and_outbox_in_one_transaction(store: Store) -> None:
     taken = store.claim_pending(later, 10, claimant="b", lease=lease)
     assert [d.id for d in taken] == [claimed[1].id] and taken[0].claimed_by == "b"
     # Another sender cannot give back or renew rows it does not hold.
-    store.release([claimed[0].id], "b", now)
+    store.release([claimed[0].id], "b")
     assert store.claim_pending(later, 10, claimant="b", lease=lease) == []
     for d in (claimed[0], taken[0]):
         store.finish_delivery(d.id, DeliveryStatus.SENT, message_id=7)
