@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from bot.deliver import Sender
 from bot.fetch import Fetcher, FetchPolicy, Resolver
 from bot.metrics import MetricsServer, serve
 from bot.monitor import Monitor
+from bot.parsing import ParseThread
 from bot.retention import Retention
 from bot.stats import CheckCounter
 from bot.store import Store
@@ -39,8 +41,19 @@ class Redline:
     commands: Commands
     counter: CheckCounter
     retention: Retention
+    parser: ParseThread
     sender: Sender | None = None
     metrics: MetricsServer | None = None
+    checks: asyncio.Task[None] | None = None  # the monitor's pipeline
+
+    async def stop_checks(self) -> None:
+        """Stop the pipeline (it gives back what it held) before the sender and the database."""
+        if self.checks is not None:
+            self.checks.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.checks
+            self.checks = None
+        self.parser.close()
 
 
 def build_application(settings: Settings, *, resolver: Resolver | None = None) -> Application:  # type: ignore[type-arg]
@@ -49,16 +62,18 @@ def build_application(settings: Settings, *, resolver: Resolver | None = None) -
     store.upgrade_schema()
     fetcher = Fetcher(FetchPolicy.from_settings(settings.monitor), resolver=resolver)
     counter = CheckCounter()
+    parser = ParseThread()
+    budget = settings.telegram.max_announcement_chars
+    monitor = Monitor(store, fetcher, settings.monitor, parser, budget, on_check=counter.add)
     redline = Redline(
         settings=settings,
         store=store,
         fetcher=fetcher,
-        monitor=Monitor(
-            store, fetcher, settings.monitor, settings.telegram.max_announcement_chars, on_check=counter.add
-        ),
-        commands=Commands(store, fetcher, settings),
+        monitor=monitor,
+        commands=Commands(store, fetcher, settings, parser, on_tracked=monitor.wake),
         counter=counter,
         retention=Retention(store.engine, settings.database),
+        parser=parser,
     )
     t = settings.telegram
     app = (
@@ -93,15 +108,16 @@ def build_application(settings: Settings, *, resolver: Resolver | None = None) -
         coalesce_minutes=t.coalesce_minutes,
         tick=settings.monitor.tick,
     )
+    monitor.on_announce = redline.sender.wake  # a check stored announcements: send them now
     ChatEvents(store, redline.sender).register(app)
     redline.commands.register(app)
     app.add_error_handler(_on_error)
     assert app.job_queue is not None, "install python-telegram-bot[job-queue]"
     tick = settings.monitor.tick
-    # Jitter: processes sharing one database (run + workers) would otherwise tick in lockstep,
-    # and the one whose tick always comes first after a due time would take every check.
+    # Jitter: processes sharing one database (run + workers) would otherwise tick in lockstep.
+    # Checks need no tick: the monitor's pipeline (started in _post_init) runs them when due,
+    # and the sender runs on its own.
     job_kwargs = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None, "jitter": tick}
-    app.job_queue.run_repeating(_check_tick, interval=tick, first=0.1, name="checks", job_kwargs=job_kwargs)
     # Housekeeping, infrequent and in short transactions: check counts, then retention.
     flush, prune = settings.metrics.flush_interval, settings.database.prune_interval
     app.job_queue.run_repeating(_flush_tick, interval=flush, name="counts", job_kwargs=job_kwargs)
@@ -148,12 +164,14 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
         redline.metrics = serve(redline.settings.metrics.listen, redline.store.engine, redline.counter)
     if redline.sender is not None:
         redline.sender.start()
+    redline.checks = asyncio.create_task(redline.monitor.run(), name="checks")
     log.info("started bot=%s", app.bot.username)
 
 
 async def _post_stop(app: Application) -> None:  # type: ignore[type-arg]
     """The messages in flight finish while the bot can still send (shutdown closes it)."""
     redline: Redline = app.bot_data["redline"]
+    await redline.stop_checks()
     if redline.sender is not None:
         await redline.sender.stop()
 
@@ -167,13 +185,6 @@ async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
     await redline.fetcher.aclose()
     redline.store.engine.dispose()
     log.info("stopped")
-
-
-async def _check_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
-    redline = _redline(context)
-    results = await redline.monitor.run_due()
-    if any(r.deliveries for r in results) and redline.sender is not None:
-        redline.sender.wake()
 
 
 async def _flush_tick(context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -25,10 +25,11 @@ from bot import replies
 from bot.access import AdminCache, AdminLookupFailed, decided_without_lookup
 from bot.config import Settings
 from bot.export import FORMATS, export
-from bot.extract import NotAnArticle, extract
+from bot.extract import NotAnArticle
 from bot.fetch import Fetcher, FetchError
 from bot.fulldiff import DiffDocument, answer_diff
 from bot.models import ArticleState, utcnow
+from bot.parsing import ParseThread
 from bot.store import PageMeta, Store, Tracked
 from bot.urls import URLError, canonical_url, parse_user_url, site_name, url_key
 
@@ -97,10 +98,19 @@ class CommandRateLimiter:
 
 
 class Commands:
-    def __init__(self, store: Store, fetcher: Fetcher, settings: Settings) -> None:
+    def __init__(
+        self,
+        store: Store,
+        fetcher: Fetcher,
+        settings: Settings,
+        parser: ParseThread,
+        on_tracked: Callable[[], None] = lambda: None,
+    ) -> None:
         self.store = store
         self.fetcher = fetcher
         self.settings = settings
+        self.parser = parser  # pages are parsed on the process's one parse thread
+        self.on_tracked = on_tracked  # wakes the monitor: a new or woken article is due
         self.limiter = CommandRateLimiter(settings.limits.commands_per_minute)
         self.admins = AdminCache()
 
@@ -279,7 +289,7 @@ class Commands:
                 )
                 return
             try:
-                snapshot = await asyncio.to_thread(extract, page.html, page.url)
+                snapshot = await self.parser.extract(page.html, page.url)
             except NotAnArticle as exc:
                 await self._reply(update, exc.args[0])
                 return
@@ -296,6 +306,7 @@ class Commands:
                 interval=self.settings.monitor.interval,
                 thread_id=topic_of(update.effective_message),
             )
+        self.on_tracked()
         log.info(
             "tracked chat=%s article=%s number=%s already=%s",
             chat_id,

@@ -66,7 +66,11 @@ class MonitorSettings:
     timeout: int = 20
     max_bytes: int = 5_000_000
     concurrency: int = 16
-    # Seconds between scheduler ticks that look for due articles and pending messages.
+    # Fetches in flight to one site at most, so a chat tracking 200 articles from one site
+    # never sends it `concurrency` requests at once.
+    per_site_limit: int = 2
+    # Seconds between looks for pending announcements, and the longest an idle monitor sleeps
+    # before looking for articles another process added (checks run when due, not on a tick).
     tick: float = 5.0
     # Ports other than 80/443 that articles may be fetched from.
     allowed_ports: tuple[int, ...] = ()
@@ -187,8 +191,8 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
     m = settings.monitor
     if not 0 < m.min_interval <= m.interval <= m.max_interval:
         raise ConfigError("monitor: need 0 < min_interval <= interval <= max_interval")
-    if m.concurrency < 1 or m.max_bytes < 1 or m.timeout <= 0:
-        raise ConfigError("monitor: concurrency, max_bytes and timeout must be positive")
+    if m.concurrency < 1 or m.per_site_limit < 1 or m.max_bytes < 1 or m.timeout <= 0:
+        raise ConfigError("monitor: concurrency, per_site_limit, max_bytes and timeout must be positive")
     d = settings.database
     if d.keep_sent_days < 1 or d.keep_untracked_days < 1 or d.prune_interval <= 0:
         raise ConfigError("database: keep_sent_days, keep_untracked_days and prune_interval must be positive")

@@ -1,8 +1,10 @@
 """Engine and sessions (the schema itself is ``bot.schema``'s job).
 
-SQLite is the default: WAL lets readers run beside the writer, and every transaction starts
+SQLite is the default: WAL lets readers run beside the writer, and a write transaction starts
 with ``BEGIN IMMEDIATE`` so two writers queue on the busy timeout instead of failing with
-"database is locked" half-way through. PostgreSQL needs none of that.
+"database is locked" half-way through. Reads (``read_session``) start a plain deferred
+``BEGIN``: they never take the write lock, so ``/list`` never waits behind the monitor.
+Anything not marked as a read is a write. PostgreSQL needs none of that.
 """
 
 from __future__ import annotations
@@ -83,7 +85,16 @@ def _sqlite_setup(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = conn.get_execution_options().get(_READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+_READ_ONLY = "redline_read_only"
+
+
+def read_session(engine: Engine) -> Session:
+    """A session for queries only: on SQLite its transaction never takes the write lock."""
+    return Session(engine.execution_options(**{_READ_ONLY: True}))
 
 
 @contextmanager

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -57,6 +57,9 @@ class Chat(SQLModel, table=True):
 
 
 class Article(SQLModel, table=True):
+    # "Due articles in due order" is read on every claim: one index serves it.
+    __table_args__ = (Index("ix_article_due", "state", "next_check_at"),)
+
     id: int | None = Field(default=None, primary_key=True)
     url: str  # canonical URL after redirects, used to fetch
     url_key: str = Field(unique=True, index=True)  # identity: scheme- and slash-insensitive
@@ -64,9 +67,11 @@ class Article(SQLModel, table=True):
     title: str = ""
     state: str = Field(default=ArticleState.ACTIVE, index=True)
     interval: int = 300  # current adaptive check interval, seconds
-    next_check_at: datetime = Field(default_factory=utcnow, index=True)
+    next_check_at: datetime = Field(default_factory=utcnow)
     last_checked_at: datetime | None = None
     last_changed_at: datetime | None = None
+    # When /track last woke the article from dormancy: it stays awake stop_after_days from then.
+    woken_at: datetime | None = None
     etag: str | None = None
     last_modified: str | None = None
     body_hash: str | None = None

@@ -8,10 +8,13 @@ logged and rescheduled; it never stops the checks of the others.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import html
 import logging
+import random
 import time
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,12 +22,13 @@ from enum import StrEnum
 
 from bot.config import MonitorSettings
 from bot.diff import diff_snapshots, for_sensitivity, summarize
-from bot.extract import NotAnArticle, Snapshot, extract
+from bot.extract import NotAnArticle, Snapshot
 from bot.fetch import Fetcher, FetchError, HTTPStatusError
 from bot.history import Event, EventKind, classify
 from bot.models import Article, ArticleState, DeliveryKind, utcnow
+from bot.parsing import ParseThread
 from bot.render import DEFAULT_BUDGET, MessageContext, render_announcement, render_plain
-from bot.store import NewDelivery, Store
+from bot.store import NewDelivery, Store, full_sites
 
 log = logging.getLogger("redline.monitor")
 
@@ -59,46 +63,131 @@ def _text_size(snapshot: Snapshot) -> int:
 
 
 class Monitor:
+    """Runs checks as a continuous pipeline (``run``): ``concurrency`` slots, each taking the
+    next due article as soon as it frees up, never waiting for a batch to finish.
+
+    Claims come from the database in chunks of up to ``concurrency`` (one write per chunk, not
+    per check), with a lease so processes sharing the database never check one article twice.
+    A site never has more than ``per_site_limit`` claimed articles in this process, so a site
+    that hangs holds at most that many slots and the others keep flowing. With nothing due the
+    pipeline sleeps until the earliest due time or a ``wake()`` (a new /track); it looks again
+    after ``monitor.tick`` at most, for articles another process (``run`` beside a ``worker``)
+    added or woke. Each sleep ends up to ``JITTER`` seconds late at random, so processes sleeping
+    towards the same due time take turns claiming it instead of one taking every check.
+    """
+
+    JITTER = 0.05
+
     def __init__(
         self,
         store: Store,
         fetcher: Fetcher,
         settings: MonitorSettings,
+        parser: ParseThread,
         budget: int = DEFAULT_BUDGET,
         on_check: Callable[[Outcome, datetime], None] | None = None,
+        on_announce: Callable[[], object] | None = None,
     ) -> None:
         self.store = store
         self.fetcher = fetcher
         self.settings = settings
+        self.parser = parser
         self.budget = budget  # telegram.max_announcement_chars
         self.on_check = on_check  # counts outcomes for `redline stats` (bot.stats.CheckCounter)
-        self._semaphore = asyncio.Semaphore(settings.concurrency)
+        # Called after a check stored something to send: the hook that wakes the sender.
+        self.on_announce = on_announce
+        self._wake = asyncio.Event()
+        self._pending: deque[Article] = deque()  # claimed, waiting for a free slot
+        self._running: dict[int, asyncio.Task[CheckResult]] = {}
+        self._site_load: Counter[str] = Counter()  # claimed per site, pending + running
 
     # -- scheduling --------------------------------------------------------------------
 
-    async def run_due(self, now: datetime | None = None) -> list[CheckResult]:
-        """Check every due article, at most ``concurrency`` at a time."""
-        now = now or utcnow()
+    def wake(self) -> None:
+        """Look at the due queue now (an article was added or woken)."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """The pipeline; runs until cancelled, then gives back what it claimed but never began."""
+        concurrency = self.settings.concurrency
         lease = timedelta(seconds=self.settings.timeout * 3 + 60)
-        due = await asyncio.to_thread(self.store.claim_due, now, self.settings.concurrency * 8, lease)
-        if not due:
-            return []
-        return list(await asyncio.gather(*(self._guarded(a) for a in due)))
+        try:
+            while True:
+                self._wake.clear()  # before looking: a wake-up from now on is not lost
+                drained = False
+                if len(self._pending) < concurrency - len(self._running):
+                    drained = await self._claim(concurrency - len(self._pending), lease)
+                while self._pending and len(self._running) < concurrency:
+                    self._start(self._pending.popleft())
+                if len(self._running) >= concurrency:
+                    await self._wake.wait()  # a check finishing or a /track
+                    continue
+                if not drained:
+                    continue  # free slots and more may be due (from sites not busy here)
+                # Sites with no room here are left out: a finishing check of theirs wakes us.
+                busy = full_sites(self._site_load, self.settings.per_site_limit)
+                next_due = await asyncio.to_thread(self.store.next_due, busy)
+                delay = self.settings.tick
+                if next_due is not None:
+                    delay = min(delay, max(0.0, (next_due - utcnow()).total_seconds()))
+                delay += random.uniform(0, self.JITTER)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), delay)
+        finally:
+            await self._stop()
+
+    async def _claim(self, limit: int, lease: timedelta) -> bool:
+        """Claim up to ``limit`` due articles; True when fewer were due than asked for."""
+        now = utcnow()
+        claimed, drained = await asyncio.to_thread(
+            self.store.claim_due, now, limit, lease, dict(self._site_load), self.settings.per_site_limit
+        )
+        for article in claimed:
+            self._site_load[article.site] += 1
+            self._pending.append(article)
+        return drained
+
+    def _start(self, article: Article) -> None:
+        assert article.id is not None
+        task = asyncio.create_task(self._guarded(article), name=f"check-{article.id}")
+        self._running[article.id] = task
+
+        def finished(_task: asyncio.Task[CheckResult], article: Article = article) -> None:
+            assert article.id is not None
+            self._running.pop(article.id, None)
+            self._site_load[article.site] -= 1
+            if self._site_load[article.site] <= 0:
+                del self._site_load[article.site]
+            self._wake.set()
+
+        task.add_done_callback(finished)
+
+    async def _stop(self) -> None:
+        running = list(self._running.values())
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        unstarted = [a.id for a in self._pending if a.id is not None]
+        self._pending.clear()
+        if unstarted:
+            await asyncio.to_thread(self.store.release_articles, unstarted, utcnow())
 
     async def _guarded(self, article: Article) -> CheckResult:
         assert article.id is not None
-        async with self._semaphore:
-            try:
-                return await self.check(article)
-            except Exception:
-                # A bug on one page must not stop the others; retry it later.
-                log.exception("check_crashed article=%s", article.id)
-                await asyncio.to_thread(
-                    self.store.update_article,
-                    article.id,
-                    next_check_at=utcnow() + timedelta(seconds=self.settings.max_interval),
-                )
-                return CheckResult(article.id, Outcome.FAILED, detail="internal error")
+        try:
+            result = await self.check(article)
+        except Exception:
+            # A bug on one page must not stop the others; retry it later.
+            log.exception("check_crashed article=%s", article.id)
+            await asyncio.to_thread(
+                self.store.update_article,
+                article.id,
+                next_check_at=utcnow() + timedelta(seconds=self.settings.max_interval),
+            )
+            return CheckResult(article.id, Outcome.FAILED, detail="internal error")
+        if result.deliveries and self.on_announce is not None:
+            self.on_announce()
+        return result
 
     def _next(self, interval: int, now: datetime) -> datetime:
         return now + timedelta(seconds=interval)
@@ -149,7 +238,10 @@ class Monitor:
     async def _check(self, article: Article, now: datetime) -> CheckResult:
         assert article.id is not None
         aid = article.id
-        quiet_since = article.last_changed_at or article.created_at
+        # Quiet since its last change, or since /track last woke it, whichever is later.
+        quiet_since = max(
+            article.last_changed_at or article.created_at, article.woken_at or article.created_at
+        )
         if now - quiet_since > timedelta(days=self.settings.stop_after_days):
             await asyncio.to_thread(self.store.update_article, aid, state=ArticleState.DORMANT)
             return CheckResult(aid, Outcome.DORMANT)
@@ -172,7 +264,7 @@ class Monitor:
 
         meta = {"etag": page.etag, "last_modified": page.last_modified, "body_hash": page.body_hash}
         try:
-            new = await asyncio.to_thread(extract, page.html, page.url)
+            new = await self.parser.extract(page.html, page.url)
         except NotAnArticle as exc:
             return await self._failed(article, now, str(exc), permanent=False)
 

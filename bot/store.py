@@ -7,7 +7,8 @@ blocks the event loop. Each method is one transaction: either all of it happens 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Sequence
+from collections import Counter
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,7 +19,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from bot.db import session_scope
+from bot.db import read_session, session_scope
 from bot.models import (
     Article,
     ArticleState,
@@ -77,6 +78,20 @@ class PageMeta:
     body_hash: str | None = None
 
 
+def _checkable(due_by: datetime | None = None) -> list[ColumnElement[bool]]:
+    """Conditions for an article the monitor fetches: checked on schedule, due by ``due_by``
+    (any time when None), and tracked by a chat that hears it (``audible``)."""
+    conditions = [col(Article.state).in_([ArticleState.ACTIVE, ArticleState.FAILING]), audible()]
+    if due_by is not None:
+        conditions.append(col(Article.next_check_at) <= due_by)
+    return conditions
+
+
+def full_sites(load: Mapping[str, int], per_site: int | None) -> list[str]:
+    """Sites that already have ``per_site`` claimed articles."""
+    return [] if per_site is None else [site for site, n in load.items() if n >= per_site]
+
+
 def _subscription(chat_id: int, article_id: int) -> SelectOfScalar[Subscription]:
     return (
         select(Subscription)
@@ -126,7 +141,7 @@ class Store:
             s.add(chat)
 
     def chat(self, chat_id: int) -> Chat | None:
-        with Session(self.engine) as s:
+        with read_session(self.engine) as s:
             return s.get(Chat, chat_id)
 
     def pause_chat(self, chat_id: int, reason: str, now: datetime | None = None) -> bool:
@@ -282,15 +297,15 @@ class Store:
     # -- subscriptions -----------------------------------------------------------------
 
     def find_article(self, url_key: str) -> Article | None:
-        with Session(self.engine) as s:
+        with read_session(self.engine) as s:
             return s.exec(select(Article).where(Article.url_key == url_key)).first()
 
     def subscription_for(self, chat_id: int, article_id: int) -> Subscription | None:
-        with Session(self.engine) as s:
+        with read_session(self.engine) as s:
             return s.exec(_subscription(chat_id, article_id)).first()
 
     def count_subscriptions(self, chat_id: int) -> int:
-        with Session(self.engine) as s:
+        with read_session(self.engine) as s:
             return s.exec(
                 select(func.count()).select_from(Subscription).where(Subscription.chat_id == chat_id)
             ).one()
@@ -351,10 +366,12 @@ class Store:
                         )
                     )
                 elif article.state in (ArticleState.DORMANT, ArticleState.GONE) and content is not None:
-                    # Tracking again wakes an article that went quiet.
+                    # Tracking again wakes an article that went quiet: checked at once, and
+                    # awake for stop_after_days from now whatever its last change was.
                     article.state = ArticleState.ACTIVE
                     article.failures = 0
                     article.next_check_at = now
+                    article.woken_at = now
                     s.add(article)
                 if article.untracked_since is not None:  # tracked again: retention keeps it
                     article.untracked_since = None
@@ -407,7 +424,7 @@ class Store:
             return article
 
     def tracked(self, chat_id: int) -> list[Tracked]:
-        with Session(self.engine) as s:
+        with read_session(self.engine) as s:
             counts = (
                 select(Version.article_id, func.count().label("n"))
                 .group_by(col(Version.article_id))
@@ -436,7 +453,7 @@ class Store:
     # -- versions ----------------------------------------------------------------------
 
     def versions(self, article_id: int) -> list[Version]:
-        with Session(self.engine) as s:
+        with read_session(self.engine) as s:
             return list(
                 s.exec(
                     select(Version).where(Version.article_id == article_id).order_by(col(Version.number))
@@ -445,7 +462,7 @@ class Store:
 
     def version_index(self, article_id: int) -> list[tuple[int, str, str]]:
         """(number, content_hash, title) of every version, oldest first: enough to spot reverts."""
-        with Session(self.engine) as s:
+        with read_session(self.engine) as s:
             rows = s.exec(
                 select(Version.number, Version.content_hash, Version.title)
                 .where(Version.article_id == article_id)
@@ -454,7 +471,7 @@ class Store:
             return [(n, h, t) for n, h, t in rows]
 
     def latest_version(self, article_id: int) -> Version | None:
-        with Session(self.engine) as s:
+        with read_session(self.engine) as s:
             return s.exec(
                 select(Version)
                 .where(Version.article_id == article_id)
@@ -463,33 +480,71 @@ class Store:
             ).first()
 
     def article(self, article_id: int) -> Article | None:
-        with Session(self.engine) as s:
+        with read_session(self.engine) as s:
             return s.get(Article, article_id)
 
     # -- the monitor -------------------------------------------------------------------
 
-    def claim_due(self, now: datetime, limit: int, lease: timedelta) -> list[Article]:
-        """Articles whose check is due, pushed ``lease`` ahead so no other tick takes them."""
+    def claim_due(
+        self,
+        now: datetime,
+        limit: int,
+        lease: timedelta,
+        site_load: Mapping[str, int] | None = None,
+        per_site: int | None = None,
+    ) -> tuple[list[Article], bool]:
+        """Due articles someone reads, oldest due first, pushed ``lease`` ahead so no other
+        process takes them (``SKIP LOCKED`` on PostgreSQL; SQLite's write lock serialises).
+
+        ``site_load`` counts what the caller already holds per site; no site is given more than
+        ``per_site`` in all. Also says whether fewer than ``limit`` were due (the queue is drained).
+        """
+        load = Counter(site_load or {})
         with session_scope(self.engine) as s:
-            articles = list(
-                s.exec(
-                    select(Article)
-                    .where(col(Article.state).in_([ArticleState.ACTIVE, ArticleState.FAILING]))
-                    .where(Article.next_check_at <= now)
-                    .where(audible())
-                    .order_by(col(Article.next_check_at))
-                    .limit(limit)
-                    .with_for_update(skip_locked=True)
-                ).all()
+            query = (
+                select(Article)
+                .where(*_checkable(now))
+                .order_by(col(Article.next_check_at))
+                .limit(limit)
+                .with_for_update(skip_locked=True)
             )
-            for article in articles:
-                article.next_check_at = now + lease
-                s.add(article)
-            return articles
+            full = full_sites(load, per_site)
+            if full:
+                query = query.where(col(Article.site).not_in(full))
+            rows = list(s.exec(query).all())
+            claimed = []
+            for article in rows:
+                if per_site is None or load[article.site] < per_site:
+                    load[article.site] += 1
+                    claimed.append(article)
+            if claimed:
+                s.exec(  # type: ignore[call-overload]
+                    update(Article)
+                    .where(col(Article.id).in_([a.id for a in claimed]))
+                    .values(next_check_at=now + lease)
+                )
+            return claimed, len(rows) < limit
+
+    def next_due(self, exclude_sites: Collection[str] = ()) -> datetime | None:
+        """When the earliest article someone reads falls due (None: nothing to check), leaving
+        out ``exclude_sites`` (sites the caller has no room for now)."""
+        with read_session(self.engine) as s:
+            query = select(func.min(Article.next_check_at)).where(*_checkable())
+            if exclude_sites:
+                query = query.where(col(Article.site).not_in(list(exclude_sites)))
+            return s.exec(query).one()
+
+    def release_articles(self, article_ids: Collection[int], now: datetime) -> None:
+        """Give back claimed articles that were never checked (the process is stopping)."""
+        if article_ids:
+            with session_scope(self.engine) as s:
+                s.exec(  # type: ignore[call-overload]
+                    update(Article).where(col(Article.id).in_(list(article_ids))).values(next_check_at=now)
+                )
 
     def audience(self, article_id: int) -> list[tuple[Subscription, Chat]]:
         """Subscriptions of chats we may still write to."""
-        with Session(self.engine) as s:
+        with read_session(self.engine) as s:
             rows = s.exec(
                 select(Subscription, Chat)
                 .join(Chat, col(Chat.id) == Subscription.chat_id)
@@ -499,13 +554,9 @@ class Store:
             return [(sub, chat) for sub, chat in rows]
 
     def update_article(self, article_id: int, **fields: object) -> None:
+        """One UPDATE statement: the whole database cost of a check that found nothing new."""
         with session_scope(self.engine) as s:
-            article = s.get(Article, article_id)
-            if article is None:
-                return
-            for name, value in fields.items():
-                setattr(article, name, value)
-            s.add(article)
+            s.exec(update(Article).where(col(Article.id) == article_id).values(**fields))  # type: ignore[call-overload]
 
     def store_version(
         self,
@@ -734,7 +785,7 @@ class Store:
             return s.get(Delivery, delivery_id)
 
     def deliveries(self, chat_id: int | None = None) -> list[Delivery]:
-        with Session(self.engine) as s:
+        with read_session(self.engine) as s:
             q = select(Delivery).order_by(col(Delivery.id))
             if chat_id is not None:
                 q = q.where(Delivery.chat_id == chat_id)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 from bot.db import make_engine
 from bot.models import ArticleState, DeliveryKind, DeliveryStatus, utcnow
@@ -101,11 +103,73 @@ def test_one_message_per_chat_in_flight(store: Store) -> None:
 def test_claim_due_leases_articles(store: Store) -> None:
     now = utcnow()
     result = track_article(store, 1, now=now - timedelta(hours=1))
-    due = store.claim_due(now, 10, timedelta(minutes=5))
-    assert [a.id for a in due] == [result.article.id]
-    assert store.claim_due(now, 10, timedelta(minutes=5)) == []
+    due, drained = store.claim_due(now, 10, timedelta(minutes=5))
+    assert [a.id for a in due] == [result.article.id] and drained
+    assert store.claim_due(now, 10, timedelta(minutes=5)) == ([], True)
     store.update_article(result.article.id, state=ArticleState.GONE, next_check_at=now)
-    assert store.claim_due(now, 10, timedelta(minutes=5)) == []
+    assert store.claim_due(now, 10, timedelta(minutes=5)) == ([], True)
+
+
+def test_only_articles_someone_reads_are_due(store: Store) -> None:
+    """Untracked, blocked-only, dormant and gone articles are neither claimed nor waited for."""
+    now = utcnow()
+    hour_ago = now - timedelta(hours=1)
+    read = track_article(store, 1, "example.com/read", now=hour_ago).article.id
+    untracked = track_article(store, 2, "example.com/untracked", now=hour_ago).article.id
+    store.untrack(2, 1)
+    blocked = track_article(store, 3, "example.com/blocked", now=hour_ago).article.id
+    store.block_chat(3)
+    dormant = track_article(store, 1, "example.com/dormant", now=hour_ago).article.id
+    store.update_article(dormant, state=ArticleState.DORMANT)
+    assert store.next_due() == store.article(read).next_check_at
+    due, drained = store.claim_due(now, 10, timedelta(minutes=5))
+    assert [a.id for a in due] == [read] and drained
+    assert store.next_due() == now + timedelta(minutes=5)  # the lease, nothing else
+    # Tracked again, each is due at once (the dormant one woken).
+    store.ensure_chat(3, "private")  # the blocked chat writes again
+    track_article(store, 2, "example.com/untracked")
+    woken = track_article(store, 1, "example.com/dormant", now=now)
+    assert woken.article.state == ArticleState.ACTIVE and woken.article.woken_at == now
+    due, _ = store.claim_due(now, 10, timedelta(minutes=5))
+    assert sorted(a.id for a in due) == sorted([untracked, blocked, dormant])
+
+
+def test_claims_keep_to_the_per_site_limit(store: Store) -> None:
+    now = utcnow()
+    for i in range(5):
+        track_article(store, 1, f"example.com/{i}", now=now - timedelta(hours=1, minutes=i))
+    other = track_article(store, 1, "example.org/x", now=now - timedelta(minutes=30))
+    store.update_article(other.article.id, site="example.org")
+    lease = timedelta(minutes=5)
+    due, drained = store.claim_due(now, 3, lease, {"example.com": 1}, per_site=2)
+    # Oldest first, one more from the busy site, and the rest of the rows left to others.
+    assert [a.site for a in due] == ["example.com"] and not drained
+    due, drained = store.claim_due(now, 3, lease, {"example.com": 2}, per_site=2)
+    assert [a.id for a in due] == [other.article.id] and drained
+    # What was skipped stays due for whoever has room.
+    assert len(store.claim_due(now, 10, lease)[0]) == 4
+
+
+def test_reads_do_not_wait_for_a_writer(tmp_path: Path) -> None:
+    """SQLite: a read starts a deferred BEGIN, so /list answers while the monitor writes."""
+    path = tmp_path / "redline.db"
+    store = Store(make_engine(f"sqlite:///{path}"))
+    store.upgrade_schema()
+    track_article(store, 1)
+    writer = sqlite3.connect(path, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # holds the write lock, as a long write would
+        done = threading.Event()
+        rows: list[object] = []
+        reader = threading.Thread(target=lambda: (rows.extend(store.tracked(1)), done.set()))
+        reader.start()
+        assert done.wait(5), "a read waited for the write lock"
+        assert len(rows) == 1 and store.next_due() is not None
+        writer.execute("ROLLBACK")
+        reader.join()
+    finally:
+        writer.close()
+        store.engine.dispose()
 
 
 def test_paused_chat_costs_nothing_and_comes_back_with_one_digest(store: Store) -> None:
