@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
+from contextlib import closing
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.config import with_overrides
+from bot.models import utcnow
 from bot.render import visible_len
 from tests.conftest import RunningBots, e2e_settings
 from tests.corpus import fixture_html
@@ -397,3 +401,66 @@ async def test_a_rewrite_is_announced_within_the_configured_budget(
     assert lines[2:4] == ["", "4 paragraphs edited, 2 added, 1 removed"]
     assert lines[4].startswith("¶1 edited: ")
     assert re.fullmatch(r"and \d+ more paragraphs changed — /diff 1", lines[-2])
+
+
+def article_rows(bots: RunningBots, column: str) -> dict[str, str]:
+    """``url → column`` for every article, read from the bot's database file."""
+    with closing(sqlite3.connect(bots.db_path)) as db:
+        return dict(db.execute(f"SELECT url, {column} FROM article"))
+
+
+async def fetched(articles: ArticleServer, path: str, more: int) -> None:
+    """Wait until ``path`` has been requested ``more`` more times: proof that checks went on."""
+    target = articles.hits(path) + more
+    async with asyncio.timeout(15):
+        while articles.hits(path) < target:
+            await asyncio.sleep(0.05)
+
+
+async def test_dormant_article_tracked_again_wakes_and_its_edit_is_announced(
+    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots
+) -> None:
+    await bots.start()
+    articles.set_page("/d", article_html())
+    articles.set_page("/other", article_html())
+    await track(telegram, ALICE, articles.url("/d"))
+    await track(telegram, ALICE, articles.url("/other"))
+    # Nothing has changed on /d for 31 days (monitor.stop_after_days is 30).
+    month_ago = (utcnow() - timedelta(days=31)).strftime("%Y-%m-%d %H:%M:%S.%f")
+    with closing(sqlite3.connect(bots.db_path)) as db, db:
+        db.execute(
+            "UPDATE article SET last_changed_at = ?, created_at = ? WHERE url = ?",
+            (month_ago, month_ago, articles.url("/d")),
+        )
+    async with asyncio.timeout(15):
+        while article_rows(bots, "state")[articles.url("/d")] != "dormant":
+            await asyncio.sleep(0.05)
+    assert "dormant" in (await telegram.ask(ALICE, "/list")).text
+    # Dormant: edited, but not fetched while the other article is checked on.
+    hits = articles.hits("/d")
+    articles.set_page("/d", putin_v2())
+    await fetched(articles, "/other", 2)
+    assert articles.hits("/d") == hits
+    assert not [m for m in telegram.messages_to(ALICE) if "cancels" in m.text]
+
+    again = await track(telegram, ALICE, articles.url("/d"))
+    assert again.startswith("This chat already tracks that article as #1")
+    message = await telegram.wait_for(ALICE, contains="<b>cancels</b>", timeout=15)
+    assert "v1 → v2" in message.text and "/diff 1" in message.text
+    assert article_rows(bots, "state")[articles.url("/d")] == "active"
+
+
+async def test_an_article_nobody_tracks_is_no_longer_fetched(
+    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots
+) -> None:
+    await bots.start()
+    articles.set_page("/left", article_html())
+    articles.set_page("/kept", article_html())
+    await track(telegram, ALICE, articles.url("/left"))
+    await track(telegram, GROUP, articles.url("/kept"), chat_type="group", title="Desk")
+    await fetched(articles, "/left", 1)
+    assert (await telegram.ask(ALICE, "/untrack 1")).text.startswith("Stopped tracking #1")
+    await fetched(articles, "/kept", 2)  # a check of /left begun before /untrack has ended
+    hits = articles.hits("/left")
+    await fetched(articles, "/kept", 3)
+    assert articles.hits("/left") == hits
