@@ -116,7 +116,12 @@ class Monitor:
                 self._wake.clear()  # before looking: a wake-up from now on is not lost
                 drained = False
                 if len(self._pending) < concurrency - len(self._running):
-                    drained = await self._claim(concurrency - len(self._pending), lease)
+                    try:
+                        drained = await self._claim(concurrency - len(self._pending), lease)
+                    except Exception:  # the database is away for a moment: look again later
+                        log.exception("claim_failed")
+                        await asyncio.sleep(self.settings.tick)
+                        continue
                 while self._pending and len(self._running) < concurrency:
                     self._start(self._pending.popleft())
                 if len(self._running) >= concurrency:
@@ -126,7 +131,11 @@ class Monitor:
                     continue  # free slots and more may be due (from sites not busy here)
                 # Sites with no room here are left out: a finishing check of theirs wakes us.
                 busy = full_sites(self._site_load, self.settings.per_site_limit)
-                next_due = await asyncio.to_thread(self.store.next_due, busy)
+                try:
+                    next_due = await asyncio.to_thread(self.store.next_due, busy)
+                except Exception:
+                    log.exception("claim_failed")
+                    next_due = None
                 delay = self.settings.tick
                 if next_due is not None:
                     delay = min(delay, max(0.0, (next_due - utcnow()).total_seconds()))
@@ -163,14 +172,15 @@ class Monitor:
         task.add_done_callback(finished)
 
     async def _stop(self) -> None:
+        """Cancel the checks under way and make everything this process held due again."""
+        held = [*self._running, *(a.id for a in self._pending if a.id is not None)]
         running = list(self._running.values())
         for task in running:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
-        unstarted = [a.id for a in self._pending if a.id is not None]
         self._pending.clear()
-        if unstarted:
-            await asyncio.to_thread(self.store.release_articles, unstarted, utcnow())
+        if held:
+            await asyncio.to_thread(self.store.release_articles, held, utcnow())
 
     async def _guarded(self, article: Article) -> CheckResult:
         assert article.id is not None

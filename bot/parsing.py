@@ -1,14 +1,16 @@
 """The one thread of a process that parses pages: every lxml/trafilatura call goes through it.
 
 Why one thread: trafilatura and htmldate parse with module-global lxml ``HTMLParser`` objects,
-and libxml2 shares a string dictionary between the documents a parser produced. Two
-extractions at once in one process (``asyncio.to_thread`` is a pool of threads) corrupt that
-memory and abort the process (``free(): invalid pointer``, ``double free or corruption``).
-Serialising them costs nothing on the GIL (extraction is Python-bound: two threads never ran
-it faster than one), keeps one interpreter's memory (a process pool would hold a copy of
-trafilatura per child, ~60 MB each, against a 200 MB budget for 10 000 articles), and needs no
-retry logic for a dead child. Scale comes from more ``redline worker`` processes on a shared
-PostgreSQL database, each with its own parse thread: real parallelism on every core.
+and libxml2 shares string dictionaries between the documents of one parser and the threads
+that use it. Two extractions at once in one process (``asyncio.to_thread`` is a pool of
+threads) corrupt that memory and abort the process (``free(): invalid pointer``, ``double free
+or corruption``). A thread pool did use both cores (222 corpus pages: 10 pages/s on one thread,
+22 on eight, 2-core machine) but is unsafe; a process pool is safe but holds a copy of
+trafilatura per child (tens of MB each, against a 200 MB budget for 10 000 articles) and
+needs a restart-and-retry path for a child that dies. So: one parse thread per process, and
+the cores are used by running more ``redline worker`` processes on a shared PostgreSQL
+database, each with its own parse thread. The event loop never waits on a parse: fetches,
+database work and Telegram go on while a page is being read.
 
 Callers (the monitor, ``/track``, the fingerprint step) await ``parser.run(fn, *args)``; a
 function that never touches lxml must not be sent here, it would only queue behind pages.
