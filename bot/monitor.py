@@ -140,8 +140,10 @@ class Monitor:
                 if next_due is not None:
                     delay = min(delay, max(0.0, (next_due - utcnow()).total_seconds()))
                 delay += random.uniform(0, self.JITTER)
+                # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), delay)
+                    async with asyncio.timeout(delay):
+                        await self._wake.wait()
         finally:
             await self._stop()
 

@@ -27,8 +27,8 @@ from tests.fakes.web import ArticleServer, Handler
 from tests.test_cli import bot_env, redline_process
 
 CHATS = 8
-ARTICLES = 24
-CHECKS = 40  # monitor fetches (each one an extraction) after every /track was answered
+ARTICLES = 16
+CHECKS = 30  # monitor fetches (each one an extraction) after every /track was answered
 
 
 # Counters, timestamps and labels in many scripts: libxml2 keeps short text nodes in a string
