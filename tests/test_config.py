@@ -30,6 +30,7 @@ def test_design_names_and_defaults() -> None:
     m = s.monitor
     assert (m.interval, m.min_interval, m.max_interval, m.stop_after_days) == (300, 60, 21600, 30)
     assert (m.allow_private_addresses, m.timeout, m.max_bytes, m.concurrency) == (False, 20, 5000000, 16)
+    assert m.per_site_limit == 2
 
 
 @pytest.mark.parametrize(
@@ -41,6 +42,7 @@ def test_design_names_and_defaults() -> None:
         ({"REDLINE_MONITOR_ALLOW_PRIVATE_ADDRESSES": "true"}, lambda s: s.monitor.allow_private_addresses),
         ({"REDLINE_MONITOR_ALLOWED_PORTS": "8080, 8443"}, lambda s: s.monitor.allowed_ports == (8080, 8443)),
         ({"REDLINE_MONITOR_TICK": "0.5"}, lambda s: s.monitor.tick == 0.5),
+        ({"REDLINE_MONITOR_PER_SITE_LIMIT": "4"}, lambda s: s.monitor.per_site_limit == 4),
         ({"REDLINE_LIMITS_COMMANDS_PER_MINUTE": "3"}, lambda s: s.limits.commands_per_minute == 3),
         ({"REDLINE_LOGGING_LEVEL": "DEBUG"}, lambda s: s.logging.level == "DEBUG"),
         (
@@ -90,6 +92,11 @@ def test_environment_beats_file(tmp_path: Path) -> None:
             "database: keep_sent_days, keep_untracked_days and prune_interval must be positive",
         ),
         ("[metrics]\nflush_interval = 0\n", {}, "metrics: flush_interval must be positive"),
+        (
+            "[monitor]\nper_site_limit = 0\n",
+            {},
+            "monitor: concurrency, per_site_limit, max_bytes and timeout must be positive",
+        ),
     ],
 )
 def test_bad_config_is_one_line(tmp_path: Path, text: str, env: dict[str, str], message: str) -> None:
