@@ -111,14 +111,14 @@ def test_claim_due_leases_articles(store: Store) -> None:
 
 
 def test_only_articles_someone_reads_are_due(store: Store) -> None:
-    """Untracked, blocked-only, dormant and gone articles are neither claimed nor waited for."""
+    """Untracked, paused-only, dormant and gone articles are neither claimed nor waited for."""
     now = utcnow()
     hour_ago = now - timedelta(hours=1)
     read = track_article(store, 1, "example.com/read", now=hour_ago).article.id
     untracked = track_article(store, 2, "example.com/untracked", now=hour_ago).article.id
     store.untrack(2, 1)
     blocked = track_article(store, 3, "example.com/blocked", now=hour_ago).article.id
-    store.block_chat(3)
+    store.pause_chat(3, "bot was blocked by the user")
     dormant = track_article(store, 1, "example.com/dormant", now=hour_ago).article.id
     store.update_article(dormant, state=ArticleState.DORMANT)
     assert store.next_due() == store.article(read).next_check_at
@@ -126,7 +126,7 @@ def test_only_articles_someone_reads_are_due(store: Store) -> None:
     assert [a.id for a in due] == [read] and drained
     assert store.next_due() == now + timedelta(minutes=5)  # the lease, nothing else
     # Tracked again, each is due at once (the dormant one woken).
-    store.ensure_chat(3, "private")  # the blocked chat writes again
+    store.resume_chat(3, "private", "alice", lambda changes: ("", ""))  # the chat is back
     track_article(store, 2, "example.com/untracked")
     woken = track_article(store, 1, "example.com/dormant", now=now)
     assert woken.article.state == ArticleState.ACTIVE and woken.article.woken_at == now
@@ -182,7 +182,7 @@ def test_paused_chat_costs_nothing_and_comes_back_with_one_digest(store: Store) 
     assert store.paused_chats() == [7]
     # An article only paused chats track is not fetched.
     store.untrack(-1, 1)
-    assert store.claim_due(utcnow() + timedelta(hours=1), 10, timedelta(minutes=5)) == []
+    assert store.claim_due(utcnow() + timedelta(hours=1), 10, timedelta(minutes=5))[0] == []
     # Two edits while away; back again: one message naming both versions, then the chat is live.
     for n, at in ((2, utcnow()), (3, utcnow())):
         store.store_version(

@@ -5,8 +5,8 @@ it (the single-column index on next_check_at left SQLite sorting every active ar
 ``woken_at`` records when /track woke a dormant article, so it is not put back to sleep by its
 old last_changed_at before it has been read.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-02
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
