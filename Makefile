@@ -23,7 +23,7 @@ run: $(VENV)/.installed
 
 ## Install with test extras and run the whole suite.
 test: lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 3
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check bot tests benchmarks
