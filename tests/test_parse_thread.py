@@ -4,26 +4,35 @@ chats /track more at the same time. Before the parse thread, extractions ran in 
 at once: 16 concurrent ``asyncio.to_thread(extract, …)`` over these pages with counters like
 these aborted the process (SIGABRT) in 2 of 3 ten-second runs on a busy 2-core machine, 0 of 8
 on a quieter one; the bot on the old code passed this test in 8 runs of 8, so it guards the
-design (the process survives the load) rather than reproducing the rare race every time."""
+design (the process survives the load) rather than reproducing the rare race every time. The
+second test checks the invariant itself on every run, and fails at once with a pool of threads."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
 import random
+import threading
+import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+import pytest
+import trafilatura
 from aiohttp import web
 
 from bot.db import make_engine
 from bot.extract import extract
 from bot.models import utcnow
+from bot.parsing import THREAD_NAME
 from bot.store import PageMeta, Store
 from bot.urls import url_key
+from tests.conftest import RunningBots
 from tests.corpus import corpus_or_skip
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.web import ArticleServer, Handler
+from tests.pages import PUTIN_P1_V1, PUTIN_REST, PUTIN_V1, article_html
 from tests.test_cli import bot_env, redline_process
 
 CHATS = 8
@@ -108,3 +117,51 @@ async def test_concurrent_checks_and_tracks_of_real_pages_never_crash_the_proces
     text = log.read_text()
     assert "Traceback" not in text and "check_crashed" not in text
     assert text.count("outcome=") >= CHECKS // 2
+
+
+async def test_no_two_extractions_ever_run_at_once_in_one_process(
+    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The invariant behind "no crash", checked every time rather than waiting for the rare
+    abort: trafilatura's entry point (the library's, not the bot's) is watched while eight chats
+    /track and the monitor re-reads 16 pages whose bytes change on every fetch, 16 checks at a
+    time. Each call is held 5 ms so two overlapping callers cannot miss each other: with
+    extraction in a thread pool (the old code) the peak is above one within the first calls."""
+    real = trafilatura.bare_extraction
+    lock = threading.Lock()
+    inside, peak, calls = [0], [0], [0]
+    threads: set[str] = set()
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            inside[0] += 1
+            peak[0] = max(peak[0], inside[0])
+            calls[0] += 1
+            threads.add(threading.current_thread().name)
+        try:
+            time.sleep(0.005)
+            return real(*args, **kwargs)
+        finally:
+            with lock:
+                inside[0] -= 1
+
+    monkeypatch.setattr(trafilatura, "bare_extraction", watched)
+    served = [0]
+    paths = [f"/story{i}" for i in range(ARTICLES)]
+    for i, path in enumerate(paths):
+        page = article_html(f"Story {i}: {PUTIN_V1}", [f"Paragraph of story {i}. {PUTIN_P1_V1}", *PUTIN_REST])
+        articles.set_route(path, changing_page(page.replace("</body>", "<p>Seen 0 times</p></body>"), served))
+    await bots.start(concurrency=16, per_site_limit=16)
+
+    async def track_share(chat: int) -> None:
+        for path in paths[chat::CHATS]:
+            reply = await telegram.ask(1000 + chat, f"/track {articles.url(path)}", timeout=60)
+            assert reply.text.startswith("👀 Tracking #"), reply.text
+
+    await asyncio.gather(*(track_share(c) for c in range(CHATS)))
+    target = calls[0] + CHECKS
+    async with asyncio.timeout(60):
+        while calls[0] < target:
+            await asyncio.sleep(0.05)
+    assert peak[0] == 1, f"{peak[0]} extractions ran at once in threads {sorted(threads)}"
+    assert len(threads) == 1 and next(iter(threads)).startswith(THREAD_NAME), sorted(threads)
