@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 
 from bot.diff import Change, diff_snapshots, for_sensitivity, tokenize
 from bot.extract import NotAnArticle, Snapshot, extract_with_options
+from bot.fingerprint import fingerprint
 from bot.normalize import comparison_form
 from bot.render import MessageContext, count_entities, render_announcement, utf16_len, visible_len
 
@@ -76,6 +77,7 @@ class Result:
     problems: list[str] = field(default_factory=list)
     extract_ms: float = 0.0  # extraction time of this version's page
     same_hash: bool = False
+    same_fingerprint: bool = False  # the monitor would not even extract this version
 
     @property
     def announced(self) -> bool:
@@ -202,12 +204,18 @@ def evaluate(case: Case, corpus: Path, extractor: Extractor | None = None) -> Re
     ex: Extractor = extractor or (lambda h, u: extract_with_options(h, u, {}))
     pages = corpus / "pages" / case.slug
     result = Result(case)
+    old_html, new_html = _read(pages / "v1.html"), _read(pages / case.file)
     try:
-        before = ex(_read(pages / "v1.html"), case.url)
-        after, result.extract_ms = _timed_extract(ex, _read(pages / case.file), case.url)
+        before = ex(old_html, case.url)
+        after, result.extract_ms = _timed_extract(ex, new_html, case.url)
     except NotAnArticle as exc:
         result.problems.append(f"NotAnArticle: {exc.args[0]}")
         return result
+    # The monitor extracts only when the page's fingerprint changed; an unchanged one means
+    # "same as the last extraction", so nothing is diffed and nothing announced.
+    result.same_fingerprint = fingerprint(old_html) == fingerprint(new_html)
+    if result.same_fingerprint:
+        after = before
     result.same_hash = before.content_hash == after.content_hash
     result.changes = diff_snapshots(before, after)
     ctx = MessageContext(
@@ -247,6 +255,7 @@ class Totals:
     missed: int = 0
     noise: int = 0
     false_alarms: int = 0
+    fingerprint_same: int = 0  # versions the fingerprint let the monitor skip
     named_right: int = 0
     failed: list[str] = field(default_factory=list)
     times: list[float] = field(default_factory=list)
@@ -280,6 +289,7 @@ def run(
         print(f"{'page':15} {'edit':18} {'expect':8} {'got':8} {'ok':3} first line", file=out)
     for case in iter_cases(manifest, only):
         r = evaluate(case, corpus, extractor)
+        totals.fingerprint_same += r.same_fingerprint
         per_page.setdefault(case.slug, []).append(r.extract_ms)
         if case.notify:
             totals.edits += 1
@@ -320,6 +330,7 @@ def run(
             f"({totals.named_share:.0%})",
             file=out,
         )
+        print(f"fingerprint unchanged:  {totals.fingerprint_same} versions (not extracted)", file=out)
         print(f"cases with problems:    {len(totals.failed)} {totals.failed}", file=out)
         if totals.lengths:
             longest = max(totals.lengths, key=totals.lengths.__getitem__)

@@ -27,6 +27,7 @@ from bot.config import Settings
 from bot.export import FORMATS, export
 from bot.extract import NotAnArticle
 from bot.fetch import Fetcher, FetchError
+from bot.fingerprint import fingerprint
 from bot.fulldiff import DiffDocument, answer_diff
 from bot.models import ArticleState, utcnow
 from bot.parsing import ParseThread
@@ -293,6 +294,7 @@ class Commands:
             except NotAnArticle as exc:
                 await self._reply(update, exc.args[0])
                 return
+            printed = await asyncio.to_thread(fingerprint, page.html)
             result = await asyncio.to_thread(
                 self.store.track,
                 chat_id,
@@ -302,7 +304,7 @@ class Commands:
                 title=snapshot.title,
                 content=snapshot.to_dict(),
                 content_hash=snapshot.content_hash,
-                meta=PageMeta(page.etag, page.last_modified, page.body_hash),
+                meta=PageMeta(page.etag, page.last_modified, page.body_hash, printed),
                 interval=self.settings.monitor.interval,
                 thread_id=topic_of(update.effective_message),
             )

@@ -75,6 +75,8 @@ class Article(SQLModel, table=True):
     etag: str | None = None
     last_modified: str | None = None
     body_hash: str | None = None
+    # bot.fingerprint of the page last extracted: unchanged means the extraction is too.
+    fingerprint: str | None = None
     failures: int = 0  # consecutive failed checks
     failure_reason: str = ""
     # A sudden loss of most of the text must persist this many checks before it is announced.

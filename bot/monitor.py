@@ -24,6 +24,7 @@ from bot.config import MonitorSettings
 from bot.diff import diff_snapshots, for_sensitivity, summarize
 from bot.extract import NotAnArticle, Snapshot
 from bot.fetch import Fetcher, FetchError, HTTPStatusError
+from bot.fingerprint import fingerprint as page_fingerprint
 from bot.history import Event, EventKind, classify
 from bot.models import Article, ArticleState, DeliveryKind, utcnow
 from bot.parsing import ParseThread
@@ -39,8 +40,12 @@ SHRINK_MIN_CHARS = 400
 
 
 class Outcome(StrEnum):
-    NOT_MODIFIED = "not_modified"
-    SAME = "same"  # content hash unchanged
+    """What one check found; the cheap paths come first, in the order they are tried."""
+
+    NOT_MODIFIED = "not_modified"  # 304 to a conditional GET: one request, nothing read
+    BODY_SAME = "body_same"  # the same bytes as the last page read: not parsed
+    FINGERPRINT_SAME = "fingerprint_same"  # new bytes, same bot.fingerprint: not extracted
+    SAME = "same"  # extracted; content hash unchanged
     NOISE = "noise"  # extraction differed only in what diff ignores
     CHANGED = "changed"
     SHRUNK = "shrunk"  # most of the text vanished; waiting to see if it persists
@@ -270,11 +275,23 @@ class Monitor:
         recovered = {"failures": 0, "failure_reason": "", "state": ArticleState.ACTIVE}
         if page.not_modified or (page.body_hash and page.body_hash == article.body_hash):
             # The page the last version came from: any shrink seen since was passing.
-            return await self._quiet(
-                article, now, Outcome.NOT_MODIFIED, shrink_hash=None, shrink_count=0, **recovered
-            )
+            outcome = Outcome.NOT_MODIFIED if page.not_modified else Outcome.BODY_SAME
+            return await self._quiet(article, now, outcome, shrink_hash=None, shrink_count=0, **recovered)
 
-        meta = {"etag": page.etag, "last_modified": page.last_modified, "body_hash": page.body_hash}
+        # ``article.fingerprint`` is only ever stored beside an extraction that was compared
+        # with the last version and left it standing (same, noise, A/B flip) or became it;
+        # a shrunk or unreadable page keeps the old one, so it is extracted again next time.
+        fingerprint = await asyncio.to_thread(page_fingerprint, page.html)
+        meta = {
+            "etag": page.etag,
+            "last_modified": page.last_modified,
+            "body_hash": page.body_hash,
+            "fingerprint": fingerprint,
+        }
+        if fingerprint == article.fingerprint:
+            return await self._quiet(
+                article, now, Outcome.FINGERPRINT_SAME, shrink_hash=None, shrink_count=0, **meta, **recovered
+            )
         try:
             new = await self.parser.extract(page.html, page.url)
         except NotAnArticle as exc:

@@ -76,6 +76,7 @@ class PageMeta:
     etag: str | None = None
     last_modified: str | None = None
     body_hash: str | None = None
+    fingerprint: str | None = None  # bot.fingerprint of the page version 1 was extracted from
 
 
 def _checkable(due_by: datetime | None = None) -> list[ColumnElement[bool]]:
@@ -350,6 +351,7 @@ class Store:
                         etag=meta.etag,
                         last_modified=meta.last_modified,
                         body_hash=meta.body_hash,
+                        fingerprint=meta.fingerprint,
                         created_at=now,
                     )
                     s.add(article)

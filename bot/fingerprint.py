@@ -1,0 +1,106 @@
+"""HTML page → a short hash of everything extraction reads, in one lxml pass.
+
+Pure: a string in, a string out. Real news sites send new bytes on every fetch while the
+article stays the same (inline scripts with request ids and build hashes, CSP nonces,
+tracking attributes, cache-busting asset URLs, HTML comments, re-indented markup), so the raw
+body hash rarely matches and every fetch would pay for a full trafilatura extraction (~50 ms).
+The monitor compares this fingerprint with the one of the page it last extracted, and extracts
+only when it differs.
+
+The rule it must keep: **same fingerprint ⇒ same extraction**, so it can never hide an edit.
+So it keeps, in document order, every element's tag and nesting, all visible text (not only
+``<p>``: trafilatura takes ``div``, ``li``, ``td``, ``blockquote``, ``pre``…, and its
+readability fallback reads ``<noscript>`` too), and every attribute extraction's choices
+depend on (``class``/``id``/``style``/``hidden``/``role``/``itemprop``… for trafilatura's
+boilerplate rules and visibility checks; headline and site-name ``<meta>`` carriers; the
+JSON-LD blocks whose ``headline`` the extractor reads). It leaves out what extraction never
+reads and what changes per fetch: the contents of other ``<script>`` and ``<style>`` elements,
+comments and processing instructions, every other attribute (nonces, ``data-*`` tracking,
+``src``/``href`` cache busters), other ``<meta>`` tags (CSRF tokens, request ids), and the
+amount of whitespace in a run. Leaving something in costs an extraction; leaving out
+something extraction reads would miss edits — when in doubt it stays in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from lxml import etree
+
+__all__ = ["fingerprint"]
+
+# Attributes trafilatura, its readability/justext fallbacks and bot.extract read on any element.
+_KEPT_ATTRIBUTES = frozenset(
+    {
+        "class",
+        "id",
+        "style",  # display:none
+        "hidden",
+        "aria-hidden",
+        "role",
+        "itemprop",
+        "itemscope",
+        "itemtype",
+        "type",
+        "rel",
+        "lang",
+        "data-component",
+        "data-testid",
+        "property",
+        "name",
+    }
+)
+# A <meta>'s content is kept when its name says it carries a headline or a site name.
+_META_KEY = re.compile(r"title|headline|site|name|publisher|copyright", re.IGNORECASE)
+# Script payloads extraction reads (bot.extract's JSON-LD headline, trafilatura's metadata).
+_READ_SCRIPT_TYPES = frozenset({"application/ld+json", "application/json+ld"})
+# Elements whose contents are code, not text: dropped before the walk.
+_CODE_ELEMENTS = ("style", "template")
+_WHITESPACE = re.compile(r"\s+")
+
+
+def fingerprint(html: str) -> str:
+    """Hex digest of what extraction reads of ``html`` (see the module docstring)."""
+    h = hashlib.blake2b(digest_size=16)
+    if not html or not html.strip():
+        return h.hexdigest()
+    # A parser per call: lxml parsers must never be shared between threads.
+    parser = etree.HTMLParser(remove_comments=True, remove_pis=True, encoding="utf-8")
+    root = etree.fromstring(html.encode("utf-8", "surrogatepass"), parser)
+    if root is None:
+        h.update(_squash(html).encode("utf-8", "surrogatepass"))
+        return h.hexdigest()
+    for script in root.iter("script"):
+        if (script.get("type") or "").strip().lower() not in _READ_SCRIPT_TYPES:
+            script.text = None
+            for child in list(script):
+                script.remove(child)
+    etree.strip_elements(root, *_CODE_ELEMENTS, with_tail=False)
+    parts: list[str] = []
+    add = parts.append
+    for event, el in etree.iterwalk(root, events=("start", "end")):
+        if event == "start":
+            add("<" + el.tag)
+            attrib = el.attrib
+            if attrib:
+                for key in sorted(k for k in attrib if k in _KEPT_ATTRIBUTES):
+                    add(f" {key}={_squash(attrib[key])}")
+                if el.tag == "meta" and _META_KEY.search(
+                    " ".join(attrib.get(k, "") for k in ("name", "property", "itemprop"))
+                ):
+                    add(" content=" + _squash(attrib.get("content", "")))
+            add(">")
+            if el.text:
+                add(_squash(el.text))
+        else:
+            add("</>")
+            if el.tail:
+                add(_squash(el.tail))
+    h.update("\x00".join(parts).encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
+def _squash(text: str) -> str:
+    """One space for any run of whitespace: re-indented markup reads the same."""
+    return _WHITESPACE.sub(" ", text)
