@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint corpus bench-retention clean
+.PHONY: run test lint corpus bench-retention bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,5 +37,15 @@ corpus: $(VENV)/.installed-test
 bench-retention: $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks.retention
 
+# urlwatch, the reference point of the benchmark, in a venv of its own.
+URLWATCH_VENV := benchmarks/.venv-urlwatch
+$(URLWATCH_VENV)/bin/urlwatch:
+	$(PYTHON) -m venv $(URLWATCH_VENV)
+	$(URLWATCH_VENV)/bin/python -m pip install -q 'urlwatch==2.29'
+
+## The checking engine's benchmark (about 10 min on 2 cores); BENCH_ARGS="--n 200 --modes c" etc.
+bench: $(VENV)/.installed-test $(URLWATCH_VENV)/bin/urlwatch
+	$(BIN)/python -m benchmarks.monitor $(BENCH_ARGS)
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(URLWATCH_VENV) .pytest_cache .ruff_cache

@@ -14,11 +14,11 @@ readability fallback reads ``<noscript>`` too), and every attribute extraction's
 depend on (``class``/``id``/``style``/``hidden``/``role``/``itemprop``… for trafilatura's
 boilerplate rules and visibility checks; headline and site-name ``<meta>`` carriers; the
 JSON-LD blocks whose ``headline`` the extractor reads). It leaves out what extraction never
-reads and what changes per fetch: the contents of other ``<script>`` and ``<style>`` elements,
-comments and processing instructions, every other attribute (nonces, ``data-*`` tracking,
-``src``/``href`` cache busters), other ``<meta>`` tags (CSRF tokens, request ids), and the
-amount of whitespace in a run. Leaving something in costs an extraction; leaving out
-something extraction reads would miss edits — when in doubt it stays in.
+reads and what changes per fetch: other ``<script>`` elements (added, removed or changed),
+``<style>`` contents, comments and processing instructions, every other attribute (nonces,
+``data-*`` tracking, ``src``/``href`` cache busters), other ``<meta>`` tags (CSRF tokens,
+request ids), and the amount of whitespace in a run. Leaving something in costs an
+extraction; leaving out something extraction reads would miss edits — when in doubt it stays in.
 """
 
 from __future__ import annotations
@@ -71,12 +71,11 @@ def fingerprint(html: str) -> str:
     if root is None:
         h.update(_squash(html).encode("utf-8", "surrogatepass"))
         return h.hexdigest()
-    for script in root.iter("script"):
+    # Extraction drops scripts whole (only JSON-LD is read): one added or removed is no change.
+    for script in list(root.iter("script")):
         if (script.get("type") or "").strip().lower() not in _READ_SCRIPT_TYPES:
-            script.text = None
-            for child in list(script):
-                script.remove(child)
-    etree.strip_elements(root, *_CODE_ELEMENTS, with_tail=False)
+            script.tag = "_code"
+    etree.strip_elements(root, "_code", *_CODE_ELEMENTS, with_tail=False)
     parts: list[str] = []
     add = parts.append
     for event, el in etree.iterwalk(root, events=("start", "end")):
@@ -84,20 +83,20 @@ def fingerprint(html: str) -> str:
             add("<" + el.tag)
             attrib = el.attrib
             if attrib:
-                for key in sorted(k for k in attrib if k in _KEPT_ATTRIBUTES):
-                    add(f" {key}={_squash(attrib[key])}")
+                for key in sorted(k for k in attrib.keys() if k in _KEPT_ATTRIBUTES):  # noqa: SIM118
+                    add(f" {key}={attrib[key]}")
                 if el.tag == "meta" and _META_KEY.search(
                     " ".join(attrib.get(k, "") for k in ("name", "property", "itemprop"))
                 ):
-                    add(" content=" + _squash(attrib.get("content", "")))
+                    add(" content=" + attrib.get("content", ""))
             add(">")
             if el.text:
-                add(_squash(el.text))
+                add(el.text)
         else:
             add("</>")
             if el.tail:
-                add(_squash(el.tail))
-    h.update("\x00".join(parts).encode("utf-8", "surrogatepass"))
+                add(el.tail)
+    h.update(_squash("\x00".join(parts)).encode("utf-8", "surrogatepass"))
     return h.hexdigest()
 
 

@@ -75,6 +75,7 @@ CHANGES_IT = [
 
 LEAVES_IT = [
     ("script payload", 'window.__REQ__ = "req-1"', 'window.__REQ__ = "req-2"'),
+    ("inline script added", "</head>", '<script>window.__BUILD__ = "b7";</script></head>'),
     ("nonce attributes", 'nonce="n1">window', 'nonce="n2">window'),
     ("style contents", ".para { margin: 0 }", ".para { margin: 1px }"),
     ("HTML comment", "rendered at 10:00:01", "rendered at 10:00:02"),
