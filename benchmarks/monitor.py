@@ -251,15 +251,17 @@ def chat_ids() -> list[int]:
     return [900_001 + k for k in range(CHATS)]
 
 
-# What /track extracted from each corpus page: computed once per benchmark run.
-Extracted = dict[int, tuple[Any, str]]
+# What /track learns of each corpus page (the fetched page, its extraction and fingerprint),
+# by corpus slot: computed once per benchmark run.
+Tracked = dict[int, tuple[Any, Any, str]]
 
 
-def populate(database_url: str, server: PageServer, n: int, first: Extracted) -> None:
-    """Track N URLs as /track does: fetch each page, extract it, store version 1 and its meta.
+def populate(database_url: str, server: PageServer, n: int, known: Tracked, start: int = 0) -> None:
+    """Track URLs ``start``..N-1 as /track does: fetch, extract, store version 1 and the meta.
 
-    The pages cycle the corpus, and extraction reads nothing the per-fetch noise changes:
-    each corpus page is extracted (and fingerprinted) once into ``first``, not once per URL.
+    URL i serves corpus page i % len(corpus) with the same bytes (and ETag, in mode a) as every
+    other URL of that page, and extraction reads nothing the per-fetch noise changes: each
+    corpus page is fetched, extracted and fingerprinted once into ``known``, not once per URL.
     """
     from bot.config import MonitorSettings
     from bot.db import make_engine
@@ -274,32 +276,27 @@ def populate(database_url: str, server: PageServer, n: int, first: Extracted) ->
     chats = chat_ids()
     for chat_id in chats:
         store.ensure_chat(chat_id, "private")
-    policy = FetchPolicy.from_settings(
-        MonitorSettings(allow_private_addresses=True, allowed_ports=(server.port,))
-    )
-
-    async def fetch_all() -> list[Any]:
-        sem = asyncio.Semaphore(CONCURRENCY)
-        async with Fetcher(policy) as fetcher:
-
-            async def one(i: int) -> Any:
-                async with sem:
-                    return await fetcher.fetch(server.url(i))
-
-            return list(await asyncio.gather(*(one(i) for i in range(n))))
-
-    pages = asyncio.run(fetch_all())
     n_pages = len(corpus_pages())
-    for i, page in enumerate(pages):
-        slot = i % n_pages
-        if slot not in first:
-            first[slot] = (extract(page.html, page.url), fingerprint(page.html))
-        snapshot, printed = first[slot]
+    missing = [slot for slot in range(min(n, n_pages)) if slot not in known]
+    if missing:
+        policy = FetchPolicy.from_settings(
+            MonitorSettings(allow_private_addresses=True, allowed_ports=(server.port,))
+        )
+
+        async def fetch_all() -> list[Any]:
+            async with Fetcher(policy) as fetcher:
+                return [await fetcher.fetch(server.url(slot)) for slot in missing]
+
+        for slot, page in zip(missing, asyncio.run(fetch_all()), strict=True):
+            known[slot] = (page, extract(page.html, page.url), fingerprint(page.html))
+    for i in range(start, n):
+        page, snapshot, printed = known[i % n_pages]
+        url = server.url(i)
         store.track(
             chats[i % len(chats)],
-            url=page.url,
-            url_key=url_key(page.url),
-            site=site_name(page.url),
+            url=url,
+            url_key=url_key(url),
+            site=site_name(url),
             title=snapshot.title,
             content=snapshot.to_dict(),
             content_hash=snapshot.content_hash,
@@ -482,6 +479,7 @@ def bare_extraction(duration: float) -> None:
     """Print JSON figures of trafilatura.bare_extraction (and bot.fingerprint) on the corpus pages."""
     import trafilatura
 
+    from bot.extract import extract
     from bot.fingerprint import fingerprint
 
     pages = [p[0].decode("utf-8", "replace") for p in corpus_pages()]
@@ -494,6 +492,7 @@ def bare_extraction(duration: float) -> None:
             ),
         ),
         ("fingerprint", fingerprint),
+        ("bot_extract", extract),  # trafilatura + the headline choice and paragraph filters
     ):
         done, cpu0, t0 = 0, time.process_time(), time.monotonic()
         while done < len(pages) or time.monotonic() - t0 < duration:
@@ -659,6 +658,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def bench(args: argparse.Namespace) -> int:
+    # SIGTERM (and SIGINT, ignored in background jobs) end the run through the cleanup below:
+    # no page server, worker or PostgreSQL left behind.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, _frame: sys.exit(128 + signum))
     workdir = Path(tempfile.mkdtemp(prefix="redline-bench-"))
     server = PageServer(workdir)
     api = FakeBotApi(chat_ids())
@@ -686,11 +689,12 @@ def _bench(
     print("\n== bare extraction of the corpus pages, one at a time ==")
     print(row("trafilatura", extraction))
     print(row("bot.fingerprint", fp))
+    print(row("bot.extract.extract", figures_of(ex["bot_extract"])))
 
     # One database filled as /track fills it (server in mode a, so the ETags are known),
     # copied for each mode so every run starts from the same state.
     template = workdir / "template.db"
-    extracted: Extracted = {}
+    extracted: Tracked = {}
     server.set_mode("a")
     t0 = time.monotonic()
     populate(f"sqlite:///{template}", server, n, extracted)
@@ -719,10 +723,14 @@ def _bench(
     if args.memory_n:
         print(f"\n== memory: {args.memory_n} articles, mode (d) ==")
         db = workdir / "memory.db"
+        start = 0
+        if args.memory_n >= n:  # the modes' N articles are its first N
+            shutil.copy(template, db)
+            start = n
         server.set_mode("a")
         t0 = time.monotonic()
-        populate(f"sqlite:///{db}", server, args.memory_n, extracted)
-        print(f"  (tracked {args.memory_n} articles in {time.monotonic() - t0:.0f} s)")
+        populate(f"sqlite:///{db}", server, args.memory_n, extracted, start=start)
+        print(f"  (tracked {args.memory_n - start} more articles in {time.monotonic() - t0:.0f} s)")
         server.set_mode("d")
         config = workdir / "memory.toml"
         write_config(config, f"sqlite:///{db}", api, server, args.monitor)
@@ -746,7 +754,7 @@ def _postgres(
     server: PageServer,
     api: FakeBotApi,
     report: Report,
-    extracted: Extracted,
+    extracted: Tracked,
 ) -> None:
     from tests.fakes.postgres import PostgresServer, find_bindir
 

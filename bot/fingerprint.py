@@ -1,4 +1,4 @@
-"""HTML page → a short hash of everything extraction reads, in one lxml pass.
+"""HTML page → a short hash of everything extraction reads, from one lxml parse.
 
 Pure: a string in, a string out. Real news sites send new bytes on every fetch while the
 article stays the same (inline scripts with request ids and build hashes, CSP nonces,
@@ -30,6 +30,9 @@ from lxml import etree
 
 __all__ = ["fingerprint"]
 
+# A <meta>'s content, copied here when kept (below); the element's own ``content`` is dropped.
+_KEPT_CONTENT = "data-redline-content"
+_DROPPED = "redline-dropped"
 # Attributes trafilatura, its readability/justext fallbacks and bot.extract read on any element.
 _KEPT_ATTRIBUTES = frozenset(
     {
@@ -49,13 +52,16 @@ _KEPT_ATTRIBUTES = frozenset(
         "data-testid",
         "property",
         "name",
+        "alttext",  # MathML: trafilatura turns formulas into text
+        "display",
+        _KEPT_CONTENT,
     }
 )
 # A <meta>'s content is kept when its name says it carries a headline or a site name.
 _META_KEY = re.compile(r"title|headline|site|name|publisher|copyright", re.IGNORECASE)
 # Script payloads extraction reads (bot.extract's JSON-LD headline, trafilatura's metadata).
 _READ_SCRIPT_TYPES = frozenset({"application/ld+json", "application/json+ld"})
-# Elements whose contents are code, not text: dropped before the walk.
+# Elements whose contents are code, not text: dropped whole (their tail text stays).
 _CODE_ELEMENTS = ("style", "template")
 _WHITESPACE = re.compile(r"\s+")
 
@@ -66,7 +72,7 @@ def fingerprint(html: str) -> str:
     if not html or not html.strip():
         return h.hexdigest()
     # A parser per call: lxml parsers must never be shared between threads.
-    parser = etree.HTMLParser(remove_comments=True, remove_pis=True, encoding="utf-8")
+    parser = etree.HTMLParser(remove_comments=True, remove_pis=True, encoding="utf-8", collect_ids=False)
     root = etree.fromstring(html.encode("utf-8", "surrogatepass"), parser)
     if root is None:
         h.update(_squash(html).encode("utf-8", "surrogatepass"))
@@ -74,29 +80,19 @@ def fingerprint(html: str) -> str:
     # Extraction drops scripts whole (only JSON-LD is read): one added or removed is no change.
     for script in list(root.iter("script")):
         if (script.get("type") or "").strip().lower() not in _READ_SCRIPT_TYPES:
-            script.tag = "_code"
-    etree.strip_elements(root, "_code", *_CODE_ELEMENTS, with_tail=False)
-    parts: list[str] = []
-    add = parts.append
-    for event, el in etree.iterwalk(root, events=("start", "end")):
-        if event == "start":
-            add("<" + el.tag)
-            attrib = el.attrib
-            if attrib:
-                for key in sorted(k for k in attrib.keys() if k in _KEPT_ATTRIBUTES):  # noqa: SIM118
-                    add(f" {key}={attrib[key]}")
-                if el.tag == "meta" and _META_KEY.search(
-                    " ".join(attrib.get(k, "") for k in ("name", "property", "itemprop"))
-                ):
-                    add(" content=" + attrib.get("content", ""))
-            add(">")
-            if el.text:
-                add(el.text)
-        else:
-            add("</>")
-            if el.tail:
-                add(el.tail)
-    h.update(_squash("\x00".join(parts)).encode("utf-8", "surrogatepass"))
+            script.tag = _DROPPED
+    etree.strip_elements(root, _DROPPED, *_CODE_ELEMENTS, with_tail=False)
+    for meta in root.iter("meta"):
+        if _META_KEY.search(" ".join(meta.get(k, "") for k in ("name", "property", "itemprop"))):
+            meta.set(_KEPT_CONTENT, meta.get("content", ""))
+    for el in root.iter():
+        attrib = el.attrib
+        if attrib:
+            for key in attrib.keys():  # noqa: SIM118  (a copy: the loop deletes)
+                if key not in _KEPT_ATTRIBUTES:
+                    del attrib[key]
+    # What is left (tags, nesting, text, kept attributes) serialised by lxml in one C call.
+    h.update(_squash(etree.tostring(root, encoding="unicode")).encode("utf-8", "surrogatepass"))
     return h.hexdigest()
 
 

@@ -32,10 +32,12 @@ PAGE = """<!DOCTYPE html>
     <h2>Thousands without power</h2>
     <div class="para">The storm reached the coast on Tuesday night.</div>
     <p>Winds of 120 km/h were measured.</p>
+    <p>Emergency services said they had answered more than four thousand calls overnight, most of them about fallen trees, flooded cellars and roofs torn away by the wind.</p>
     <ul><li>Schools are closed.</li></ul>
     <table><tr><td>Deaths</td><td>2</td></tr></table>
     <blockquote>It was the worst night in years.</blockquote>
     <pre>Route 1 closed</pre>
+    <p>Rainfall grew with the square of the wind: <math alttext="r = w^2"><mi>r</mi></math>.</p>
     <noscript>Enable JavaScript to see the map.</noscript>
   </article>
   <img src="/pixel.gif?t=1700000000" alt="">
@@ -69,6 +71,7 @@ CHANGES_IT = [
     ("class (boilerplate rules read it)", '<div class="para">', '<div class="comments">'),
     ("hidden (visibility check)", '<div class="para">', '<div class="para" hidden>'),
     ("style display:none", '<div class="para">', '<div class="para" style="display:none">'),
+    ("MathML alttext (extraction turns formulas into text)", "w^2", "w^3"),
     ("itemprop articleBody", 'itemprop="articleBody"', 'itemprop="text"'),
     ("space removed between words", "Schools are", "Schoolsare"),
 ]
