@@ -29,7 +29,9 @@ BUCKET = timedelta(minutes=5)
 WINDOW = timedelta(hours=1)
 
 OUTCOME_LABELS = {
-    Outcome.NOT_MODIFIED: "not modified (304 or same bytes)",
+    Outcome.NOT_MODIFIED: "not modified (304)",
+    Outcome.BODY_SAME: "same bytes",
+    Outcome.FINGERPRINT_SAME: "same fingerprint",
     Outcome.SAME: "same text",
     Outcome.NOISE: "noise only",
     Outcome.CHANGED: "changed",

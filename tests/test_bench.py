@@ -21,7 +21,7 @@ FIGURE = r"\s+\d+\.\d checks/s\s+\d+\.\d\d ms CPU/check\s+peak RSS\s+\d+ MB"
 
 def test_benchmark_runs_on_a_tiny_n_and_prints_every_figure() -> None:
     corpus_or_skip()
-    args = ["--n", "40", "--duration", "1.5", "--warmup", "0.5", "--ref-duration", "0.3", "--memory-n", "60"]
+    args = ["--n", "40", "--duration", "1", "--warmup", "0.3", "--ref-duration", "0.3", "--memory-n", "60"]
     if "tick" in {f.name for f in dataclasses.fields(MonitorSettings)}:
         args += ["--monitor", "tick = 0.2"]  # the tick scheduler: look for due checks often
     out = subprocess.run(

@@ -114,7 +114,7 @@ def test_format_stats() -> None:
     assert format_stats(stats) == (
         "Redline at 2026-12-02 07:30:05 UTC · sqlite:////data/redline.db\n"
         "articles: 3 active · 1 failing · 0 dormant · 1 gone · 2 tracked by nobody\n"
-        "checks in the last hour: 120 not modified (304 or same bytes) · 4 same text · 2 noise only · "
+        "checks in the last hour: 120 not modified (304) · 4 same text · 2 noise only · "
         "3 changed · 1 failed\n"
         "scheduler: 2 checks overdue, the oldest by 6 min\n"
         "deliveries: 1 pending · 0 sending · 10 sent · 2 failed (oldest pending for 40 s)\n"
@@ -169,7 +169,10 @@ async def test_stats_and_metrics_after_an_end_to_end_story(
     assert metrics[("redline_articles_untracked", ())] == 1
     assert metrics[("redline_checks_last_hour", (("outcome", "changed"),))] == 1
     assert metrics[("redline_checks_last_hour", (("outcome", "gone"),))] == 1
-    assert metrics[("redline_checks_last_hour", (("outcome", "not_modified"),))] >= 1
+    unchanged = [
+        metrics[("redline_checks_last_hour", (("outcome", o),))] for o in ("not_modified", "body_same")
+    ]
+    assert sum(unchanged) >= 1  # the page served again as it was, before the edit
     assert metrics[("redline_deliveries", (("status", "sent"),))] == 2  # "gone" and the edit, to Alice
     assert metrics[("redline_deliveries", (("status", "failed"),))] == 1
     assert metrics[("redline_chats", (("state", "blocked"),))] == 1
@@ -192,7 +195,8 @@ async def test_stats_and_metrics_after_an_end_to_end_story(
     assert lines[0].startswith("Redline at ") and lines[0].endswith(f"sqlite:///{tmp_path / 'redline.db'}")
     assert lines[1] == "articles: 1 active · 0 failing · 0 dormant · 1 gone · 1 tracked by nobody"
     assert re.fullmatch(
-        r"checks in the last hour: \d+ not modified \(304 or same bytes\) · \d+ same text · \d+ noise only · "
+        r"checks in the last hour: \d+ not modified \(304\) · \d+ same bytes · \d+ same fingerprint · "
+        r"\d+ same text · \d+ noise only · "
         r"1 changed · 0 shrunk \(withdrawal\?\) · 0 failed · 1 gone · 0 went dormant",
         lines[2],
     ), lines[2]
