@@ -294,7 +294,7 @@ class Commands:
             except NotAnArticle as exc:
                 await self._reply(update, exc.args[0])
                 return
-            printed = await asyncio.to_thread(fingerprint, page.html)
+            printed = await self.parser.run(fingerprint, page.html)
             result = await asyncio.to_thread(
                 self.store.track,
                 chat_id,

@@ -71,7 +71,8 @@ def fingerprint(html: str) -> str:
     h = hashlib.blake2b(digest_size=16)
     if not html or not html.strip():
         return h.hexdigest()
-    # A parser per call: lxml parsers must never be shared between threads.
+    # A parser of its own: a module-level one would be shared by every caller. Callers in the
+    # bot run this on bot.parsing's thread, with every other parse (see its docstring).
     parser = etree.HTMLParser(remove_comments=True, remove_pis=True, encoding="utf-8", collect_ids=False)
     root = etree.fromstring(html.encode("utf-8", "surrogatepass"), parser)
     if root is None:

@@ -281,7 +281,7 @@ class Monitor:
         # ``article.fingerprint`` is only ever stored beside an extraction that was compared
         # with the last version and left it standing (same, noise, A/B flip) or became it;
         # a shrunk or unreadable page keeps the old one, so it is extracted again next time.
-        fingerprint = await asyncio.to_thread(page_fingerprint, page.html)
+        fingerprint = await self.parser.run(page_fingerprint, page.html)
         meta = {
             "etag": page.etag,
             "last_modified": page.last_modified,
