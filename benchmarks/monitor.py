@@ -6,6 +6,7 @@
 What runs, all in one go so every ratio compares figures from the same machine and minute:
 
 - a page server in its own process: N distinct URLs ``/a/<i>`` cycling the real corpus pages,
+  spread over 20 sites (loopback addresses 127.0.0.1–20, so the per-site limit acts as it would),
   answering in one of four modes: (a) unchanged, ETag + 304; (b) unchanged, 200 with identical
   bytes; (c) the same article in new bytes on every fetch (a request id in an inline script, a
   CSP nonce, a "served at" comment and a ``data-`` attribute, as real news sites do);
@@ -59,6 +60,16 @@ MODE_NAMES = {
     "d": "10% of pages edited",
 }
 CHATS = 20  # the articles are spread over this many chats, as a public bot's would be
+# ... and over this many sites (127.0.0.1 … 127.0.0.20: Linux routes all of 127/8 to loopback),
+# so monitor.per_site_limit throttles no more than it would on real news sites.
+SITES = 20
+
+
+def host(i: int) -> str:
+    """The loopback address that stands for URL i's site."""
+    return f"127.0.0.{1 + i % SITES}"
+
+
 CONCURRENCY = 16  # monitor.concurrency's default; the raw httpx reference uses the same
 CHECK_LINE = re.compile(r" check article=\d+ outcome=(\w+)")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -137,9 +148,12 @@ def serve(port_file: Path) -> None:
         app.router.add_post("/_mode/{m}", set_mode)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
+        site = web.TCPSite(runner, host(0), 0, backlog=1024)
         await site.start()
-        port_file.write_text(str(runner.addresses[0][1]))
+        port = runner.addresses[0][1]
+        for k in range(1, SITES):  # the same server on every site's loopback address
+            await web.TCPSite(runner, host(k), port, backlog=1024).start()
+        port_file.write_text(str(port))
         await asyncio.Event().wait()
 
     asyncio.run(main())
@@ -162,7 +176,7 @@ class PageServer:
         self.port = int(port_file.read_text())
 
     def url(self, i: int) -> str:
-        return f"http://127.0.0.1:{self.port}/a/{i}"
+        return f"http://{host(i)}:{self.port}/a/{i}"
 
     def set_mode(self, mode: str) -> None:
         import httpx
@@ -415,7 +429,7 @@ def run_workers(config: Path, workdir: Path, workers: int, warmup: float, durati
 # --------------------------------------------------------------------------------------------
 
 
-def raw_client(base: str, n: int, mode: str, duration: float, concurrency: int) -> None:
+def raw_client(port: int, n: int, mode: str, duration: float, concurrency: int) -> None:
     """Print JSON figures of plain httpx GETs on the N URLs, round robin, ``concurrency`` at once."""
     import httpx
 
@@ -426,7 +440,7 @@ def raw_client(base: str, n: int, mode: str, duration: float, concurrency: int) 
 
             async def get(i: int) -> None:
                 headers = {"If-None-Match": etags[i]} if mode == "a" and i in etags else {}
-                r = await client.get(f"{base}/a/{i}", headers=headers)
+                r = await client.get(f"http://{host(i)}:{port}/a/{i}", headers=headers)
                 if "etag" in r.headers:
                     etags[i] = r.headers["etag"]
 
@@ -470,8 +484,7 @@ def _run_json(*args: str) -> dict[str, Any]:
 
 
 def raw_httpx(server: PageServer, n: int, mode: str, duration: float) -> Figures:
-    base = f"http://127.0.0.1:{server.port}"
-    r = _run_json("raw", base, str(n), mode, str(duration), str(CONCURRENCY))
+    r = _run_json("raw", str(server.port), str(n), mode, str(duration), str(CONCURRENCY))
     return figures_of(r)
 
 
@@ -622,7 +635,7 @@ def main(argv: list[str] | None = None) -> int:
     s = sub.add_parser("serve", help=argparse.SUPPRESS)
     s.add_argument("--port-file", type=Path, required=True)
     r = sub.add_parser("raw", help=argparse.SUPPRESS)
-    r.add_argument("base")
+    r.add_argument("port", type=int)
     r.add_argument("n", type=int)
     r.add_argument("mode")
     r.add_argument("duration", type=float)
@@ -649,7 +662,7 @@ def main(argv: list[str] | None = None) -> int:
         serve(args.port_file)
         return 0
     if args.cmd == "raw":
-        raw_client(args.base, args.n, args.mode, args.duration, args.concurrency)
+        raw_client(args.port, args.n, args.mode, args.duration, args.concurrency)
         return 0
     if args.cmd == "extract":
         bare_extraction(args.duration)
