@@ -6,13 +6,15 @@ import json
 import unicodedata
 
 import pytest
+from trafilatura.metadata import extract_metadata
+from trafilatura.utils import load_html
 
 from benchmarks.corpus import load_manifest
 from bot import extract as extract_module
 from bot.diff import diff_snapshots
 from bot.extract import NotAnArticle, Snapshot, extract
 from bot.normalize import comparison_form, display_form, loose_form
-from tests.corpus import corpus_or_skip, corpus_params, fixture_html
+from tests.corpus import FIXTURES, corpus_or_skip, corpus_params, fixture_html
 
 # --------------------------------------------------------------------------------------------
 # Our fixtures
@@ -376,3 +378,21 @@ def test_corpus_headline(case) -> None:  # type: ignore[no-untyped-def]
     same_as_carrier = any(loose_form(before.title) == loose_form(c) for c in own if c)
     title_prefix = loose_form(carriers.get("title", "")).startswith(loose_form(before.title))
     assert same_as_carrier or title_prefix, (before.title, carriers)
+
+
+def test_title_and_site_match_trafilatura_metadata() -> None:
+    """The cheap title/site-name reading finds what trafilatura's full metadata pass finds, on
+    every page of the corpus and on our fixtures (with the page's address and without)."""
+    corpus = corpus_or_skip()
+    pages = sorted((corpus / "pages").glob("*/*.html"))
+    urls = {p["slug"]: p["url"] for p in load_manifest(corpus)["pages"]}
+    found = 0
+    for path in [*pages, *sorted(FIXTURES.glob("*.html"))]:
+        tree = load_html(path.read_text(encoding="utf-8", errors="replace"))
+        if tree is None:
+            continue
+        for url in (urls.get(path.parent.name), None):
+            full = extract_metadata(tree, url)
+            assert extract_module._title_and_site(tree, url) == (full.title, full.sitename), (path, url)
+            found += bool(full.title and full.sitename)
+    assert found > len(pages)  # most pages state both: the comparison is not of two Nones
