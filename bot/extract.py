@@ -415,9 +415,9 @@ def _drop_noise_paragraphs(paragraphs: list[str], title: str, carriers: Mapping[
     ]
     # The page's <h1> often comes out as the first paragraph (BBC, Politico, Yonhap, NZZ,
     # tagesschau's kicker + headline). Left in, a headline edit would also read as "¶1 edited".
-    headlines = [title, *(t for ts in carriers.values() for t in ts)]
+    headlines = dict.fromkeys(h for h in (title, *(t for ts in carriers.values() for t in ts)) if h)
     for i, p in enumerate(kept[:3]):
-        if any(_same_headline(p, h) for h in headlines if h):
+        if any(_same_headline(p, h) for h in headlines):
             return kept[:i] + kept[i + 1 :]
     return kept
 
@@ -432,7 +432,9 @@ def _same_headline(paragraph: str, headline: str) -> bool:
         return False
     if a in b and len(a) >= 0.6 * len(b):
         return True
-    return SequenceMatcher(None, a, b, autojunk=False).ratio() >= 0.85
+    matcher = SequenceMatcher(None, a, b, autojunk=False)
+    # the quick ratios are upper bounds of ratio(): most pairs are told apart without it
+    return matcher.real_quick_ratio() >= 0.85 and matcher.quick_ratio() >= 0.85 and matcher.ratio() >= 0.85
 
 
 def _check_article(title: str, paragraphs: list[str], links: list[_Link]) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Invisible characters that carry no text: zero-width space, word joiner, BOM, soft hyphen.
 # ZWJ/ZWNJ are kept in the display form (emoji sequences, Persian) and dropped for comparison.
@@ -77,6 +78,13 @@ def comparison_form(text: str) -> str:
     return _CJK_SPACE.sub("", text) if has_nospace_chars(text) else text
 
 
+@lru_cache(maxsize=1024)  # one page asks for the same paragraph and headline forms many times
 def loose_form(text: str) -> str:
-    """Case-, punctuation- and space-free form, for "is this the same headline?" guesses."""
-    return _NON_ALNUM.sub("", comparison_form(text).casefold())
+    """Case-, punctuation- and space-free form, for "is this the same headline?" guesses.
+
+    ``comparison_form(text).casefold()`` without its punctuation, taking only the steps of the
+    comparison form that can touch a letter or digit: NFKC, and the quote folding (U+02BC, the
+    modifier-letter apostrophe, is a letter). Its other steps only drop or swap spaces and
+    invisible characters, which go here anyway.
+    """
+    return _NON_ALNUM.sub("", unicodedata.normalize("NFKC", text).translate(_QUOTES).casefold())
