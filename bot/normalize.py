@@ -26,6 +26,9 @@ _QUOTES = {
     **dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"), "-"),
 }
 
+# Both at once: one pass over the text (their keys are apart, and no output is a key).
+_FOLD_CMP = {**_INVISIBLE_CMP, **_QUOTES}
+
 _WS = re.compile(r"\s+")
 _NON_ALNUM = re.compile(r"[\W_]+")
 
@@ -71,9 +74,10 @@ def display_form(text: str) -> str:
     return _WS.sub(" ", text).strip()
 
 
+@lru_cache(maxsize=1024)  # a check asks for each paragraph's form in its hash, diff and pairing
 def comparison_form(text: str) -> str:
     """The form two texts are compared in: equal exactly when they differ only by noise."""
-    text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE_CMP).translate(_QUOTES)
+    text = unicodedata.normalize("NFKC", text).translate(_FOLD_CMP)
     text = _WS.sub(" ", text).strip()
     return _CJK_SPACE.sub("", text) if has_nospace_chars(text) else text
 
