@@ -6,8 +6,13 @@ does."""
 
 from __future__ import annotations
 
-import pytest
+import re
 
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot import fingerprint as fingerprint_module
 from bot.extract import extract
 from bot.fingerprint import fingerprint
 
@@ -113,3 +118,13 @@ def test_empty_and_unparseable_pages_have_a_fingerprint() -> None:
     assert fingerprint("") == fingerprint("   ")
     assert fingerprint("<html></html>") != fingerprint("")
     assert fingerprint("just text") != fingerprint("other text")
+
+
+_SPACES = " \t\n\r\x0b\x0c\x1c\x1f\x85\xa0\u1680\u2000\u2028\u2029\u202f\u3000\u200bab"
+
+
+@given(st.text(alphabet=st.sampled_from(_SPACES), max_size=20) | st.text(max_size=20))
+def test_whitespace_runs_squash_as_the_regular_expression_would(text: str) -> None:
+    """The fast squash gives what ``\\s+`` → one space gives, ends included (stored
+    fingerprints stay valid)."""
+    assert fingerprint_module._squash(text) == re.sub(r"\s+", " ", text)
