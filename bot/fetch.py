@@ -645,6 +645,15 @@ class Fetcher:
                 await response.aclose()
         raise TooManyRedirects()
 
+    async def _drain(self, response: httpx.Response) -> None:
+        """Read a body that should be empty (a 304's) to its end: httpcore keeps the connection
+        for the next fetch only when the response was read through; an unread one is closed."""
+        read = 0
+        async for chunk in response.aiter_raw():
+            read += len(chunk)
+            if read > self.policy.max_bytes:
+                return  # not worth reading on: the connection is closed instead
+
     async def _read(
         self, response: httpx.Response, etag: str | None, last_modified: str | None, conditional: bool
     ) -> Page:
@@ -652,6 +661,7 @@ class Fetcher:
         status = response.status_code
         final_url = canonical_url(str(response.url))
         if status == 304 and conditional:
+            await self._drain(response)
             return Page(
                 url=final_url,
                 status=304,

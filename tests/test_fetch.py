@@ -790,6 +790,17 @@ async def test_etag_conditional_get(articles: ArticleServer, open_fetcher: Fetch
     assert stale.status == 200 and stale.html == ARTICLE and stale.body_hash == first.body_hash
 
 
+async def test_a_304_keeps_the_connection_for_the_next_fetch(
+    articles: ArticleServer, open_fetcher: Fetcher
+) -> None:
+    articles.set_page("/p", ARTICLE, etag=True)
+    first = await open_fetcher.fetch(articles.url("/p"))
+    for _ in range(3):
+        assert (await open_fetcher.fetch(articles.url("/p"), etag=first.etag)).not_modified
+    peers = articles.peers("/p")
+    assert len(peers) == 4 and len(set(peers)) == 1  # one TCP connection for all four
+
+
 async def test_last_modified_conditional_get(articles: ArticleServer, open_fetcher: Fetcher) -> None:
     stamp = "Wed, 21 Oct 2015 07:28:00 GMT"
     articles.set_page("/p", ARTICLE, headers={"Last-Modified": stamp})

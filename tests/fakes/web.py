@@ -46,6 +46,7 @@ class ArticleServer:
         self._routes: dict[str, Handler] = {}
         self._hits: Counter[str] = Counter()
         self._headers: dict[str, Mapping[str, str]] = {}
+        self._peers: dict[str, list[object]] = {}
         self._runner: web.AppRunner | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -147,9 +148,16 @@ class ArticleServer:
         """Headers of the latest request for ``path`` (case-insensitive), or None if none came."""
         return self._headers.get(path)
 
+    def peers(self, path: str) -> list[object]:
+        """The client address (host, port) of each request for ``path``, in order: one TCP
+        connection per distinct address."""
+        return list(self._peers.get(path, []))
+
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         path = request.rel_url.path
         self._hits[path] += 1
+        transport = request.transport
+        self._peers.setdefault(path, []).append(transport.get_extra_info("peername") if transport else None)
         self._headers[path] = CIMultiDict(request.headers)
         handler = self._routes.get(path)
         if handler is None:
