@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from bot.batching import GroupCommit
 from bot.config import MonitorSettings
 from bot.diff import diff_snapshots, for_sensitivity, summarize
 from bot.extract import NotAnArticle, Snapshot
@@ -105,6 +106,8 @@ class Monitor:
         self._pending: deque[Article] = deque()  # claimed, waiting for a free slot
         self._running: dict[int, asyncio.Task[CheckResult]] = {}
         self._site_load: Counter[str] = Counter()  # claimed per site, pending + running
+        # The quiet checks' one-row updates, committed together (bot.batching).
+        self._quiet_writes: GroupCommit[tuple[int, dict[str, object]]] = GroupCommit(store.update_articles)
 
     # -- scheduling --------------------------------------------------------------------
 
@@ -185,6 +188,7 @@ class Monitor:
         for task in running:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
+        await self._quiet_writes.aclose()
         self._pending.clear()
         if held:
             await asyncio.to_thread(self.store.release_articles, held, utcnow())
@@ -242,14 +246,8 @@ class Monitor:
         """Nothing to announce: record the check and look less often (pages settle down)."""
         assert article.id is not None
         interval = self._slower(article.interval)
-        await asyncio.to_thread(
-            self.store.update_article,
-            article.id,
-            interval=interval,
-            next_check_at=self._next(interval, now),
-            last_checked_at=now,
-            **fields,
-        )
+        fields.update(interval=interval, next_check_at=self._next(interval, now), last_checked_at=now)
+        await self._quiet_writes.write((article.id, fields))
         return CheckResult(article.id, outcome, detail=detail)
 
     async def _check(self, article: Article, now: datetime) -> CheckResult:

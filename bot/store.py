@@ -6,13 +6,14 @@ blocks the event loop. Each method is one transaction: either all of it happens 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, or_, update
+from sqlalchemy import Update, and_, bindparam, exists, func, or_, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
@@ -104,6 +105,17 @@ def _subscription(chat_id: int, article_id: int) -> SelectOfScalar[Subscription]
 def _renumber(text: str, old: int, new: int) -> str:
     """Point a rendered message's ``/diff N`` commands at the article's new number."""
     return re.sub(rf"/diff {old}(?!\d)", f"/diff {new}", text)
+
+
+@functools.cache
+def _article_update(names: tuple[str, ...]) -> Update:
+    """``UPDATE article SET <names> WHERE id = :_id``, built once per set of columns."""
+    table = Article.__table__  # type: ignore[attr-defined]
+    return (
+        update(table)
+        .where(table.c.id == bindparam("_id"))
+        .values({name: bindparam(name, type_=table.c[name].type) for name in names})
+    )
 
 
 def audible() -> ColumnElement[bool]:
@@ -556,9 +568,19 @@ class Store:
             return [(sub, chat) for sub, chat in rows]
 
     def update_article(self, article_id: int, **fields: object) -> None:
-        """One UPDATE statement: the whole database cost of a check that found nothing new."""
-        with session_scope(self.engine) as s:
-            s.exec(update(Article).where(col(Article.id) == article_id).values(**fields))  # type: ignore[call-overload]
+        """One UPDATE statement in its own transaction."""
+        self.update_articles([(article_id, fields)])
+
+    def update_articles(self, updates: Sequence[tuple[int, Mapping[str, object]]]) -> None:
+        """Many articles' UPDATEs in one transaction, one executemany per set of columns: the
+        whole database cost of a batch of checks that found nothing new. SQLAlchemy Core, not
+        an ORM session: nothing here needs objects back."""
+        groups: dict[tuple[str, ...], list[dict[str, object]]] = {}
+        for article_id, fields in updates:
+            groups.setdefault(tuple(sorted(fields)), []).append({"_id": article_id, **fields})
+        with self.engine.begin() as conn:
+            for names, rows in groups.items():
+                conn.execute(_article_update(names), rows)
 
     def store_version(
         self,
