@@ -801,6 +801,18 @@ async def test_a_304_keeps_the_connection_for_the_next_fetch(
     assert len(peers) == 4 and len(set(peers)) == 1  # one TCP connection for all four
 
 
+async def test_a_kept_connection_the_server_closed_is_not_reused(open_fetcher: Fetcher) -> None:
+    async with ArticleServer() as first:
+        first.set_page("/p", ARTICLE)
+        assert (await open_fetcher.fetch(first.url("/p"))).html == ARTICLE
+        port = first.port
+    # The server went away, closing the kept connection; a new one listens on the same port.
+    async with ArticleServer(port=port) as second:
+        second.set_page("/p", ARTICLE)
+        assert (await open_fetcher.fetch(second.url("/p"))).html == ARTICLE
+        assert second.hits("/p") == 1
+
+
 async def test_last_modified_conditional_get(articles: ArticleServer, open_fetcher: Fetcher) -> None:
     stamp = "Wed, 21 Oct 2015 07:28:00 GMT"
     articles.set_page("/p", ARTICLE, headers={"Last-Modified": stamp})
