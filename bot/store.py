@@ -313,10 +313,6 @@ class Store:
         with read_session(self.engine) as s:
             return s.exec(select(Article).where(Article.url_key == url_key)).first()
 
-    def subscription_for(self, chat_id: int, article_id: int) -> Subscription | None:
-        with read_session(self.engine) as s:
-            return s.exec(_subscription(chat_id, article_id)).first()
-
     def count_subscriptions(self, chat_id: int) -> int:
         with read_session(self.engine) as s:
             return s.exec(
