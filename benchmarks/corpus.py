@@ -29,11 +29,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.diff import Change, diff_snapshots, for_sensitivity, tokenize
-from bot.extract import NotAnArticle, Snapshot, extract_with_options
-from bot.fingerprint import fingerprint
-from bot.normalize import comparison_form
-from bot.render import MessageContext, count_entities, render_announcement, utf16_len, visible_len
+from bot.core.diff import Change, diff_snapshots, for_sensitivity, tokenize
+from bot.core.extract import NotAnArticle, Snapshot, extract_with_options
+from bot.core.fingerprint import fingerprint
+from bot.core.normalize import comparison_form
+from bot.messages.announcement import (
+    MessageContext,
+    count_entities,
+    render_announcement,
+    utf16_len,
+    visible_len,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = "../shared/corpus"

@@ -278,12 +278,12 @@ def populate(database_url: str, server: PageServer, n: int, known: Tracked, star
     corpus page is fetched, extracted and fingerprinted once into ``known``, not once per URL.
     """
     from bot.config import MonitorSettings
-    from bot.db import make_engine
-    from bot.extract import extract
-    from bot.fetch import Fetcher, FetchPolicy
-    from bot.fingerprint import fingerprint
-    from bot.store import PageMeta, Store
-    from bot.urls import site_name, url_key
+    from bot.core.extract import extract
+    from bot.core.fingerprint import fingerprint
+    from bot.net.fetch import Fetcher, FetchPolicy
+    from bot.net.urls import site_name, url_key
+    from bot.storage.engine import make_engine
+    from bot.storage.store import PageMeta, Store
 
     store = Store(make_engine(database_url))
     store.upgrade_schema()
@@ -489,11 +489,11 @@ def raw_httpx(server: PageServer, n: int, mode: str, duration: float) -> Figures
 
 
 def bare_extraction(duration: float) -> None:
-    """Print JSON figures of trafilatura.bare_extraction (and bot.fingerprint) on the corpus pages."""
+    """Print JSON figures of trafilatura.bare_extraction (and bot.core.fingerprint) on the corpus pages."""
     import trafilatura
 
-    from bot.extract import extract
-    from bot.fingerprint import fingerprint
+    from bot.core.extract import extract
+    from bot.core.fingerprint import fingerprint
 
     pages = [p[0].decode("utf-8", "replace") for p in corpus_pages()]
     figures = {}
@@ -622,9 +622,9 @@ class Report:
 
 def row(label: str, r: Figures | Figures | None) -> str:
     if r is None:
-        return f"  {label:22} skipped"
+        return f"  {label:26} skipped"
     return (
-        f"  {label:22} {r.rate:9.1f} checks/s  {r.cpu_ms:8.2f} ms CPU/check  "
+        f"  {label:26} {r.rate:9.1f} checks/s  {r.cpu_ms:8.2f} ms CPU/check  "
         f"peak RSS {r.peak_rss_mb:6.0f} MB  ({r.checks} checks in {r.seconds:.1f} s)"
     )
 
@@ -701,8 +701,8 @@ def _bench(
     extraction, fp = figures_of(ex["extract"]), figures_of(ex["fingerprint"])
     print("\n== bare extraction of the corpus pages, one at a time ==")
     print(row("trafilatura", extraction))
-    print(row("bot.fingerprint", fp))
-    print(row("bot.extract.extract", figures_of(ex["bot_extract"])))
+    print(row("bot.core.fingerprint", fp))
+    print(row("bot.core.extract.extract", figures_of(ex["bot_extract"])))
 
     # One database filled as /track fills it (server in mode a, so the ETags are known),
     # copied for each mode so every run starts from the same state.

@@ -28,15 +28,15 @@ from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
 from bot.config import DatabaseSettings
-from bot.db import make_engine, session_scope
-from bot.diff import diff_snapshots
-from bot.extract import Snapshot
-from bot.models import Article, Delivery, DeliveryKind, DeliveryStatus, Version
-from bot.monitor import Outcome
-from bot.render import MessageContext, render_announcement, render_plain
-from bot.retention import Retention
-from bot.stats import CheckCounter
-from bot.store import NewDelivery, PageMeta, Store
+from bot.core.diff import diff_snapshots
+from bot.core.extract import Snapshot
+from bot.messages.announcement import MessageContext, render_announcement, render_plain
+from bot.service.monitor import Outcome
+from bot.storage.engine import make_engine, session_scope
+from bot.storage.models import Article, Delivery, DeliveryKind, DeliveryStatus, Version
+from bot.storage.retention import Retention
+from bot.storage.stats import CheckCounter
+from bot.storage.store import NewDelivery, PageMeta, Store
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 DAY = timedelta(days=1)

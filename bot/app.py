@@ -12,18 +12,18 @@ from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
-from bot.chats import ChatEvents
-from bot.commands import Commands
 from bot.config import Settings
-from bot.db import make_engine
-from bot.deliver import Sender
-from bot.fetch import Fetcher, FetchPolicy, Resolver
-from bot.metrics import MetricsServer, serve
-from bot.monitor import Monitor
-from bot.parsing import ParseThread
-from bot.retention import Retention
-from bot.stats import CheckCounter
-from bot.store import Store
+from bot.net.fetch import Fetcher, FetchPolicy, Resolver
+from bot.ops.metrics import MetricsServer, serve
+from bot.service.monitor import Monitor
+from bot.service.parse_thread import ParseThread
+from bot.storage.engine import make_engine
+from bot.storage.retention import Retention
+from bot.storage.stats import CheckCounter
+from bot.storage.store import Store
+from bot.tg.commands import Commands
+from bot.tg.membership import ChatEvents
+from bot.tg.sender import Sender
 
 log = logging.getLogger("redline.app")
 

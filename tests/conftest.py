@@ -15,8 +15,8 @@ from telegram.ext import Application
 
 from bot.app import build_application
 from bot.config import Settings, load_settings, with_overrides
-from bot.db import make_engine
-from bot.store import Store
+from bot.storage.engine import make_engine
+from bot.storage.store import Store
 from tests.fakes.postgres import PostgresServer, find_bindir
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.web import ArticleServer

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from telegram.error import TimedOut
 
-from bot import replies
-from bot.access import AdminCache, AdminLookupFailed, decided_without_lookup
 from bot.config import with_overrides
+from bot.messages import replies
+from bot.tg.access import AdminCache, AdminLookupFailed, decided_without_lookup
 from tests.conftest import RunningBots, e2e_settings
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.web import ArticleServer

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.backup import BackupError, backup_sqlite
-from bot.db import make_engine
-from bot.models import DeliveryKind, utcnow
-from bot.store import NewDelivery, Store
+from bot.storage.backup import BackupError, backup_sqlite
+from bot.storage.engine import make_engine
+from bot.storage.models import DeliveryKind, utcnow
+from bot.storage.store import NewDelivery, Store
 from tests.test_cli import redline
 from tests.test_store import track_article
 

@@ -1,4 +1,4 @@
-"""bot.batching.GroupCommit: writes queued while a transaction runs share the next one, and
+"""bot.storage.batching.GroupCommit: writes queued while a transaction runs share the next one, and
 every writer returns only once its own write is committed."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from datetime import timedelta
 
 import pytest
 
-from bot.batching import GroupCommit
-from bot.models import utcnow
-from bot.store import Store
+from bot.storage.batching import GroupCommit
+from bot.storage.models import utcnow
+from bot.storage.store import Store
 from tests.test_store import track_article
 
 

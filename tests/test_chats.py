@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from telegram import ChatMemberUpdated
 
-from bot import replies
 from bot.app import Redline
-from bot.chats import reach_change
 from bot.config import with_overrides
-from bot.store import AwayChange
+from bot.messages import replies
+from bot.storage.store import AwayChange
+from bot.tg.membership import reach_change
 from tests.conftest import RunningBots, e2e_settings
 from tests.fakes.telegram_api import FakeTelegram, SentMessage, _chat_member
 from tests.fakes.web import ArticleServer

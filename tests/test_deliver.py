@@ -12,10 +12,10 @@ from sqlmodel import Session, select
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.db import make_engine
-from bot.deliver import Sender
-from bot.models import Delivery, DeliveryKind, DeliveryStatus, utcnow
-from bot.store import NewDelivery, Store
+from bot.storage.engine import make_engine
+from bot.storage.models import Delivery, DeliveryKind, DeliveryStatus, utcnow
+from bot.storage.store import NewDelivery, Store
+from bot.tg.sender import Sender
 from tests.fakes.telegram_api import FakeTelegram
 from tests.test_store import track_article
 

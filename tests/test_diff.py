@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.diff import (
+from bot.core.diff import (
     Change,
     Segment,
     diff_snapshots,
@@ -19,8 +19,8 @@ from bot.diff import (
     tokenize,
     word_diff,
 )
-from bot.extract import Snapshot, extract
-from bot.normalize import comparison_form
+from bot.core.extract import Snapshot, extract
+from bot.core.normalize import comparison_form
 from tests.corpus import fixture_html
 
 P = (

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.__main__ import main
-from bot.export import CSV_COLUMNS, change_rows, changes_csv, export, history_json
-from bot.models import Article, Version
-from bot.store import Store
+from bot.messages.export import CSV_COLUMNS, change_rows, changes_csv, export, history_json
+from bot.ops.cli import main
+from bot.storage.models import Article, Version
+from bot.storage.store import Store
 from tests.conftest import RunningBots
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.web import ArticleServer

@@ -10,10 +10,10 @@ from trafilatura.metadata import extract_metadata
 from trafilatura.utils import load_html
 
 from benchmarks.corpus import load_manifest
-from bot import extract as extract_module
-from bot.diff import diff_snapshots
-from bot.extract import NotAnArticle, Snapshot, extract
-from bot.normalize import comparison_form, display_form, loose_form
+from bot.core import extract as extract_module
+from bot.core.diff import diff_snapshots
+from bot.core.extract import NotAnArticle, Snapshot, extract
+from bot.core.normalize import comparison_form, display_form, loose_form
 from tests.corpus import FIXTURES, corpus_or_skip, corpus_params, fixture_html
 
 # --------------------------------------------------------------------------------------------

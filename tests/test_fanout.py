@@ -13,10 +13,10 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from bot.db import make_engine
-from bot.extract import extract
-from bot.models import DeliveryStatus
-from bot.store import PageMeta, Store
+from bot.core.extract import extract
+from bot.storage.engine import make_engine
+from bot.storage.models import DeliveryStatus
+from bot.storage.store import PageMeta, Store
 from tests.conftest import RunningBots
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.web import ArticleServer

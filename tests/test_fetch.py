@@ -1,4 +1,4 @@
-"""bot.fetch against a local server that misbehaves on purpose. One row per case.
+"""bot.net.fetch against a local server that misbehaves on purpose. One row per case.
 
 No test leaves 127.0.0.0/8: the autouse ``connects`` fixture wraps httpcore's real socket
 connect and fails any test that tries another address (or a name: the guard must hand it an
@@ -32,7 +32,7 @@ import pytest
 from aiohttp import web
 
 from bot.config import MonitorSettings
-from bot.fetch import (
+from bot.net.fetch import (
     BadResponse,
     BadURL,
     BlockedAddress,
@@ -960,10 +960,10 @@ async def test_logs_name_the_host_but_never_the_path_or_query(
     articles: ArticleServer, open_fetcher: Fetcher, caplog: pytest.LogCaptureFixture
 ) -> None:
     articles.set_page("/secret-path", ARTICLE)
-    with caplog.at_level(logging.DEBUG, logger="bot.fetch"):
+    with caplog.at_level(logging.DEBUG, logger="bot.net.fetch"):
         await open_fetcher.fetch(articles.url("/secret-path?token=hunter2"))
         await failure(open_fetcher, articles.url("/missing?token=hunter2"))
-    lines = [r.getMessage() for r in caplog.records if r.name == "bot.fetch"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.net.fetch"]
     assert any("fetched host=127.0.0.1 status=200" in line for line in lines)
     assert any("fetch_failed host=127.0.0.1 error=HTTPStatusError" in line for line in lines)
     assert not any("hunter2" in line or "secret-path" in line for line in lines)

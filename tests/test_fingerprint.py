@@ -1,4 +1,4 @@
-"""bot.fingerprint: what changes it (everything extraction reads) and what does not (per-fetch
+"""bot.core.fingerprint: what changes it (everything extraction reads) and what does not (per-fetch
 noise extraction never reads). One row per case, applied to one small page. That no corpus edit
 hides behind an unchanged fingerprint is checked by tests/test_corpus.py, whose judging
 (benchmarks.corpus.evaluate) skips extraction when the fingerprint is unchanged, as the monitor
@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot import fingerprint as fingerprint_module
-from bot.extract import extract
-from bot.fingerprint import fingerprint
+from bot.core import fingerprint as fingerprint_module
+from bot.core.extract import extract
+from bot.core.fingerprint import fingerprint
 
 PAGE = """<!DOCTYPE html>
 <html lang="en">

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.diff import diff_snapshots
-from bot.extract import Snapshot
-from bot.history import EventKind, classify
+from bot.core.diff import diff_snapshots
+from bot.core.edits import EventKind, classify
+from bot.core.extract import Snapshot
 
 BODY = ("The Russian president had been due to open a cathedral in Paris.", "Talks will continue.")
 A = Snapshot(title="Putin postpones Paris talks", paragraphs=BODY)

@@ -7,7 +7,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.normalize import comparison_form, loose_form
+from bot.core.normalize import comparison_form, loose_form
 
 # What the comparison form folds or drops, and what NFKC and casefold change.
 _SPECIAL = (

@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator
 import pytest
 from telegram import Bot
 
-from bot.deliver import Sender
-from bot.models import DeliveryKind, DeliveryStatus, utcnow
-from bot.store import NewDelivery, Store
+from bot.storage.models import DeliveryKind, DeliveryStatus, utcnow
+from bot.storage.store import NewDelivery, Store
+from bot.tg.sender import Sender
 from tests.fakes.telegram_api import FakeTelegram
 from tests.test_store import track_article
 

@@ -22,12 +22,12 @@ import pytest
 import trafilatura
 from aiohttp import web
 
-from bot.db import make_engine
-from bot.extract import extract
-from bot.models import utcnow
-from bot.parsing import THREAD_NAME
-from bot.store import PageMeta, Store
-from bot.urls import url_key
+from bot.core.extract import extract
+from bot.net.urls import url_key
+from bot.service.parse_thread import THREAD_NAME
+from bot.storage.engine import make_engine
+from bot.storage.models import utcnow
+from bot.storage.store import PageMeta, Store
 from tests.conftest import RunningBots
 from tests.corpus import corpus_or_skip
 from tests.fakes.telegram_api import FakeTelegram

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.diff import Change, diff_snapshots, word_diff
-from bot.extract import Snapshot, extract
-from bot.render import (
+from bot.core.diff import Change, diff_snapshots, word_diff
+from bot.core.extract import Snapshot, extract
+from bot.messages.announcement import (
     MAX_LENGTH,
     MessageContext,
     count_entities,

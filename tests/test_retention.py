@@ -11,8 +11,8 @@ from sqlalchemy import delete, event, func, update
 from sqlmodel import Session, col, select
 
 from bot.config import DatabaseSettings, with_overrides
-from bot.db import make_engine, session_scope
-from bot.models import (
+from bot.storage.engine import make_engine, session_scope
+from bot.storage.models import (
     Article,
     CheckCount,
     Delivery,
@@ -22,10 +22,10 @@ from bot.models import (
     Version,
     utcnow,
 )
-from bot.retention import DELIVERY_BATCH, Pruned, Retention
-from bot.schema import alembic_config
-from bot.stats import CheckCounter
-from bot.store import NewDelivery, Store
+from bot.storage.retention import DELIVERY_BATCH, Pruned, Retention
+from bot.storage.schema import alembic_config
+from bot.storage.stats import CheckCounter
+from bot.storage.store import NewDelivery, Store
 from tests.conftest import RunningBots, e2e_settings
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.web import ArticleServer
@@ -219,7 +219,7 @@ def test_upgrade_starts_the_clock_for_articles_nobody_tracks(store: Store) -> No
     with session_scope(store.engine) as s:  # untracked by a Redline that kept no date
         s.exec(delete(Subscription).where(col(Subscription.article_id) == orphan))  # type: ignore[call-overload]
     with store.engine.begin() as conn:
-        if conn.dialect.name == "sqlite":  # as bot.schema does: batch mode rebuilds the table
+        if conn.dialect.name == "sqlite":  # as bot.storage.schema does: batch mode rebuilds the table
             conn.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
         config = alembic_config()
         config.attributes["connection"] = conn

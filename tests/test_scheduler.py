@@ -19,14 +19,14 @@ import pytest
 from aiohttp import web
 
 from bot.config import Settings, with_overrides
-from bot.db import make_engine
-from bot.extract import extract
-from bot.fetch import Fetcher, FetchPolicy
-from bot.models import utcnow
-from bot.monitor import Monitor
-from bot.parsing import ParseThread
-from bot.store import PageMeta, Store
-from bot.urls import site_name
+from bot.core.extract import extract
+from bot.net.fetch import Fetcher, FetchPolicy
+from bot.net.urls import site_name
+from bot.service.monitor import Monitor
+from bot.service.parse_thread import ParseThread
+from bot.storage.engine import make_engine
+from bot.storage.models import utcnow
+from bot.storage.store import PageMeta, Store
 from tests.fakes.web import ArticleServer, Handler
 from tests.pages import article_html
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.diff import diff_snapshots
-from bot.extract import Snapshot
-from bot.render import MessageContext, render_announcement
-from bot.significance import assess
+from bot.core.diff import diff_snapshots
+from bot.core.extract import Snapshot
+from bot.core.significance import assess
+from bot.messages.announcement import MessageContext, render_announcement
 from tests.fakes.telegram_api import parse_telegram_html
 
 BASE = (

@@ -14,15 +14,15 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlmodel import Session, col, select
 
-from bot.__main__ import main
 from bot.config import with_overrides
-from bot.db import make_engine
-from bot.metrics import MetricsError, serve
-from bot.models import ArticleState, CheckCount, DeliveryKind, DeliveryStatus, utcnow
-from bot.monitor import Outcome
-from bot.schema import head_revision
-from bot.stats import BUCKET, CheckCounter, Stats, collect, format_stats
-from bot.store import NewDelivery, Store
+from bot.ops.cli import main
+from bot.ops.metrics import MetricsError, serve
+from bot.service.monitor import Outcome
+from bot.storage.engine import make_engine
+from bot.storage.models import ArticleState, CheckCount, DeliveryKind, DeliveryStatus, utcnow
+from bot.storage.schema import head_revision
+from bot.storage.stats import BUCKET, CheckCounter, Stats, collect, format_stats
+from bot.storage.store import NewDelivery, Store
 from tests.conftest import RunningBots, e2e_settings
 from tests.fakes.ports import free_port
 from tests.fakes.telegram_api import FakeTelegram

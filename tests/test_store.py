@@ -7,9 +7,9 @@ import threading
 from datetime import timedelta
 from pathlib import Path
 
-from bot.db import make_engine
-from bot.models import ArticleState, DeliveryKind, DeliveryStatus, utcnow
-from bot.store import NewDelivery, PageMeta, Store
+from bot.storage.engine import make_engine
+from bot.storage.models import ArticleState, DeliveryKind, DeliveryStatus, utcnow
+from bot.storage.store import NewDelivery, PageMeta, Store
 
 CONTENT = {"title": "Putin postpones Paris talks", "paragraphs": ["One.", "Two."]}
 

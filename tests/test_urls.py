@@ -1,4 +1,4 @@
-"""bot.urls: what users type, and when two URLs are the same article. One row per case."""
+"""bot.net.urls: what users type, and when two URLs are the same article. One row per case."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.provisional import urls
 
-from bot.urls import (
+from bot.net.urls import (
     TRACKING_PARAMS,
     URLError,
     canonical_url,
@@ -45,7 +45,7 @@ TOO_LONG = "That link is too long (over 2000 characters)."
         ("bücher.de/ä", "https://xn--bcher-kva.de/%C3%A4"),
         ("https://münchen.de", "https://xn--mnchen-3ya.de"),
         ("https://news_site.example.com/x", "https://news_site.example.com/x"),
-        # IP literals are a web address; whether one may be *fetched* is bot.fetch's call.
+        # IP literals are a web address; whether one may be *fetched* is bot.net.fetch's call.
         ("http://127.0.0.1:8080/x", "http://127.0.0.1:8080/x"),
         ("http://2130706433/", "http://127.0.0.1/"),
         ("http://0x7f000001/", "http://127.0.0.1/"),
