@@ -10,11 +10,15 @@ from collections.abc import AsyncIterator
 import pytest
 from telegram import Bot
 
+from bot.core.diff import Change, word_diff
+from bot.messages.announcement import MessageContext, render_announcement, render_plain
 from bot.storage.models import DeliveryKind, DeliveryStatus, utcnow
 from bot.storage.store import NewDelivery, Store
-from bot.tg.sender import Sender
-from tests.fakes.telegram_api import FakeTelegram
+from bot.tg.sender import EARLIER, Sender
+from tests.fakes.telegram_api import FakeTelegram, utf16_len
 from tests.test_store import track_article
+
+ALICE = 1001
 
 
 def queue(store: Store, telegram: FakeTelegram, chats: list[int], text: str = "edit") -> None:
@@ -88,3 +92,56 @@ async def test_a_slow_group_does_not_delay_a_private_chat(
     await telegram.wait_for(alice, timeout=1.0)
     assert not task.done()  # the group's answer is still on its way
     assert (await task).sent == 2
+
+
+def busy_edit(round_: int) -> list[Change]:
+    """An edit of many paragraphs, each with many changed words: many entities per message."""
+    changes = []
+    for k in range(8):
+        old = " ".join(f"w{k}x{i}" for i in range(60))
+        new = " ".join(f"w{k}x{i}" if i % 4 else f"R{round_}y{i}" for i in range(60))
+        changes.append(Change("edited", k, k, old, new, word_diff(old, new)))
+    return changes
+
+
+async def test_a_coalesced_burst_stays_within_telegrams_limits(
+    telegram: FakeTelegram, store: Store, bot: Bot
+) -> None:
+    """A burst of busy edits, each announced as the monitor renders it, updates one message
+    in place only while the whole ("Earlier:" included) stays within 4096 UTF-16 units and
+    100 entities; past that the next edit is a new message."""
+    telegram.add_chat(ALICE)
+    article = track_article(store, ALICE).article
+    assert article.id is not None
+    sender = Sender(store, bot)
+    for round_ in range(1, 7):
+        ctx = MessageContext("example.com", "https://example.com/a", "Title", round_, round_ + 1)
+        changes = busy_edit(round_)
+        html, plain = render_announcement(changes, ctx), render_plain(changes, ctx)
+        store.add_notices(article.id, [NewDelivery(ALICE, DeliveryKind.EDIT, html, plain)], {}, utcnow())
+        assert (await sender.send_pending()).sent == 1
+    edits = [m for m in telegram.messages_to(ALICE) if m.method == "editMessageText"]
+    assert edits, "the burst was never coalesced"
+    for m in telegram.messages_to(ALICE):
+        assert m.entities_count <= 100 and utf16_len(m.plain_text) <= 4096, (m.entities_count, m)
+    assert telegram.failures == []
+
+
+async def test_a_coalesced_update_too_long_in_utf16_is_posted_separately(
+    telegram: FakeTelegram, store: Store, bot: Bot
+) -> None:
+    """Two announcements of emoji-heavy text: together they fit 4096 code points but not
+    4096 UTF-16 units, so the second is posted as its own message, not refused."""
+    telegram.add_chat(ALICE)
+    article = track_article(store, ALICE).article
+    assert article.id is not None
+    sender = Sender(store, bot)
+    texts = [f"✏️ v{k} → v{k + 1} <b>{'🎉' * 1500}</b>" for k in (1, 2)]
+    for text in texts:
+        store.add_notices(article.id, [NewDelivery(ALICE, DeliveryKind.EDIT, text, "plain")], {}, utcnow())
+        assert (await sender.send_pending()).sent == 1
+    assert len(text + EARLIER + text) <= 4096 < utf16_len(text + EARLIER + text)
+    sent = telegram.messages_to(ALICE)
+    assert [(m.method, m.text) for m in sent] == [("sendMessage", texts[0]), ("sendMessage", texts[1])]
+    assert sent[1].params["reply_parameters"]["message_id"] == sent[0].message_id
+    assert telegram.failures == []

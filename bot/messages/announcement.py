@@ -12,7 +12,6 @@ already-escaped text, so a cut can never fall inside a tag or an entity.
 from __future__ import annotations
 
 import html
-import re
 import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -22,6 +21,8 @@ from bot.config import TelegramSettings
 from bot.core.anchors import NEGATION, NUMBER
 from bot.core.diff import Change, Segment, split_tokens, summarize
 from bot.core.significance import assess, weight
+from bot.messages import limits
+from bot.messages.limits import MAX_ENTITIES, MAX_LENGTH, count_entities, utf16_len, visible_len
 
 __all__ = [
     "MAX_ENTITIES",
@@ -36,12 +37,9 @@ __all__ = [
     "visible_len",
 ]
 
-MAX_LENGTH = 4096  # Telegram's limit, in UTF-16 code units
-MAX_ENTITIES = 100  # Telegram drops formatting entities past the 100th
 # What a reader sees of an announcement at most (telegram.max_announcement_chars): one phone
 # screen. 4096 stays the hard limit for /diff.
 DEFAULT_BUDGET = TelegramSettings.max_announcement_chars
-_TAGS = ("b", "s", "a", "i", "code")
 
 
 @dataclass(frozen=True)
@@ -57,24 +55,6 @@ class MessageContext:
     article_number: int | None = None  # the chat's /list number, for "/diff N"
     note: str = ""  # leads the message: a revert, an A/B test, a withdrawal
     paragraphs: int | None = None  # paragraphs in the old version, for "9 of 11 changed"
-
-
-def utf16_len(text: str) -> int:
-    """Length as Telegram counts it (an emoji outside the BMP counts 2)."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-_TAG = re.compile(r"<[^>]+>")
-
-
-def visible_len(message: str) -> int:
-    """Characters a reader sees of a message we rendered (tags dropped, entities decoded)."""
-    return len(html.unescape(_TAG.sub("", message)))
-
-
-def count_entities(message: str) -> int:
-    """Formatting entities in a message we rendered (one per opening tag)."""
-    return sum(message.count(f"<{t}>") + message.count(f"<{t} ") for t in _TAGS)
 
 
 def format_elapsed(elapsed: timedelta) -> str:
@@ -471,7 +451,7 @@ def _render(
         return "\n".join(parts)
 
     def fits(message: str) -> bool:
-        return utf16_len(message) <= MAX_LENGTH and (not m.html or count_entities(message) <= MAX_ENTITIES)
+        return limits.fits(message, m.html, source=True)
 
     headlines = [c for c in changes if c.kind == "headline"]
     paragraphs = [c for c in changes if c.kind != "headline"]

@@ -10,10 +10,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from html import escape
 
+from bot.messages.limits import MAX_LENGTH, fits
 from bot.storage.models import Article, ArticleState, Version
 from bot.storage.store import AwayChange
-
-MAX_CHARS = 4096
 
 COMMANDS: list[tuple[str, str, str]] = [
     ("track", "Track an article: /track https://example.com/news/story", "URL"),
@@ -174,12 +173,12 @@ def history_text(number: int, article: Article, versions: Sequence[Version]) -> 
 
 
 def fit(lines: list[str], more: str, keep_head: int = 1) -> str:
-    """Join lines, dropping from the middle until the message fits Telegram's limit."""
+    """Join lines, dropping from the middle until the message fits Telegram's limits."""
     text = "\n".join(lines)
-    if len(text.encode("utf-16-le")) // 2 <= MAX_CHARS:
+    if fits(text):
         return text
     head, body = lines[:keep_head], lines[keep_head:]
-    while body and len("\n".join([*head, more, *body]).encode("utf-16-le")) // 2 > MAX_CHARS:
+    while body and not fits("\n".join([*head, more, *body])):
         body.pop(0)
     return "\n".join([*head, more, *body])
 
@@ -195,4 +194,4 @@ def welcome_back(changes: Sequence[AwayChange]) -> tuple[str, str]:
     rows = [(c, f"v{c.old} → v{c.new} · /diff {c.number} {c.old} {c.new}") for c in changes]
     html = [escape(head)] + [f"#{c.number} <b>{escape(c.title)}</b> — {tail}" for c, tail in rows]
     plain = [head] + [f"#{c.number} {c.title} — {tail}" for c, tail in rows]
-    return fit(html, "…"), "\n".join(plain)[:MAX_CHARS]
+    return fit(html, "…"), "\n".join(plain)[:MAX_LENGTH]

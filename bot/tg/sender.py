@@ -28,7 +28,7 @@ from enum import StrEnum
 
 import httpx
 from telegram import Bot, LinkPreviewOptions, Message, ReplyParameters
-from telegram.constants import MessageLimit, ParseMode
+from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -39,6 +39,7 @@ from telegram.error import (
     TimedOut,
 )
 
+from bot.messages.limits import fits
 from bot.ops.logs import redact
 from bot.storage.models import Chat, Delivery, DeliveryKind, DeliveryStatus, utcnow
 from bot.storage.store import Store
@@ -258,7 +259,7 @@ class Sender:
             text = d.text if html else (d.plain or d.text)
             if update and previous is not None:
                 combined = text + (EARLIER if html else "\n\nEarlier:\n") + previous.text
-                if len(combined) > MessageLimit.MAX_TEXT_LENGTH:
+                if not fits(combined, html):
                     update = False
                     continue
                 text = combined

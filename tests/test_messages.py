@@ -1,0 +1,40 @@
+"""The messages room: Telegram's limits measured one way, replies that keep them, one time
+formatter, one list of sensitivities."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.messages import limits, replies
+from bot.storage.models import Article
+
+NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+
+
+def test_limits_measure_what_the_reader_sees_in_utf16_units() -> None:
+    assert limits.utf16_len("🎉a") == 3
+    assert limits.visible_text('<b>Tom &amp; Jerry</b> <a href="https://x/?a&amp;b">x</a>') == "Tom & Jerry x"
+    assert limits.count_entities('<b>a</b> <s>b</s> <a href="u">c</a> <i>d</i>') == 4
+    emoji = "🎉" * 2048  # 2048 code points, 4096 units
+    assert limits.fits(f"<b>{emoji}</b>") and not limits.fits(f"<b>{emoji}x</b>")
+    assert limits.fits(emoji, html=False) and not limits.fits(emoji + "x", html=False)
+    assert not limits.fits("<b>x</b>" * 101) and limits.fits("<b>x</b>" * 100)
+    # the HTML source may be longer than 4096 as long as what the reader sees is not
+    long_link = f'<a href="https://example.com/{"p" * 3000}">{"x" * 4000}</a>'
+    assert limits.fits(long_link) and not limits.fits(long_link, source=True)
+
+
+def article(k: int) -> Article:
+    return Article(
+        url=f"https://example.com/{k}", url_key=f"example.com/{k}", site="example.com", title=f"Story {k}"
+    )
+
+
+def test_a_long_list_is_cut_within_telegrams_limits() -> None:
+    """150 tracked articles do not fit one message: the oldest rows give way to the pointer,
+    and what is left keeps Telegram's limits."""
+    text = replies.list_text([(k, article(k), 1) for k in range(1, 151)], NOW)
+    assert limits.count_entities(text) <= 100 and limits.fits(text)
+    lines = text.split("\n")
+    assert lines[:2] == ["<b>Tracked articles</b>", "…and more. /untrack articles you no longer need."]
+    assert lines[-1].startswith('150. <a href="https://example.com/150">Story 150</a>')
