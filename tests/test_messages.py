@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from bot.core.diff import for_sensitivity
+from bot.core.sensitivity import Sensitivity
 from bot.messages import limits, replies
 from bot.storage.models import Article
 
@@ -38,3 +40,15 @@ def test_a_long_list_is_cut_within_telegrams_limits() -> None:
     lines = text.split("\n")
     assert lines[:2] == ["<b>Tracked articles</b>", "…and more. /untrack articles you no longer need."]
     assert lines[-1].startswith('150. <a href="https://example.com/150">Story 150</a>')
+
+
+def test_every_sensitivity_has_a_label_and_a_filter() -> None:
+    assert set(replies.SENSITIVITY_LABELS) == set(Sensitivity)
+    for choice in Sensitivity:
+        assert (
+            replies.sensitivity_saved(choice)
+            == f"This chat now gets: <b>{replies.SENSITIVITY_LABELS[choice]}</b>."
+        )
+        assert for_sensitivity([], choice) == []
+    assert replies.sensitivity_button(Sensitivity.HEADLINE, "headline") == "✅ Headline only"
+    assert replies.sensitivity_button(Sensitivity.EVERYTHING, "headline") == "Everything"

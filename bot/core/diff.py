@@ -22,9 +22,9 @@ from typing import Literal
 from bot.core.anchors import names, numbers, quotations
 from bot.core.extract import Snapshot
 from bot.core.normalize import comparison_form, is_nospace_char
+from bot.core.sensitivity import Sensitivity
 
 __all__ = [
-    "SENSITIVITIES",
     "Change",
     "Segment",
     "diff_snapshots",
@@ -38,7 +38,6 @@ __all__ = [
 
 SegmentOp = Literal["equal", "delete", "insert"]
 ChangeKind = Literal["headline", "edited", "added", "removed", "moved", "split", "merged"]
-SENSITIVITIES = ("headline", "substantive", "everything")
 
 # Two paragraphs of a replaced block at least this similar (word-level ratio) are one paragraph
 # edited; below it they are one removed and one added. Rewrites keep far more than half.
@@ -754,18 +753,17 @@ def diff_snapshots(old: Snapshot, new: Snapshot) -> list[Change]:
 
 
 def for_sensitivity(changes: list[Change], sensitivity: str) -> list[Change]:
-    """The changes a chat with this sensitivity is told about.
-
-    "headline": substantive headline changes only; "substantive" (the default): everything
-    but typo/punctuation fixes and pure moves/re-paragraphing; "everything": all of it.
-    """
-    if sensitivity == "everything":
+    """The changes a chat with this sensitivity (a ``Sensitivity`` value) is told about:
+    headline only, substantive (the default: all but typo/punctuation fixes and pure
+    moves/re-paragraphing), or everything."""
+    if sensitivity == Sensitivity.EVERYTHING:
         return list(changes)
-    if sensitivity == "substantive":
+    if sensitivity == Sensitivity.SUBSTANTIVE:
         return [c for c in changes if c.substantive]
-    if sensitivity == "headline":
+    if sensitivity == Sensitivity.HEADLINE:
         return [c for c in changes if c.kind == "headline" and c.substantive]
-    raise ValueError(f"unknown sensitivity {sensitivity!r}; expected one of {SENSITIVITIES}")
+    known = tuple(s.value for s in Sensitivity)
+    raise ValueError(f"unknown sensitivity {sensitivity!r}; expected one of {known}")
 
 
 _ORDER: tuple[ChangeKind, ...] = ("edited", "added", "removed", "moved", "split", "merged")

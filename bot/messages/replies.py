@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from html import escape
 
+from bot.core.sensitivity import Sensitivity
 from bot.messages.limits import MAX_LENGTH, fits
 from bot.storage.models import Article, ArticleState, Version
 from bot.storage.store import AwayChange
@@ -32,6 +33,50 @@ USAGE = {
     "diff": "Say which article: /diff 2 shows its last edit; /diff 2 1 3 compares versions 1 and 3.",
     "export": "Say which article: /export 2 sends its history as JSON; /export 2 csv one row per change.",
 }
+
+
+TOO_LONG = "That message is too long. Send one command with one link."
+RATE_LIMITED = "Too many commands — please wait a minute and try again."
+NOT_TRACKED = "This chat doesn't track that article. /list shows what it tracks."
+UNKNOWN_CHOICE = "Unknown choice."
+SAVED = "Saved."
+
+
+def no_such_number(number: int) -> str:
+    return f"There is no #{number} in /list."
+
+
+def bad_url(reason: str, command: str) -> str:
+    """A URL argument refused (``reason`` is the URL rule's own sentence), then the usage."""
+    return f"{reason}\n{USAGE[command]}"
+
+
+def too_many_articles(count: int) -> str:
+    return f"This chat already tracks {count} articles, the most I allow. /untrack some first."
+
+
+def unknown_command(command: str) -> str:
+    return f"I don't know {command[:40]}. /help lists what I can do."
+
+
+SENSITIVITY_LABELS: dict[Sensitivity, str] = {
+    Sensitivity.HEADLINE: "Headline only",
+    Sensitivity.SUBSTANTIVE: "Substantive edits (ignores punctuation and one-letter typo fixes)",
+    Sensitivity.EVERYTHING: "Everything",
+}
+
+
+def sensitivity_button(choice: Sensitivity, current: str) -> str:
+    return ("✅ " if choice == current else "") + SENSITIVITY_LABELS[choice]
+
+
+def sensitivity_question(current: str) -> str:
+    label = SENSITIVITY_LABELS[Sensitivity(current)]
+    return f"What should count as an edit in this chat? Now: <b>{label}</b>."
+
+
+def sensitivity_saved(choice: str) -> str:
+    return f"This chat now gets: <b>{SENSITIVITY_LABELS[Sensitivity(choice)]}</b>."
 
 
 TRACK_BUTTON = "Track this article"

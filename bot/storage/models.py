@@ -15,6 +15,8 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from bot.core.sensitivity import DEFAULT_SENSITIVITY
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -45,7 +47,7 @@ class Chat(SQLModel, table=True):
     id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     type: str = "private"
     title: str = ""
-    sensitivity: str = "substantive"
+    sensitivity: str = DEFAULT_SENSITIVITY
     # Paused: the bot was removed or blocked, or Telegram refuses to deliver here. Nothing is
     # sent or fetched for a paused chat; ``paused_at`` is when it stopped hearing from us.
     blocked: bool = False

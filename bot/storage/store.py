@@ -20,6 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from bot.core.sensitivity import DEFAULT_SENSITIVITY
 from bot.storage.engine import read_session, session_scope
 from bot.storage.models import (
     Article,
@@ -264,7 +265,7 @@ class Store:
                     id=new_id,
                     type="supergroup",
                     title=old.title if old else "",
-                    sensitivity=old.sensitivity if old else "substantive",
+                    sensitivity=old.sensitivity if old else DEFAULT_SENSITIVITY,
                     blocked=old.blocked if old else False,
                     paused_at=old.paused_at if old else None,
                 )

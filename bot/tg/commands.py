@@ -24,6 +24,7 @@ from telegram.ext import (
 from bot.config import Settings
 from bot.core.extract import NotAnArticle
 from bot.core.fingerprint import fingerprint
+from bot.core.sensitivity import DEFAULT_SENSITIVITY, Sensitivity
 from bot.messages import replies
 from bot.messages.export import FORMATS, export
 from bot.messages.fulldiff import DiffDocument, answer_diff
@@ -35,12 +36,6 @@ from bot.storage.store import PageMeta, Store, Tracked
 from bot.tg.access import AdminCache, AdminLookupFailed, decided_without_lookup
 
 log = logging.getLogger("redline.commands")
-
-SENSITIVITIES = {
-    "headline": "Headline only",
-    "substantive": "Substantive edits (ignores punctuation and one-letter typo fixes)",
-    "everything": "Everything",
-}
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
 
@@ -173,16 +168,16 @@ class Commands:
             number = int(ref.lstrip("#"))
             row = await asyncio.to_thread(self.store.lookup, chat_id, number=number)
             if row is None:
-                await self._reply(update, f"There is no #{number} in /list.")
+                await self._reply(update, replies.no_such_number(number))
             return row
         try:
             key = url_key(canonical_url(parse_user_url(ref, max_chars=self.settings.limits.max_url_chars)))
         except URLError as exc:
-            await self._reply(update, f"{exc.args[0]}\n{replies.USAGE[command]}")
+            await self._reply(update, replies.bad_url(exc.args[0], command))
             return None
         row = await asyncio.to_thread(self.store.lookup, chat_id, url_key=key)
         if row is None:
-            await self._reply(update, "This chat doesn't track that article. /list shows what it tracks.")
+            await self._reply(update, replies.NOT_TRACKED)
         return row
 
     async def _may_change(self, update: Update, context: ContextTypes.DEFAULT_TYPE, command: str) -> bool:
@@ -227,11 +222,11 @@ class Commands:
         text = message.text or ""
         if len(text) > self.settings.limits.max_message_chars:
             log.info("command_refused chat=%s reason=too_long chars=%d", chat.id, len(text))
-            await self._reply(update, "That message is too long. Send one command with one link.")
+            await self._reply(update, replies.TOO_LONG)
             raise ApplicationHandlerStop
         if not self.limiter.allow(chat.id):
             log.info("command_refused chat=%s reason=rate_limited", chat.id)
-            await self._reply(update, "Too many commands — please wait a minute and try again.")
+            await self._reply(update, replies.RATE_LIMITED)
             raise ApplicationHandlerStop
         log.info("command chat=%s type=%s command=%s", chat.id, chat.type, text.split()[0][:40])
 
@@ -284,10 +279,7 @@ class Commands:
         else:
             count = await asyncio.to_thread(self.store.count_subscriptions, chat_id)
             if count >= self.settings.limits.max_articles_per_chat:
-                await self._reply(
-                    update,
-                    f"This chat already tracks {count} articles, the most I allow. /untrack some first.",
-                )
+                await self._reply(update, replies.too_many_articles(count))
                 return
             try:
                 snapshot = await self.parser.extract(page.html, page.url)
@@ -390,16 +382,13 @@ class Commands:
             return
         chat_id = await self._register_chat(update)
         chat = await asyncio.to_thread(self.store.chat, chat_id)
-        current = chat.sensitivity if chat else "substantive"
+        current = chat.sensitivity if chat else DEFAULT_SENSITIVITY
         buttons = [
-            [InlineKeyboardButton(("✅ " if key == current else "") + label, callback_data=f"sens:{key}")]
-            for key, label in SENSITIVITIES.items()
+            [InlineKeyboardButton(replies.sensitivity_button(key, current), callback_data=f"sens:{key}")]
+            for key in Sensitivity
         ]
-        await self._reply(
-            update,
-            f"What should count as an edit in this chat? Now: <b>{SENSITIVITIES[current]}</b>.",
-            reply_markup=InlineKeyboardMarkup(buttons),
-        )
+        question = replies.sensitivity_question(current)
+        await self._reply(update, question, reply_markup=InlineKeyboardMarkup(buttons))
 
     async def sensitivity_chosen(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -407,19 +396,19 @@ class Commands:
         if query is None or chat is None or not await self._may_change(update, context, "sensitivity"):
             return
         choice = (query.data or "").removeprefix("sens:")
-        if choice not in SENSITIVITIES:
-            await query.answer("Unknown choice.")
+        if choice not in list(Sensitivity):
+            await query.answer(replies.UNKNOWN_CHOICE)
             return
         await asyncio.to_thread(self.store.set_sensitivity, chat.id, choice)
         log.info("sensitivity chat=%s value=%s", chat.id, choice)
-        await query.answer("Saved.")
-        await query.edit_message_text(f"This chat now gets: <b>{SENSITIVITIES[choice]}</b>.")
+        await query.answer(replies.SAVED)
+        await query.edit_message_text(replies.sensitivity_saved(choice))
 
     async def unknown(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
         text = (message.text or "") if message else ""
         command = text.split()[0].split("@")[0] if text.split() else "/"
-        await self._reply(update, f"I don't know {command[:40]}. /help lists what I can do.")
+        await self._reply(update, replies.unknown_command(command))
 
     async def plain_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A link sent or forwarded without a command: offer to track it with one tap."""
