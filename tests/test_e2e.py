@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import with_overrides
-from bot.messages.announcement import visible_len
+from bot.messages.limits import visible_len
 from bot.storage.models import utcnow
 from tests.conftest import RunningBots, e2e_settings
 from tests.corpus import fixture_html

@@ -3,11 +3,14 @@ formatter, one list of sensitivities."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from bot.core.diff import for_sensitivity
 from bot.core.sensitivity import Sensitivity
 from bot.messages import limits, replies
+from bot.messages.time import ago, duration
 from bot.storage.models import Article
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
@@ -52,3 +55,35 @@ def test_every_sensitivity_has_a_label_and_a_filter() -> None:
         assert for_sensitivity([], choice) == []
     assert replies.sensitivity_button(Sensitivity.HEADLINE, "headline") == "✅ Headline only"
     assert replies.sensitivity_button(Sensitivity.EVERYTHING, "headline") == "Everything"
+
+
+@pytest.mark.parametrize(
+    ("moment", "text"),
+    [
+        (None, "never"),
+        (NOW + timedelta(minutes=2), "just now"),  # another machine's clock ran ahead
+        (NOW - timedelta(seconds=59), "just now"),
+        (NOW - timedelta(minutes=5), "5 min ago"),
+        (NOW - timedelta(hours=3, minutes=59), "3 h ago"),
+        (NOW - timedelta(days=1), "1 day ago"),
+        (NOW - timedelta(days=2, hours=5), "2 days ago"),
+    ],
+)
+def test_ago(moment: datetime | None, text: str) -> None:
+    assert ago(moment, NOW) == text
+
+
+@pytest.mark.parametrize(
+    ("delta", "text"),
+    [
+        (timedelta(seconds=-5), "0 s"),
+        (timedelta(seconds=45), "45 s"),
+        (timedelta(minutes=12), "12 min"),
+        (timedelta(hours=2, minutes=5), "2 h 5 min"),
+        (timedelta(hours=3), "3 h 0 min"),
+        (timedelta(days=1), "1 days"),  # today's wording, kept as it is
+        (timedelta(days=3, hours=2), "3 days"),
+    ],
+)
+def test_duration(delta: timedelta, text: str) -> None:
+    assert duration(delta) == text

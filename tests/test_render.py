@@ -12,17 +12,9 @@ from hypothesis import strategies as st
 
 from bot.core.diff import Change, diff_snapshots, word_diff
 from bot.core.extract import Snapshot, extract
-from bot.messages.announcement import (
-    MAX_LENGTH,
-    MessageContext,
-    count_entities,
-    format_elapsed,
-    render_announcement,
-    render_diff,
-    render_plain,
-    utf16_len,
-    visible_len,
-)
+from bot.messages.announcement import MessageContext, render_announcement, render_diff, render_plain
+from bot.messages.limits import MAX_LENGTH, count_entities, utf16_len, visible_len
+from bot.messages.time import format_elapsed
 from tests.corpus import fixture_html
 
 CTX = MessageContext(

@@ -22,19 +22,14 @@ from bot.core.anchors import NEGATION, NUMBER
 from bot.core.diff import Change, Segment, split_tokens, summarize
 from bot.core.significance import assess, weight
 from bot.messages import limits
-from bot.messages.limits import MAX_ENTITIES, MAX_LENGTH, count_entities, utf16_len, visible_len
+from bot.messages.limits import visible_len
+from bot.messages.time import format_elapsed
 
 __all__ = [
-    "MAX_ENTITIES",
-    "MAX_LENGTH",
     "MessageContext",
-    "count_entities",
-    "format_elapsed",
     "render_announcement",
     "render_diff",
     "render_plain",
-    "utf16_len",
-    "visible_len",
 ]
 
 # What a reader sees of an announcement at most (telegram.max_announcement_chars): one phone
@@ -55,22 +50,6 @@ class MessageContext:
     article_number: int | None = None  # the chat's /list number, for "/diff N"
     note: str = ""  # leads the message: a revert, an A/B test, a withdrawal
     paragraphs: int | None = None  # paragraphs in the old version, for "9 of 11 changed"
-
-
-def format_elapsed(elapsed: timedelta) -> str:
-    """ "35 min", "2 h 5 min", "3 days" — compact, phone-width."""
-    secs = max(0, int(elapsed.total_seconds()))
-    if secs < 60:
-        return "under a minute"
-    mins = secs // 60
-    if mins < 60:
-        return f"{mins} min"
-    hours, mins = divmod(mins, 60)
-    if hours < 24:
-        return f"{hours} h {mins} min" if mins else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    day_s = f"{days} day{'s' if days != 1 else ''}"
-    return f"{day_s} {hours} h" if hours and days < 7 else day_s
 
 
 # --------------------------------------------------------------------------------------------

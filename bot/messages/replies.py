@@ -7,11 +7,12 @@ functions return, so every wording is tested without Telegram.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from html import escape
 
 from bot.core.sensitivity import Sensitivity
 from bot.messages.limits import MAX_LENGTH, fits
+from bot.messages.time import ago
 from bot.storage.models import Article, ArticleState, Version
 from bot.storage.store import AwayChange
 
@@ -117,32 +118,6 @@ def help_text() -> str:
         "In groups only admins can /track, /untrack and change /sensitivity.",
     ]
     return "\n".join(lines)
-
-
-def ago(moment: datetime | None, now: datetime) -> str:
-    """ "5 min ago", "3 h ago", "2 days ago": short enough for a /list row."""
-    if moment is None:
-        return "never"
-    seconds = max(0, int((now - moment).total_seconds()))
-    if seconds < 60:
-        return "just now"
-    if seconds < 3600:
-        return f"{seconds // 60} min ago"
-    if seconds < 86400:
-        return f"{seconds // 3600} h ago"
-    days = seconds // 86400
-    return f"{days} day{'s' if days != 1 else ''} ago"
-
-
-def duration(delta: timedelta) -> str:
-    seconds = max(0, int(delta.total_seconds()))
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min"
-    if seconds < 86400:
-        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
-    return f"{seconds // 86400} days"
 
 
 STATE_LABEL = {
