@@ -13,6 +13,7 @@ from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot.config import Settings
+from bot.messages import notices
 from bot.net.fetch import Fetcher, FetchPolicy, Resolver
 from bot.ops.metrics import MetricsServer, serve
 from bot.service.monitor import Monitor
@@ -203,8 +204,6 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
     if isinstance(update, Update) and update.effective_message is not None:
         try:
-            await update.effective_message.reply_text(
-                "Sorry, something went wrong on my side. Please try again in a minute."
-            )
+            await update.effective_message.reply_text(notices.SOMETHING_WENT_WRONG)
         except Exception:  # the chat may be the problem; nothing more to do
             log.warning("error_reply_failed")

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, get_type_hints
 
+from bot.messages.limits import DEFAULT_BUDGET
+
 
 class ConfigError(Exception):
     """A setting is missing or malformed; the message is shown to the user as one line."""
@@ -34,7 +36,7 @@ class TelegramSettings:
     group_admins_only: bool = True
     # Visible characters an edit announcement may take (one phone screen); a bigger edit is
     # summarised, its most significant changes shown as excerpts, the rest left to /diff.
-    max_announcement_chars: int = 1000
+    max_announcement_chars: int = DEFAULT_BUDGET
     # Chats sent to at once (one message at a time per chat, so each chat keeps its order).
     send_concurrency: int = 8
     # Seconds a sender owns a message it claimed; renewed while it is in flight. A process that

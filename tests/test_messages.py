@@ -9,7 +9,7 @@ import pytest
 
 from bot.core.diff import for_sensitivity
 from bot.core.sensitivity import Sensitivity
-from bot.messages import limits, replies
+from bot.messages import limits, notices, replies
 from bot.messages.time import ago, duration
 from bot.storage.models import Article
 
@@ -87,3 +87,21 @@ def test_ago(moment: datetime | None, text: str) -> None:
 )
 def test_duration(delta: timedelta, text: str) -> None:
     assert duration(delta) == text
+
+
+def test_gone_and_failing_notices_word_the_article_once_for_html_and_plain() -> None:
+    gone = notices.article_gone(3, "", "https://x.org/a?b&c", "x.org", "HTTP 404 <not found>")
+    assert gone == (
+        '🚫 Article #3 is gone · x.org\n<a href="https://x.org/a?b&amp;c">https://x.org/a?b&amp;c</a>\n'
+        "HTTP 404 &lt;not found&gt;\nI've stopped checking it. /untrack 3 to remove it.",
+        "Article #3 is gone · x.org\nhttps://x.org/a?b&c\nhttps://x.org/a?b&c\nHTTP 404 <not found>\n"
+        "I've stopped checking it. /untrack 3 to remove it.",
+    )
+    failing = notices.article_failing(2, "Tom & Jerry", "https://x.org/t", "x.org", "timed out")
+    assert failing == (
+        "⚠️ Article #2 can't be read right now · x.org\n"
+        '<a href="https://x.org/t">Tom &amp; Jerry</a>\ntimed out\n'
+        "I'll keep trying and tell you when it changes.",
+        "Article #2 can't be read right now · x.org\nTom & Jerry\nhttps://x.org/t\ntimed out\n"
+        "I'll keep trying and tell you when it changes.",
+    )

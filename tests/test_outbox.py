@@ -12,9 +12,10 @@ from telegram import Bot
 
 from bot.core.diff import Change, word_diff
 from bot.messages.announcement import MessageContext, render_announcement, render_plain
+from bot.messages.notices import EARLIER
 from bot.storage.models import DeliveryKind, DeliveryStatus, utcnow
 from bot.storage.store import NewDelivery, Store
-from bot.tg.sender import EARLIER, Sender
+from bot.tg.sender import Sender
 from tests.fakes.telegram_api import FakeTelegram, utf16_len
 from tests.test_store import track_article
 

@@ -17,12 +17,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.config import TelegramSettings
 from bot.core.anchors import NEGATION, NUMBER
 from bot.core.diff import Change, Segment, split_tokens, summarize
 from bot.core.significance import assess, weight
 from bot.messages import limits
-from bot.messages.limits import visible_len
+from bot.messages.limits import DEFAULT_BUDGET, visible_len
 from bot.messages.time import format_elapsed
 
 __all__ = [
@@ -31,10 +30,6 @@ __all__ = [
     "render_diff",
     "render_plain",
 ]
-
-# What a reader sees of an announcement at most (telegram.max_announcement_chars): one phone
-# screen. 4096 stays the hard limit for /diff.
-DEFAULT_BUDGET = TelegramSettings.max_announcement_chars
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import html
 import re
 
 __all__ = [
+    "DEFAULT_BUDGET",
     "MAX_ENTITIES",
     "MAX_LENGTH",
     "count_entities",
@@ -23,6 +24,9 @@ __all__ = [
 
 MAX_LENGTH = 4096  # Telegram's limit, in UTF-16 code units of the visible text
 MAX_ENTITIES = 100  # Telegram drops formatting entities past the 100th
+# What a reader sees of an announcement at most (the default of telegram.max_announcement_chars):
+# one phone screen. 4096 stays the hard limit, for /diff.
+DEFAULT_BUDGET = 1000
 _TAGS = ("b", "s", "a", "i", "code")
 _TAG = re.compile(r"<[^>]+>")
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import html
 import logging
 import random
 import time
@@ -22,9 +21,10 @@ from enum import StrEnum
 
 from bot.config import MonitorSettings
 from bot.core.diff import diff_snapshots, for_sensitivity, summarize
-from bot.core.edits import Event, EventKind, classify
+from bot.core.edits import EventKind, classify
 from bot.core.extract import NotAnArticle, Snapshot
 from bot.core.fingerprint import fingerprint as page_fingerprint
+from bot.messages import notices
 from bot.messages.announcement import DEFAULT_BUDGET, MessageContext, render_announcement, render_plain
 from bot.net.fetch import Fetcher, FetchError, HTTPStatusError
 from bot.service.parse_thread import ParseThread
@@ -330,7 +330,7 @@ class Monitor:
             return await self._quiet(
                 article, now, Outcome.NOISE, detail="headline A/B flip", **meta, **recovered
             )
-        note, summary = _describe(event, withdrawn, summarize(event.changes))
+        note, summary = notices.describe(event, withdrawn, summarize(event.changes))
 
         number = last.number + 1
 
@@ -428,32 +428,7 @@ class Monitor:
         return CheckResult(aid, Outcome.FAILED, deliveries=len(notices), detail=reason)
 
 
-def _describe(event: Event, withdrawn: bool, summary: str) -> tuple[str, str]:
-    """The message's lead (empty for a plain edit) and the /history line for this version."""
-    if withdrawn:
-        return "🗑 The article was withdrawn or replaced", f"withdrawn or replaced: {summary}"
-    if event.kind == EventKind.AB_TEST and event.ab_titles:
-        a, b = event.ab_titles
-        return (
-            f"🔀 Headline A/B test: “{a}” ⇄ “{b}” — I'll stay quiet while it alternates",
-            "headline A/B test",
-        )
-    if event.kind == EventKind.REVERT:
-        return f"↩️ Reverted to v{event.reverted_to}", f"reverted to v{event.reverted_to}: {summary}"
-    return "", summary
-
-
 def _notice(chat_id: int, kind: DeliveryKind, article: Article, number: int, reason: str) -> NewDelivery:
-    title = article.title or article.url
-    link = f'<a href="{html.escape(article.url, quote=True)}">{html.escape(title)}</a>'
-    if kind == DeliveryKind.GONE:
-        head = f"🚫 Article #{number} is gone · {html.escape(article.site)}"
-        tail = "I've stopped checking it. /untrack " + str(number) + " to remove it."
-        plain_head = f"Article #{number} is gone · {article.site}"
-    else:
-        head = f"⚠️ Article #{number} can't be read right now · {html.escape(article.site)}"
-        tail = "I'll keep trying and tell you when it changes."
-        plain_head = f"Article #{number} can't be read right now · {article.site}"
-    text = f"{head}\n{link}\n{html.escape(reason)}\n{tail}"
-    plain = f"{plain_head}\n{title}\n{article.url}\n{reason}\n{tail}"
+    worded = notices.article_gone if kind == DeliveryKind.GONE else notices.article_failing
+    text, plain = worded(number, article.title, article.url, article.site, reason)
     return NewDelivery(chat_id=chat_id, kind=kind, text=text, plain=plain)

@@ -40,6 +40,7 @@ from telegram.error import (
 )
 
 from bot.messages.limits import fits
+from bot.messages.notices import EARLIER, EARLIER_PLAIN
 from bot.ops.logs import redact
 from bot.storage.models import Chat, Delivery, DeliveryKind, DeliveryStatus, utcnow
 from bot.storage.store import Store
@@ -47,7 +48,6 @@ from bot.storage.store import Store
 log = logging.getLogger("redline.deliver")
 
 MAX_ATTEMPTS = 8
-EARLIER = "\n\n<i>Earlier:</i>\n"  # between a coalesced announcement and the one it updates
 
 
 @dataclass(frozen=True)
@@ -258,7 +258,7 @@ class Sender:
         for _hop in range(6):
             text = d.text if html else (d.plain or d.text)
             if update and previous is not None:
-                combined = text + (EARLIER if html else "\n\nEarlier:\n") + previous.text
+                combined = text + (EARLIER if html else EARLIER_PLAIN) + previous.text
                 if not fits(combined, html):
                     update = False
                     continue
