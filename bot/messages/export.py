@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.core.diff import diff_snapshots
 from bot.core.extract import Snapshot
-from bot.storage.models import Article, Version
+from bot.messages.records import ArticleRecord, VersionRecord
 
 FORMATS = ("json", "csv")
 CSV_COLUMNS = ("version", "seen_at", "change", "paragraph", "before", "after")
@@ -30,7 +30,7 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def history_json(article: Article, versions: Sequence[Version]) -> bytes:
+def history_json(article: ArticleRecord, versions: Sequence[VersionRecord]) -> bytes:
     """Every version with its headline, paragraphs and the time Redline first saw it."""
     document: dict[str, Any] = {
         "url": article.url,
@@ -51,7 +51,7 @@ def history_json(article: Article, versions: Sequence[Version]) -> bytes:
     return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-def change_rows(versions: Sequence[Version]) -> list[tuple[int, str, str, int | None, str, str]]:
+def change_rows(versions: Sequence[VersionRecord]) -> list[tuple[int, str, str, int | None, str, str]]:
     """(version, seen_at, change, paragraph, before, after) for every change between
     consecutive versions; paragraph is 1-based in the newer version (the older one for a
     removal), None for the headline."""
@@ -66,7 +66,7 @@ def change_rows(versions: Sequence[Version]) -> list[tuple[int, str, str, int | 
     return rows
 
 
-def changes_csv(versions: Sequence[Version]) -> bytes:
+def changes_csv(versions: Sequence[VersionRecord]) -> bytes:
     """One row per change (header first); UTF-8 with a BOM so spreadsheets read the accents."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
@@ -76,7 +76,7 @@ def changes_csv(versions: Sequence[Version]) -> bytes:
     return out.getvalue().encode("utf-8-sig")
 
 
-def export(article: Article, versions: Sequence[Version], fmt: str) -> bytes:
+def export(article: ArticleRecord, versions: Sequence[VersionRecord], fmt: str) -> bytes:
     """The file for ``fmt`` (one of ``FORMATS``)."""
     if fmt == "json":
         return history_json(article, versions)

@@ -18,7 +18,7 @@ from bot.core.extract import Snapshot
 from bot.messages import replies
 from bot.messages.announcement import MessageContext, render_diff
 from bot.messages.document import DocumentContext, document_filename, render_document
-from bot.storage.models import Article, Version
+from bot.messages.records import ArticleRecord, VersionRecord
 
 __all__ = ["MAX_MESSAGES", "DiffDocument", "answer_diff", "shows_every_word", "whole_diff"]
 
@@ -155,7 +155,7 @@ def whole_diff(changes: Sequence[Change], ctx: DocumentContext) -> tuple[str, ..
 
 
 def answer_diff(
-    number: int, article: Article, versions: Sequence[Version], args: Sequence[str]
+    number: int, article: ArticleRecord, versions: Sequence[VersionRecord], args: Sequence[str]
 ) -> str | tuple[str, ...] | DiffDocument:
     """What /diff says: "/diff N" compares the last two versions, "/diff N A B" any two."""
     by_number = {v.number: v for v in versions}

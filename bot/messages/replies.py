@@ -11,10 +11,10 @@ from datetime import datetime
 from html import escape
 
 from bot.core.sensitivity import Sensitivity
+from bot.core.states import ArticleState
 from bot.messages.limits import MAX_LENGTH, fits
+from bot.messages.records import ArticleRecord, AwayRecord, VersionRecord
 from bot.messages.time import ago
-from bot.storage.models import Article, ArticleState, Version
-from bot.storage.store import AwayChange
 
 COMMANDS: list[tuple[str, str, str]] = [
     ("track", "Track an article: /track https://example.com/news/story", "URL"),
@@ -128,19 +128,19 @@ STATE_LABEL = {
 }
 
 
-def _link(article: Article) -> str:
+def _link(article: ArticleRecord) -> str:
     title = article.title or article.url
     return f'<a href="{escape(article.url, quote=True)}">{escape(title)}</a>'
 
 
-def tracking_started(number: int, article: Article) -> str:
+def tracking_started(number: int, article: ArticleRecord) -> str:
     return (
         f"👀 Tracking #{number}: {_link(article)} · {escape(article.site)}\n"
         "I'll post here when the headline or a paragraph changes. /list shows what this chat tracks."
     )
 
 
-def already_tracking(number: int, article: Article) -> str:
+def already_tracking(number: int, article: ArticleRecord) -> str:
     return f"This chat already tracks that article as #{number}: {_link(article)}"
 
 
@@ -156,7 +156,7 @@ def same_text(number: int, a: int, b: int) -> str:
     return f"Versions {a} and {b} of #{number} have the same text."
 
 
-def export_caption(number: int, article: Article, versions: int, fmt: str) -> str:
+def export_caption(number: int, article: ArticleRecord, versions: int, fmt: str) -> str:
     what = "every version" if fmt == "json" else "one row per change"
     return (
         f"History of #{number}: {_link(article)} · {versions} version{'s' if versions != 1 else ''} "
@@ -164,11 +164,11 @@ def export_caption(number: int, article: Article, versions: int, fmt: str) -> st
     )
 
 
-def untracked(number: int, article: Article) -> str:
+def untracked(number: int, article: ArticleRecord) -> str:
     return f"Stopped tracking #{number}: {_link(article)}"
 
 
-def list_text(rows: Sequence[tuple[int, Article, int]], now: datetime) -> str:
+def list_text(rows: Sequence[tuple[int, ArticleRecord, int]], now: datetime) -> str:
     if not rows:
         return "This chat tracks no articles yet. Send /track URL to start."
     lines = ["<b>Tracked articles</b>"]
@@ -182,7 +182,7 @@ def list_text(rows: Sequence[tuple[int, Article, int]], now: datetime) -> str:
     return fit(lines, "…and more. /untrack articles you no longer need.")
 
 
-def history_text(number: int, article: Article, versions: Sequence[Version]) -> str:
+def history_text(number: int, article: ArticleRecord, versions: Sequence[VersionRecord]) -> str:
     lines = [f"<b>History of #{number}</b>: {_link(article)}"]
     for v in versions:
         stamp = v.created_at.strftime("%Y-%m-%d %H:%M UTC")
@@ -203,7 +203,7 @@ def fit(lines: list[str], more: str, keep_head: int = 1) -> str:
     return "\n".join([*head, more, *body])
 
 
-def welcome_back(changes: Sequence[AwayChange]) -> tuple[str, str]:
+def welcome_back(changes: Sequence[AwayRecord]) -> tuple[str, str]:
     """One message for a chat the bot could not write to for a while: what changed meanwhile
     (HTML and plain), instead of replaying every announcement it missed."""
     many = len(changes) != 1

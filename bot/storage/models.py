@@ -16,17 +16,11 @@ from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from bot.core.sensitivity import DEFAULT_SENSITIVITY
+from bot.core.states import ArticleState
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-class ArticleState(StrEnum):
-    ACTIVE = "active"  # checked on schedule
-    FAILING = "failing"  # recent checks failed; retried with backoff
-    DORMANT = "dormant"  # unchanged for monitor.stop_after_days; no longer fetched
-    GONE = "gone"  # 404/410 or refused; no longer fetched
 
 
 class DeliveryStatus(StrEnum):
