@@ -76,6 +76,11 @@ def changes_csv(versions: Sequence[VersionRecord]) -> bytes:
     return out.getvalue().encode("utf-8-sig")
 
 
+def export_filename(number: int, fmt: str) -> str:
+    """The name /export gives the file: the chat's article number and the format."""
+    return f"redline-{number}-history.{fmt}"
+
+
 def export(article: ArticleRecord, versions: Sequence[VersionRecord], fmt: str) -> bytes:
     """The file for ``fmt`` (one of ``FORMATS``)."""
     if fmt == "json":

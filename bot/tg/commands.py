@@ -26,7 +26,7 @@ from bot.core.extract import NotAnArticle
 from bot.core.fingerprint import fingerprint
 from bot.core.sensitivity import DEFAULT_SENSITIVITY, Sensitivity
 from bot.messages import replies
-from bot.messages.export import FORMATS, export
+from bot.messages.export import FORMATS, export, export_filename
 from bot.messages.fulldiff import DiffDocument, answer_diff
 from bot.net.fetch import Fetcher, FetchError
 from bot.net.urls import URLError, canonical_url, parse_user_url, site_name, url_key
@@ -373,7 +373,7 @@ class Commands:
         assert message is not None
         await message.reply_document(
             data,
-            filename=f"redline-{row.number}-history.{fmt}",
+            filename=export_filename(row.number, fmt),
             caption=replies.export_caption(row.number, row.article, len(versions), fmt),
         )
 
