@@ -12,6 +12,7 @@ from bot.core.sensitivity import Sensitivity
 from bot.messages import limits, notices, replies
 from bot.messages.time import ago, duration
 from bot.storage.models import Article
+from bot.storage.store import AwayChange
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 
@@ -105,3 +106,20 @@ def test_gone_and_failing_notices_word_the_article_once_for_html_and_plain() -> 
         "Article #2 can't be read right now · x.org\nTom & Jerry\nhttps://x.org/t\ntimed out\n"
         "I'll keep trying and tell you when it changes.",
     )
+
+
+def test_welcome_back_plain_text_keeps_the_limit_in_utf16_units() -> None:
+    """The plain fallback of a long "Back in touch" is cut by Telegram's measure: emoji
+    titles count two units each."""
+    away = [AwayChange(k, k, "🎉" * 60, 1, 2) for k in range(1, 80)]
+    html, plain = replies.welcome_back(away)
+    assert limits.fits(html)
+    assert limits.utf16_len(plain) <= limits.MAX_LENGTH
+    assert plain.startswith(
+        "👋 Back in touch. While I could not post here, 79 tracked articles changed:\n#1 🎉"
+    )
+
+
+def test_truncate_counts_utf16_units_and_keeps_emoji_whole() -> None:
+    assert limits.truncate("abc", 2) == "ab" and limits.truncate("abc", 3) == "abc"
+    assert limits.truncate("a🎉b", 2) == "a" and limits.truncate("a🎉b", 3) == "a🎉"

@@ -17,6 +17,7 @@ __all__ = [
     "MAX_LENGTH",
     "count_entities",
     "fits",
+    "truncate",
     "utf16_len",
     "visible_len",
     "visible_text",
@@ -49,6 +50,19 @@ def visible_len(message: str) -> int:
 def count_entities(message: str) -> int:
     """Formatting entities in a message we rendered (one per opening tag)."""
     return sum(message.count(f"<{t}>") + message.count(f"<{t} ") for t in _TAGS)
+
+
+def truncate(text: str, limit: int = MAX_LENGTH) -> str:
+    """The longest start of plain ``text`` within ``limit`` UTF-16 units (an emoji is never
+    cut in half)."""
+    if utf16_len(text) <= limit:
+        return text
+    units = 0
+    for index, char in enumerate(text):
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > limit:
+            return text[:index]
+    return text
 
 
 def fits(message: str, html: bool = True, *, source: bool = False) -> bool:

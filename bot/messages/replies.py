@@ -12,7 +12,7 @@ from html import escape
 
 from bot.core.sensitivity import Sensitivity
 from bot.core.states import ArticleState
-from bot.messages.limits import MAX_LENGTH, fits
+from bot.messages.limits import fits, truncate
 from bot.messages.records import ArticleRecord, AwayRecord, VersionRecord
 from bot.messages.time import ago
 
@@ -214,4 +214,4 @@ def welcome_back(changes: Sequence[AwayRecord]) -> tuple[str, str]:
     rows = [(c, f"v{c.old} → v{c.new} · /diff {c.number} {c.old} {c.new}") for c in changes]
     html = [escape(head)] + [f"#{c.number} <b>{escape(c.title)}</b> — {tail}" for c, tail in rows]
     plain = [head] + [f"#{c.number} {c.title} — {tail}" for c, tail in rows]
-    return fit(html, "…"), "\n".join(plain)[:MAX_LENGTH]
+    return fit(html, "…"), truncate("\n".join(plain))
