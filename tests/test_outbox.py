@@ -11,13 +11,14 @@ import pytest
 from telegram import Bot
 
 from bot.storage.models import DeliveryKind, DeliveryStatus, utcnow
-from bot.storage.store import NewDelivery, Store
+from bot.storage.outbox import NewDelivery
+from bot.storage.store import Storage
 from bot.tg.sender import Sender
 from tests.fakes.telegram_api import FakeTelegram
 from tests.test_store import track_article
 
 
-def queue(store: Store, telegram: FakeTelegram, chats: list[int], text: str = "edit") -> None:
+def queue(store: Storage, telegram: FakeTelegram, chats: list[int], text: str = "edit") -> None:
     """One announcement of one article to each chat, in this order."""
     article = None
     for chat_id in chats:
@@ -25,7 +26,7 @@ def queue(store: Store, telegram: FakeTelegram, chats: list[int], text: str = "e
         article = track_article(store, chat_id).article
     assert article is not None and article.id is not None
     notices = [NewDelivery(c, DeliveryKind.EDIT, f"{text} for {c}", "plain") for c in chats]
-    store.add_notices(article.id, notices, {}, utcnow())
+    store.outbox.add_notices(article.id, notices, {}, utcnow())
 
 
 @pytest.fixture
@@ -38,14 +39,14 @@ def sends_per_chat(telegram: FakeTelegram) -> Counter[int]:
     return Counter(m.chat_id for m in telegram.sent)
 
 
-async def test_one_bad_row_fails_alone(telegram: FakeTelegram, store: Store, bot: Bot) -> None:
+async def test_one_bad_row_fails_alone(telegram: FakeTelegram, store: Storage, bot: Bot) -> None:
     """An answer the client cannot read (any exception, not a Telegram error) costs that row
     a retry later; the rows claimed with it are sent, and none is left 'sending'."""
     queue(store, telegram, [1, 2, 3])
     telegram.malformed_next("sendMessage")
     report = await Sender(store, bot).send_pending()
     assert (report.sent, report.retried, report.failed) == (2, 1, 0)
-    rows = {d.chat_id: d for d in store.deliveries()}
+    rows = {d.chat_id: d for d in store.outbox.deliveries()}
     assert {d.status for d in rows.values()} == {DeliveryStatus.SENT, DeliveryStatus.PENDING}
     [bad] = [d for d in rows.values() if d.status == DeliveryStatus.PENDING]
     assert "KeyError" in bad.error or "TypeError" in bad.error, bad.error
@@ -53,7 +54,7 @@ async def test_one_bad_row_fails_alone(telegram: FakeTelegram, store: Store, bot
 
 
 async def test_retry_after_holds_every_chat_until_the_time_given(
-    telegram: FakeTelegram, store: Store, bot: Bot
+    telegram: FakeTelegram, store: Storage, bot: Bot
 ) -> None:
     """Without PTB's retries (a bare Bot): the first 429 stops all sending until its
     retry_after has passed, then the queue resumes where it stopped; each chat gets one."""
@@ -73,11 +74,11 @@ async def test_retry_after_holds_every_chat_until_the_time_given(
     assert len(window) <= 3 and all(t < first_429 + 0.1 for t in window)
     assert len(telegram.flood_answers) <= 4
     assert sends_per_chat(telegram) == Counter({c: 1 for c in chats})
-    assert {d.status for d in store.deliveries()} == {DeliveryStatus.SENT}
+    assert {d.status for d in store.outbox.deliveries()} == {DeliveryStatus.SENT}
 
 
 async def test_a_slow_group_does_not_delay_a_private_chat(
-    telegram: FakeTelegram, store: Store, bot: Bot
+    telegram: FakeTelegram, store: Storage, bot: Bot
 ) -> None:
     group, alice = -2002, 1001
     queue(store, telegram, [group])

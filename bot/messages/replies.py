@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from html import escape
 
+from bot.storage.chats import AwayChange
 from bot.storage.models import Article, ArticleState, Version
-from bot.storage.store import AwayChange
 
 MAX_CHARS = 4096
 

@@ -147,7 +147,7 @@ def collect(engine: Engine, now: datetime | None = None) -> Stats:
         oldest_pending = s.exec(
             select(func.min(Delivery.not_before)).where(Delivery.status == DeliveryStatus.PENDING)
         ).one()
-        blocked = dict(s.exec(select(Chat.blocked, func.count()).group_by(col(Chat.blocked))).all())
+        paused = dict(s.exec(select(Chat.paused, func.count()).group_by(col(Chat.paused))).all())
         size = database_bytes(engine, s)
     return Stats(
         at=now,
@@ -158,7 +158,7 @@ def collect(engine: Engine, now: datetime | None = None) -> Stats:
         oldest_overdue=_ago(now, oldest),
         deliveries=deliveries,
         oldest_pending=_ago(now, oldest_pending),
-        chats={"active": int(blocked.get(False, 0)), "blocked": int(blocked.get(True, 0))},
+        chats={"active": int(paused.get(False, 0)), "blocked": int(paused.get(True, 0))},
         database_bytes=size,
         database=engine.url.render_as_string(hide_password=True),
     )

@@ -30,8 +30,9 @@ from bot.messages.fulldiff import DiffDocument, answer_diff
 from bot.net.fetch import Fetcher, FetchError
 from bot.net.urls import URLError, canonical_url, parse_user_url, site_name, url_key
 from bot.service.parse_thread import ParseThread
+from bot.storage.articles import PageMeta, Tracked
 from bot.storage.models import ArticleState, utcnow
-from bot.storage.store import PageMeta, Store, Tracked
+from bot.storage.store import Storage
 from bot.tg.access import AdminCache, AdminLookupFailed, decided_without_lookup
 
 log = logging.getLogger("redline.commands")
@@ -101,7 +102,7 @@ class CommandRateLimiter:
 class Commands:
     def __init__(
         self,
-        store: Store,
+        store: Storage,
         fetcher: Fetcher,
         settings: Settings,
         parser: ParseThread,
@@ -159,7 +160,7 @@ class Commands:
         chat = update.effective_chat
         assert chat is not None
         title = chat.title or chat.full_name or chat.username or ""
-        await asyncio.to_thread(self.store.ensure_chat, chat.id, chat.type, title)
+        await asyncio.to_thread(self.store.chats.ensure, chat.id, chat.type, title)
         return chat.id
 
     async def _article_ref(self, update: Update, args: list[str], command: str) -> Tracked | None:
@@ -171,7 +172,7 @@ class Commands:
             return None
         if ref.lstrip("#").isdigit():
             number = int(ref.lstrip("#"))
-            row = await asyncio.to_thread(self.store.lookup, chat_id, number=number)
+            row = await asyncio.to_thread(self.store.articles.lookup, chat_id, number=number)
             if row is None:
                 await self._reply(update, f"There is no #{number} in /list.")
             return row
@@ -180,7 +181,7 @@ class Commands:
         except URLError as exc:
             await self._reply(update, f"{exc.args[0]}\n{replies.USAGE[command]}")
             return None
-        row = await asyncio.to_thread(self.store.lookup, chat_id, url_key=key)
+        row = await asyncio.to_thread(self.store.articles.lookup, chat_id, url_key=key)
         if row is None:
             await self._reply(update, "This chat doesn't track that article. /list shows what it tracks.")
         return row
@@ -257,7 +258,7 @@ class Commands:
             await self._reply(update, exc.args[0])
             return
         key = url_key(url)
-        known = await asyncio.to_thread(self.store.find_article, key)
+        known = await asyncio.to_thread(self.store.articles.find, key)
         if known is None or known.state in (ArticleState.GONE, ArticleState.DORMANT):
             try:
                 page = await self.fetcher.fetch(url)
@@ -266,10 +267,10 @@ class Commands:
                 await self._reply(update, exc.user_message)
                 return
             url, key = page.url, url_key(page.url)
-            known = await asyncio.to_thread(self.store.find_article, key)
+            known = await asyncio.to_thread(self.store.articles.find, key)
         if known is not None and known.state not in (ArticleState.GONE, ArticleState.DORMANT):
             result = await asyncio.to_thread(
-                self.store.track,
+                self.store.articles.track,
                 chat_id,
                 url=known.url,
                 url_key=key,
@@ -282,7 +283,7 @@ class Commands:
                 thread_id=topic_of(update.effective_message),
             )
         else:
-            count = await asyncio.to_thread(self.store.count_subscriptions, chat_id)
+            count = await asyncio.to_thread(self.store.articles.count_subscriptions, chat_id)
             if count >= self.settings.limits.max_articles_per_chat:
                 await self._reply(
                     update,
@@ -296,7 +297,7 @@ class Commands:
                 return
             printed = await self.parser.run(fingerprint, page.html)
             result = await asyncio.to_thread(
-                self.store.track,
+                self.store.articles.track,
                 chat_id,
                 url=url,
                 url_key=key,
@@ -328,12 +329,12 @@ class Commands:
         if row is None:
             return
         chat_id = update.effective_chat.id  # type: ignore[union-attr]
-        await asyncio.to_thread(self.store.untrack, chat_id, row.number)
+        await asyncio.to_thread(self.store.articles.untrack, chat_id, row.number)
         await self._reply(update, replies.untracked(row.number, row.article))
 
     async def list(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat_id = await self._register_chat(update)
-        rows = await asyncio.to_thread(self.store.tracked, chat_id)
+        rows = await asyncio.to_thread(self.store.articles.tracked, chat_id)
         await self._reply(
             update, replies.list_text([(r.number, r.article, r.versions) for r in rows], utcnow())
         )
@@ -343,7 +344,7 @@ class Commands:
         if row is None:
             return
         assert row.article.id is not None
-        versions = await asyncio.to_thread(self.store.versions, row.article.id)
+        versions = await asyncio.to_thread(self.store.articles.versions, row.article.id)
         await self._reply(update, replies.history_text(row.number, row.article, versions))
 
     async def diff(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -352,7 +353,7 @@ class Commands:
         if row is None:
             return
         assert row.article.id is not None
-        versions = await asyncio.to_thread(self.store.versions, row.article.id)
+        versions = await asyncio.to_thread(self.store.articles.versions, row.article.id)
         answer = await asyncio.to_thread(answer_diff, row.number, row.article, versions, args)
         message = update.effective_message
         if message is None:
@@ -375,7 +376,7 @@ class Commands:
         if row is None:
             return
         assert row.article.id is not None
-        versions = await asyncio.to_thread(self.store.versions, row.article.id)
+        versions = await asyncio.to_thread(self.store.articles.versions, row.article.id)
         data = export(row.article, versions, fmt)
         message = update.effective_message
         assert message is not None
@@ -389,7 +390,7 @@ class Commands:
         if not await self._may_change(update, context, "sensitivity"):
             return
         chat_id = await self._register_chat(update)
-        chat = await asyncio.to_thread(self.store.chat, chat_id)
+        chat = await asyncio.to_thread(self.store.chats.get, chat_id)
         current = chat.sensitivity if chat else "substantive"
         buttons = [
             [InlineKeyboardButton(("✅ " if key == current else "") + label, callback_data=f"sens:{key}")]
@@ -410,7 +411,7 @@ class Commands:
         if choice not in SENSITIVITIES:
             await query.answer("Unknown choice.")
             return
-        await asyncio.to_thread(self.store.set_sensitivity, chat.id, choice)
+        await asyncio.to_thread(self.store.chats.set_sensitivity, chat.id, choice)
         log.info("sensitivity chat=%s value=%s", chat.id, choice)
         await query.answer("Saved.")
         await query.edit_message_text(f"This chat now gets: <b>{SENSITIVITIES[choice]}</b>.")
