@@ -15,8 +15,8 @@ from bot.storage.engine import make_engine
 from bot.storage.models import DeliveryKind, utcnow
 from bot.storage.outbox import NewDelivery
 from bot.storage.store import Storage
+from tests.storage_rows import track_article
 from tests.test_cli import redline
-from tests.test_store import track_article
 
 
 @pytest.fixture
@@ -117,7 +117,7 @@ def test_cli_backup_of_a_live_database_says_how_to_restore(live: Storage, tmp_pa
     consistent(copy)
     # The copy is a working Redline database: the bot's own store reads it.
     restored = Storage(make_engine(f"sqlite:///{copy}"))
-    assert [row.number for row in restored.tracked(1)] == [1]
+    assert [row.number for row in restored.articles.tracked(1)] == [1]
     restored.engine.dispose()
 
 

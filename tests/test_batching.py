@@ -13,7 +13,7 @@ import pytest
 from bot.storage.batching import GroupCommit
 from bot.storage.models import utcnow
 from bot.storage.store import Storage
-from tests.test_store import track_article
+from tests.storage_rows import track_article
 
 
 async def test_writes_during_a_commit_share_the_next_one() -> None:

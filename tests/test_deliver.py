@@ -18,7 +18,7 @@ from bot.storage.outbox import NewDelivery
 from bot.storage.store import Storage
 from bot.tg.sender import Sender
 from tests.fakes.telegram_api import FakeTelegram
-from tests.test_store import track_article
+from tests.storage_rows import track_article
 
 ALICE = 1001
 TEXT = "✏️ Headline changed · <b>cancels</b>"

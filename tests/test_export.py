@@ -19,8 +19,8 @@ from tests.conftest import RunningBots
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.web import ArticleServer
 from tests.pages import PUTIN_P1_V1, PUTIN_P1_V2, PUTIN_REST, PUTIN_V1, PUTIN_V2, article_html, putin_v2
+from tests.storage_rows import track_article
 from tests.test_cli import redline
-from tests.test_store import track_article
 
 ALICE = 1001
 T0 = datetime(2016, 10, 11, 9, 0, tzinfo=UTC)

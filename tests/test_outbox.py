@@ -15,7 +15,7 @@ from bot.storage.outbox import NewDelivery
 from bot.storage.store import Storage
 from bot.tg.sender import Sender
 from tests.fakes.telegram_api import FakeTelegram
-from tests.test_store import track_article
+from tests.storage_rows import track_article
 
 
 def queue(store: Storage, telegram: FakeTelegram, chats: list[int], text: str = "edit") -> None:

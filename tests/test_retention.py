@@ -31,7 +31,7 @@ from tests.conftest import RunningBots, e2e_settings
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.web import ArticleServer
 from tests.pages import article_html
-from tests.test_store import track_article
+from tests.storage_rows import track_article
 
 ALICE = 1001
 DAY = timedelta(days=1)

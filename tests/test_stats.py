@@ -29,9 +29,9 @@ from tests.fakes.ports import free_port
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.web import ArticleServer
 from tests.pages import article_html, putin_v2
+from tests.storage_rows import track_article
 from tests.test_cli import bot_env, redline, redline_process
 from tests.test_migrations import make_legacy_database
-from tests.test_store import track_article
 
 ALICE = 1001
 GROUP = -2002
