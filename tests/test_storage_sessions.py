@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
 from bot.storage.engine import make_engine
 from bot.storage.models import DeliveryKind, DeliveryStatus, utcnow
 from bot.storage.outbox import NewDelivery
+from bot.storage.stats import collect
 from bot.storage.store import Storage
 from tests.storage_rows import track_article
 
@@ -89,6 +91,23 @@ def test_concurrent_writers_do_not_lose_updates(store: Storage) -> None:
         assert [r.number for r in store.articles.tracked(chat_id)] == list(range(1, 11))
 
 
+def while_another_connection_writes(
+    path: Path, reads: dict[str, Callable[[], object]]
+) -> tuple[list[str], dict]:
+    """Run ``reads`` while another connection holds SQLite's write lock: which of them waited
+    for it (more than five seconds), and what each answered once the lock was let go."""
+    writer = sqlite3.connect(path, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # holds the write lock, as a long write would
+        with ThreadPoolExecutor(max_workers=len(reads)) as pool:
+            futures = {name: pool.submit(read) for name, read in reads.items()}
+            waited = [name for name, f in futures.items() if not wait([f], timeout=5).done]
+            writer.execute("ROLLBACK")  # let any waiting read finish before the pool closes
+            return waited, {name: f.result() for name, f in futures.items()}
+    finally:
+        writer.close()
+
+
 def test_sender_and_membership_reads_do_not_take_the_write_lock(tmp_path: Path) -> None:
     """SQLite: the reads made for every message sent (its topic, the announcement it replies
     to), a row read back after a migration and the list of paused chats all answer while
@@ -102,20 +121,16 @@ def test_sender_and_membership_reads_do_not_take_the_write_lock(tmp_path: Path) 
     store.outbox.add_notices(aid, [NewDelivery(1, DeliveryKind.GONE, "gone", "gone")], {}, utcnow())
     [claimed] = store.outbox.claim_pending(utcnow(), 10, claimant="a")
     store.outbox.finish(claimed.id, DeliveryStatus.SENT, message_id=7)
-    reads = {
-        "chats.topic": lambda: store.chats.topic(1, aid),
-        "outbox.last_announcement": lambda: store.outbox.last_announcement(1, aid).message_id,  # type: ignore[union-attr]
-        "outbox.get": lambda: store.outbox.get(claimed.id).status,  # type: ignore[union-attr]
-        "chats.paused": store.chats.paused,
-    }
-    writer = sqlite3.connect(path, isolation_level=None)
     try:
-        writer.execute("BEGIN IMMEDIATE")  # holds the write lock, as a long write would
-        with ThreadPoolExecutor(max_workers=len(reads)) as pool:
-            futures = {name: pool.submit(read) for name, read in reads.items()}
-            waited = [name for name, f in futures.items() if not wait([f], timeout=5).done]
-            writer.execute("ROLLBACK")  # let any waiting read finish before the pool closes
-            answers = {name: f.result() for name, f in futures.items()}
+        waited, answers = while_another_connection_writes(
+            path,
+            {
+                "chats.topic": lambda: store.chats.topic(1, aid),
+                "outbox.last_announcement": lambda: store.outbox.last_announcement(1, aid).message_id,  # type: ignore[union-attr]
+                "outbox.get": lambda: store.outbox.get(claimed.id).status,  # type: ignore[union-attr]
+                "chats.paused": store.chats.paused,
+            },
+        )
         assert waited == []
         assert answers == {
             "chats.topic": 42,
@@ -124,5 +139,21 @@ def test_sender_and_membership_reads_do_not_take_the_write_lock(tmp_path: Path) 
             "chats.paused": [2],
         }
     finally:
-        writer.close()
+        store.engine.dispose()
+
+
+def test_stats_read_does_not_take_the_write_lock(tmp_path: Path) -> None:
+    """SQLite: ``redline stats`` and every /metrics scrape read the figures while the monitor
+    writes, without waiting for its lock."""
+    path = tmp_path / "redline.db"
+    store = Storage(make_engine(f"sqlite:///{path}"))
+    store.upgrade_schema()
+    track_article(store, 1)
+    try:
+        waited, answers = while_another_connection_writes(
+            path, {"stats": lambda: collect(store.engine).articles}
+        )
+        assert waited == []
+        assert answers["stats"]["active"] == 1
+    finally:
         store.engine.dispose()

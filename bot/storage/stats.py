@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 
 from bot.messages.replies import duration
 from bot.service.monitor import Outcome
-from bot.storage.engine import session_scope
+from bot.storage.engine import read_session, session_scope
 from bot.storage.models import Article, ArticleState, Chat, CheckCount, Delivery, DeliveryStatus, utcnow
 
 BUCKET = timedelta(minutes=5)
@@ -120,7 +120,7 @@ def _ago(now: datetime, moment: datetime | None) -> timedelta | None:
 def collect(engine: Engine, now: datetime | None = None) -> Stats:
     """Every figure of ``redline stats``, read in one session."""
     now = now or utcnow()
-    with Session(engine) as s:
+    with read_session(engine) as s:
 
         def by(column: object, model: type, *where: object) -> dict[str, int]:
             q = select(column, func.count()).select_from(model).where(*where).group_by(column)  # type: ignore[call-overload]
