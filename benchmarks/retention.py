@@ -24,8 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import update
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, func, select
 
 from bot.config import DatabaseSettings
 from bot.core.diff import diff_snapshots
@@ -33,7 +32,7 @@ from bot.core.extract import Snapshot
 from bot.messages.announcement import MessageContext, render_announcement, render_plain
 from bot.service.monitor import Outcome
 from bot.storage.articles import PageMeta
-from bot.storage.engine import make_engine, session_scope
+from bot.storage.engine import make_engine
 from bot.storage.models import Article, Delivery, DeliveryKind, DeliveryStatus, Version
 from bot.storage.outbox import NewDelivery
 from bot.storage.retention import Retention
@@ -178,13 +177,8 @@ class Simulation:
             for _ in range(per_hour):
                 self.counter.add(Outcome.NOT_MODIFIED if self.rng.random() < 0.9 else Outcome.SAME, at)
             self.counter.flush(self.store.engine)
-        ids = [item.article_id for item in self.live]
-        with session_scope(self.store.engine) as s:
-            s.exec(  # type: ignore[call-overload]
-                update(Article)
-                .where(col(Article.id).in_(ids))
-                .values(last_checked_at=now + DAY, next_check_at=now + DAY + timedelta(minutes=5))
-            )
+        fields = {"last_checked_at": now + DAY, "next_check_at": now + DAY + timedelta(minutes=5)}
+        self.store.queue.update_articles([(item.article_id, fields) for item in self.live])
 
     def day(self, day: int) -> None:
         now = START + day * DAY
