@@ -283,7 +283,7 @@ class Sender:
                 if kind == Refusal.PAUSE:
                     log.info("chat_paused chat=%s error=%r", chat_id, exc.message)
                     await asyncio.to_thread(self.store.chats.pause, chat_id, exc.message)
-                    return DeliveryStatus.FAILED  # pause_chat dropped the row with its reason
+                    return DeliveryStatus.FAILED  # chats.pause dropped the row with its reason
                 if kind == Refusal.TOPIC_GONE and thread is not None:
                     log.info("topic_gone chat=%s thread=%s", chat_id, thread)
                     await asyncio.to_thread(self.store.chats.move_to_general, chat_id, thread)
