@@ -26,7 +26,8 @@ from bot.storage.models import (
     Version,
     utcnow,
 )
-from bot.storage.outbox import NewDelivery, add_deliveries, set_fields
+from bot.storage.outbox import NewDelivery, add_deliveries
+from bot.storage.queue import set_fields
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ from sqlmodel import Session, col, select
 
 from bot.storage.chats import saw_message
 from bot.storage.engine import read_session, session_scope
-from bot.storage.models import Article, Chat, Delivery, DeliveryKind, DeliveryStatus, utcnow
+from bot.storage.models import Chat, Delivery, DeliveryKind, DeliveryStatus, utcnow
+from bot.storage.queue import set_fields
 
 
 @dataclass(frozen=True)
@@ -48,15 +49,6 @@ def add_deliveries(
                 not_before=now,
             )
         )
-
-
-def set_fields(s: Session, article_id: int, fields: dict[str, object]) -> None:
-    """Write ``fields`` onto the article in the caller's transaction."""
-    article = s.get(Article, article_id)
-    assert article is not None
-    for name, value in fields.items():
-        setattr(article, name, value)
-    s.add(article)
 
 
 class Outbox:
@@ -209,4 +201,4 @@ class Outbox:
             return list(s.exec(q).all())
 
 
-__all__ = ["NewDelivery", "Outbox", "add_deliveries", "set_fields"]
+__all__ = ["NewDelivery", "Outbox", "add_deliveries"]

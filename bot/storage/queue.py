@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Update, bindparam, exists, func, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import ColumnElement
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from bot.storage.engine import read_session, session_scope
 from bot.storage.models import Article, ArticleState, Chat, Subscription
@@ -52,6 +52,15 @@ def _article_update(names: tuple[str, ...]) -> Update:
         .where(table.c.id == bindparam("_id"))
         .values({name: bindparam(name, type_=table.c[name].type) for name in names})
     )
+
+
+def set_fields(s: Session, article_id: int, fields: dict[str, object]) -> None:
+    """Write ``fields`` onto the article in the caller's transaction (with what a check stored)."""
+    article = s.get(Article, article_id)
+    assert article is not None
+    for name, value in fields.items():
+        setattr(article, name, value)
+    s.add(article)
 
 
 class CheckQueue:
@@ -131,4 +140,4 @@ class CheckQueue:
                 conn.execute(_article_update(names), rows)
 
 
-__all__ = ["CheckQueue", "audible", "full_sites"]
+__all__ = ["CheckQueue", "audible", "full_sites", "set_fields"]
