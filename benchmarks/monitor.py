@@ -13,7 +13,7 @@ What runs, all in one go so every ratio compares figures from the same machine a
   (d) as (c), and the 10 % of URLs with ``i % 10 == 0`` cycle through the corpus edits
   v1 → v2 → … → v5 → v1, one step per fetch, so each of their checks finds an edit;
 - the bot: a real ``redline worker`` process (its own config file, a SQLite database filled
-  beforehand through ``Store.track`` exactly as ``/track`` fills it, the fake Bot API of
+  beforehand through ``Storage.articles.track`` exactly as ``/track`` fills it, the fake Bot API of
   tests/fakes/telegram_api.py for its messages), every article due every second, so it runs
   flat out; checks are counted from its own ``check article=… outcome=…`` log lines, CPU is read
   from /proc for the worker and its children (exited ones included), peak RSS is the sum of
@@ -237,7 +237,7 @@ def tree_peak_rss_mb(pid: int) -> float:
 
 
 # --------------------------------------------------------------------------------------------
-# The bot: a real `redline worker` on a database filled through Store.track
+# The bot: a real `redline worker` on a database filled through Storage.articles.track
 # --------------------------------------------------------------------------------------------
 
 
@@ -282,14 +282,15 @@ def populate(database_url: str, server: PageServer, n: int, known: Tracked, star
     from bot.core.fingerprint import fingerprint
     from bot.net.fetch import Fetcher, FetchPolicy
     from bot.net.urls import site_name, url_key
+    from bot.storage.articles import PageMeta
     from bot.storage.engine import make_engine
-    from bot.storage.store import PageMeta, Store
+    from bot.storage.store import Storage
 
-    store = Store(make_engine(database_url))
+    store = Storage(make_engine(database_url))
     store.upgrade_schema()
     chats = chat_ids()
     for chat_id in chats:
-        store.ensure_chat(chat_id, "private")
+        store.chats.ensure(chat_id, "private")
     n_pages = len(corpus_pages())
     missing = [slot for slot in range(min(n, n_pages)) if slot not in known]
     if missing:
@@ -306,7 +307,7 @@ def populate(database_url: str, server: PageServer, n: int, known: Tracked, star
     for i in range(start, n):
         page, snapshot, printed = known[i % n_pages]
         url = server.url(i)
-        store.track(
+        store.articles.track(
             chats[i % len(chats)],
             url=url,
             url_key=url_key(url),
@@ -711,7 +712,7 @@ def _bench(
     server.set_mode("a")
     t0 = time.monotonic()
     populate(f"sqlite:///{template}", server, n, extracted)
-    print(f"\n(tracked {n} articles through Store.track in {time.monotonic() - t0:.0f} s)")
+    print(f"\n(tracked {n} articles through Storage.articles.track in {time.monotonic() - t0:.0f} s)")
     bots: dict[str, Figures] = {}
     for mode in args.modes:
         print(f"\n== mode ({mode}) {MODE_NAMES[mode]} ==")

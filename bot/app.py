@@ -21,7 +21,7 @@ from bot.service.parse_thread import ParseThread
 from bot.storage.engine import make_engine
 from bot.storage.retention import Retention
 from bot.storage.stats import CheckCounter
-from bot.storage.store import Store
+from bot.storage.store import Storage
 from bot.tg.commands import Commands
 from bot.tg.membership import ChatEvents
 from bot.tg.sender import Sender
@@ -36,7 +36,7 @@ class Redline:
     """Everything one running bot holds; kept in ``application.bot_data['redline']``."""
 
     settings: Settings
-    store: Store
+    store: Storage
     fetcher: Fetcher
     monitor: Monitor
     commands: Commands
@@ -59,7 +59,7 @@ class Redline:
 
 def build_application(settings: Settings, *, resolver: Resolver | None = None) -> Application:  # type: ignore[type-arg]
     """The bot, ready for ``run_polling``/``run_webhook`` or ``async with app: app.start()``."""
-    store = Store(make_engine(settings.database.url))
+    store = Storage(make_engine(settings.database.url))
     store.upgrade_schema()
     fetcher = Fetcher(FetchPolicy.from_settings(settings.monitor), resolver=resolver)
     counter = CheckCounter()

@@ -13,16 +13,17 @@ import pytest
 from bot.storage.backup import BackupError, backup_sqlite
 from bot.storage.engine import make_engine
 from bot.storage.models import DeliveryKind, utcnow
-from bot.storage.store import NewDelivery, Store
+from bot.storage.outbox import NewDelivery
+from bot.storage.store import Storage
+from tests.storage_rows import track_article
 from tests.test_cli import redline
-from tests.test_store import track_article
 
 
 @pytest.fixture
-def live(tmp_path: Path) -> Iterator[Store]:
+def live(tmp_path: Path) -> Iterator[Storage]:
     """A bot's SQLite database with one tracked article and ~16 MB of other pages, so a copy
     takes long enough for writes to land while it runs."""
-    store = Store(make_engine(f"sqlite:///{tmp_path / 'redline.db'}"))
+    store = Storage(make_engine(f"sqlite:///{tmp_path / 'redline.db'}"))
     store.upgrade_schema()
     track_article(store, 1)
     track_article(store, 2)
@@ -37,7 +38,7 @@ def live(tmp_path: Path) -> Iterator[Store]:
 
 
 @contextmanager
-def writing(store: Store) -> Iterator[list[int]]:
+def writing(store: Storage) -> Iterator[list[int]]:
     """A writer storing versions, each with two announcements in the same transaction (as the
     monitor does), until the block ends; yields the list of version numbers committed."""
     committed: list[int] = []
@@ -47,7 +48,7 @@ def writing(store: Store) -> Iterator[list[int]]:
         n = 1
         while not stop.is_set():
             n += 1
-            store.store_version(
+            store.articles.store_version(
                 1,
                 title=f"v{n}",
                 content={"title": f"v{n}", "paragraphs": ["x" * 2000]},
@@ -83,7 +84,7 @@ def consistent(path: Path) -> tuple[int, int]:
     return versions, deliveries
 
 
-def test_backup_while_the_bot_writes_is_consistent(live: Store, tmp_path: Path) -> None:
+def test_backup_while_the_bot_writes_is_consistent(live: Storage, tmp_path: Path) -> None:
     source = Path(str(live.engine.url.database))
     with writing(live) as committed:
         before = len(committed)
@@ -96,7 +97,7 @@ def test_backup_while_the_bot_writes_is_consistent(live: Store, tmp_path: Path) 
     assert not list(tmp_path.glob("*.partial"))
 
 
-def test_cli_backup_of_a_live_database_says_how_to_restore(live: Store, tmp_path: Path) -> None:
+def test_cli_backup_of_a_live_database_says_how_to_restore(live: Storage, tmp_path: Path) -> None:
     db = tmp_path / "redline.db"
     target = tmp_path / "backups"
     target.mkdir()
@@ -115,8 +116,8 @@ def test_cli_backup_of_a_live_database_says_how_to_restore(live: Store, tmp_path
     ]
     consistent(copy)
     # The copy is a working Redline database: the bot's own store reads it.
-    restored = Store(make_engine(f"sqlite:///{copy}"))
-    assert [row.number for row in restored.tracked(1)] == [1]
+    restored = Storage(make_engine(f"sqlite:///{copy}"))
+    assert [row.number for row in restored.articles.tracked(1)] == [1]
     restored.engine.dispose()
 
 
@@ -130,7 +131,7 @@ def test_cli_backup_of_a_live_database_says_how_to_restore(live: Store, tmp_path
         (["backup", "{tmp}/no/such/copy.db"], "redline: error: directory does not exist: {tmp}/no/such\n"),
     ],
 )
-def test_cli_backup_refusals(live: Store, tmp_path: Path, args: list[str], message: str) -> None:
+def test_cli_backup_refusals(live: Storage, tmp_path: Path, args: list[str], message: str) -> None:
     env = {"REDLINE_DATABASE_URL": f"sqlite:///{tmp_path / 'redline.db'}"}
     result = redline(*(a.format(tmp=tmp_path) for a in args), env=env)
     assert result.returncode == 2

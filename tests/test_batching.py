@@ -12,8 +12,8 @@ import pytest
 
 from bot.storage.batching import GroupCommit
 from bot.storage.models import utcnow
-from bot.storage.store import Store
-from tests.test_store import track_article
+from bot.storage.store import Storage
+from tests.storage_rows import track_article
 
 
 async def test_writes_during_a_commit_share_the_next_one() -> None:
@@ -44,20 +44,20 @@ async def test_a_failed_commit_fails_every_write_in_it() -> None:
     assert [str(r) for r in results] == ["database is locked (3 rows)"] * 3
 
 
-async def test_a_write_has_landed_when_it_returns(store: Store) -> None:
+async def test_a_write_has_landed_when_it_returns(store: Storage) -> None:
     ids = [track_article(store, 1, key=f"example.com/{i}").article.id for i in range(5)]
     later = utcnow() + timedelta(hours=1)
-    writes: GroupCommit[tuple[int, dict[str, object]]] = GroupCommit(store.update_articles)
+    writes: GroupCommit[tuple[int, dict[str, object]]] = GroupCommit(store.queue.update_articles)
     await asyncio.gather(
         *(writes.write((aid, {"next_check_at": later, "failures": n})) for n, aid in enumerate(ids))
     )
     for n, aid in enumerate(ids):
-        article = store.article(aid)
+        article = store.articles.get(aid)
         assert article is not None and (article.next_check_at, article.failures) == (later, n)
 
 
 @pytest.mark.parametrize("failing", [False, True])
-async def test_one_transaction_for_mixed_columns(store: Store, failing: bool) -> None:
+async def test_one_transaction_for_mixed_columns(store: Storage, failing: bool) -> None:
     """Rows with different column sets go in one transaction: all of them or none."""
     a = track_article(store, 1, key="example.com/a").article.id
     b = track_article(store, 1, key="example.com/b").article.id
@@ -65,9 +65,9 @@ async def test_one_transaction_for_mixed_columns(store: Store, failing: bool) ->
     if failing:
         updates.append((a, {"no_such_column": 1}))
         with pytest.raises(Exception):  # noqa: B017 (whatever SQLAlchemy raises for it)
-            store.update_articles(updates)
+            store.queue.update_articles(updates)
     else:
-        store.update_articles(updates)
-    article_a, article_b = store.article(a), store.article(b)
+        store.queue.update_articles(updates)
+    article_a, article_b = store.articles.get(a), store.articles.get(b)
     assert article_a is not None and article_b is not None
     assert (article_a.failures, article_b.etag) == ((0, '"e1"') if failing else (3, '"x"'))

@@ -14,7 +14,7 @@ from telegram import ChatMemberUpdated
 from bot.app import Redline
 from bot.config import with_overrides
 from bot.messages import replies
-from bot.storage.store import AwayChange
+from bot.storage.chats import AwayChange
 from bot.tg.membership import reach_change
 from tests.conftest import RunningBots, e2e_settings
 from tests.fakes.telegram_api import FakeTelegram, SentMessage, _chat_member
@@ -49,7 +49,7 @@ def redline(bots: RunningBots) -> Redline:
 async def stored_versions(bots: RunningBots, count: int) -> None:
     """Wait until the (only) article has ``count`` versions: a known point after a check."""
     store = redline(bots).store
-    await until(lambda: len(store.versions(1)) == count)
+    await until(lambda: len(store.articles.versions(1)) == count)
 
 
 def thread_of(message: SentMessage) -> int | None:
@@ -73,7 +73,7 @@ async def test_removed_or_blocked_then_back_gets_one_digest_and_the_next_edit(
     await track(telegram, BYSTANDER, articles.url("/p"))
     store = redline(bots).store
     telegram.block(chat_id)  # Telegram sends the bot a my_chat_member update
-    await until(lambda: store.chat(chat_id).blocked)  # type: ignore[union-attr]
+    await until(lambda: store.chats.get(chat_id).paused)  # type: ignore[union-attr]
     before = len(calls_to(telegram, chat_id))
     articles.set_page("/p", putin_v2())
     await stored_versions(bots, 2)
@@ -118,11 +118,11 @@ async def test_a_refusing_chat_is_paused_after_one_call(
     before = len(calls_to(telegram, GROUP))
     articles.set_page("/p", putin_v2())
     store = redline(bots).store
-    await until(lambda: store.chat(GROUP).blocked)  # type: ignore[union-attr]
+    await until(lambda: store.chats.get(GROUP).paused)  # type: ignore[union-attr]
     articles.set_page("/p", V3)
     await telegram.wait_for(BYSTANDER, predicate=removal)
     assert len(calls_to(telegram, GROUP)[before:]) == 1
-    assert [d.error for d in store.deliveries(GROUP)] == [f"chat paused: {refusal}"]
+    assert [d.error for d in store.outbox.deliveries(GROUP)] == [f"chat paused: {refusal}"]
 
 
 @pytest.mark.parametrize("service_message", [False, True], ids=["by_error", "by_service_message"])
@@ -140,7 +140,7 @@ async def test_group_upgraded_into_a_supergroup_that_already_tracks(
     telegram.migrate(GROUP, SUPER, notify=service_message)
     store = redline(bots).store
     if service_message:
-        await until(lambda: len(store.tracked(SUPER)) == 2)
+        await until(lambda: len(store.articles.tracked(SUPER)) == 2)
     for path in ("/a", "/b"):
         articles.set_page(path, putin_v2())
     await until(lambda: len([m for m in telegram.messages_to(SUPER) if "<b>cancels</b>" in m.text]) == 2)
@@ -218,7 +218,7 @@ async def test_a_burst_of_edits_updates_the_last_announcement_until_someone_repl
     )
 
     telegram.user_says(GROUP, "Quite a change!", reply_to=first.message_id)
-    await until(lambda: redline(bots).store.chat(GROUP).last_message_id > first.message_id)  # type: ignore[union-attr, operator]
+    await until(lambda: redline(bots).store.chats.get(GROUP).last_message_id > first.message_id)  # type: ignore[union-attr, operator]
     articles.set_page("/p", V4)
     third = await telegram.wait_for(GROUP, contains="v3 → v4")
     assert third.method == "sendMessage" and replied_to(third) == first.message_id

@@ -14,34 +14,35 @@ from telegram.request import HTTPXRequest
 
 from bot.storage.engine import make_engine
 from bot.storage.models import Delivery, DeliveryKind, DeliveryStatus, utcnow
-from bot.storage.store import NewDelivery, Store
+from bot.storage.outbox import NewDelivery
+from bot.storage.store import Storage
 from bot.tg.sender import Sender
 from tests.fakes.telegram_api import FakeTelegram
-from tests.test_store import track_article
+from tests.storage_rows import track_article
 
 ALICE = 1001
 TEXT = "✏️ Headline changed · <b>cancels</b>"
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(make_engine(f"sqlite:///{tmp_path / 'redline.db'}"))
+def store(tmp_path: Path) -> Iterator[Storage]:
+    s = Storage(make_engine(f"sqlite:///{tmp_path / 'redline.db'}"))
     s.upgrade_schema()
     yield s
     s.engine.dispose()
 
 
-def queue_announcement(store: Store) -> int:
+def queue_announcement(store: Storage) -> int:
     """One pending announcement to Alice; its id."""
     article = track_article(store, ALICE).article
     assert article.id is not None
-    store.add_notices(article.id, [NewDelivery(ALICE, DeliveryKind.EDIT, TEXT, "plain")], {}, utcnow())
+    store.outbox.add_notices(article.id, [NewDelivery(ALICE, DeliveryKind.EDIT, TEXT, "plain")], {}, utcnow())
     with Session(store.engine) as s:
         delivery = s.exec(select(Delivery)).one()
         return delivery.id  # type: ignore[return-value]
 
 
-def delivery(store: Store, delivery_id: int) -> Delivery:
+def delivery(store: Storage, delivery_id: int) -> Delivery:
     with Session(store.engine) as s:
         found = s.get(Delivery, delivery_id)
         assert found is not None
@@ -70,7 +71,7 @@ def unreachable() -> Iterator[str]:
         sock.close()
 
 
-async def test_answer_too_late_counts_as_sent(telegram: FakeTelegram, store: Store) -> None:
+async def test_answer_too_late_counts_as_sent(telegram: FakeTelegram, store: Storage) -> None:
     """Telegram took the message but answered after our read timeout: sending it again would
     post the edit twice, so it counts as sent."""
     telegram.add_chat(ALICE)
@@ -87,7 +88,7 @@ async def test_answer_too_late_counts_as_sent(telegram: FakeTelegram, store: Sto
 
 
 async def test_connect_timeout_is_retried_not_lost(
-    telegram: FakeTelegram, store: Store, unreachable: str
+    telegram: FakeTelegram, store: Storage, unreachable: str
 ) -> None:
     """Telegram out of reach: the request never left, so the announcement waits and goes out
     once Telegram is back."""

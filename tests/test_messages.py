@@ -11,8 +11,8 @@ from bot.core.diff import for_sensitivity
 from bot.core.sensitivity import Sensitivity
 from bot.messages import limits, notices, replies
 from bot.messages.time import ago, duration
+from bot.storage.chats import AwayChange
 from bot.storage.models import Article
-from bot.storage.store import AwayChange
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 

@@ -25,9 +25,10 @@ from aiohttp import web
 from bot.core.extract import extract
 from bot.net.urls import url_key
 from bot.service.parse_thread import THREAD_NAME
+from bot.storage.articles import PageMeta
 from bot.storage.engine import make_engine
 from bot.storage.models import utcnow
-from bot.storage.store import PageMeta, Store
+from bot.storage.store import Storage
 from tests.conftest import RunningBots
 from tests.corpus import corpus_or_skip
 from tests.fakes.telegram_api import FakeTelegram
@@ -81,13 +82,13 @@ async def test_concurrent_checks_and_tracks_of_real_pages_never_crash_the_proces
     log = tmp_path / "redline.log"
     # Half the articles are tracked already and due when the bot starts: a burst of checks at
     # once on a fresh process; the other half are /tracked while those checks run.
-    store = Store(make_engine(database))
+    store = Storage(make_engine(database))
     store.upgrade_schema()
     tracked, to_track = paths[: len(paths) // 2], paths[len(paths) // 2 :]
     for i, path in enumerate(tracked):
         snapshot = extract(sources[path], articles.url(path))
-        store.ensure_chat(2000 + i, "private")
-        store.track(
+        store.chats.ensure(2000 + i, "private")
+        store.articles.track(
             2000 + i,
             url=articles.url(path),
             url_key=url_key(articles.url(path)),

@@ -22,24 +22,25 @@ from bot.storage.models import (
     Version,
     utcnow,
 )
+from bot.storage.outbox import NewDelivery
 from bot.storage.retention import DELIVERY_BATCH, Pruned, Retention
 from bot.storage.schema import alembic_config
 from bot.storage.stats import CheckCounter
-from bot.storage.store import NewDelivery, Store
+from bot.storage.store import Storage
 from tests.conftest import RunningBots, e2e_settings
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.web import ArticleServer
 from tests.pages import article_html
-from tests.test_store import track_article
+from tests.storage_rows import track_article
 
 ALICE = 1001
 DAY = timedelta(days=1)
 SETTINGS = DatabaseSettings(keep_sent_days=30, keep_untracked_days=90)
 
 
-def edit(store: Store, article_id: int, n: int, chats: list[int], at: object) -> None:
+def edit(store: Storage, article_id: int, n: int, chats: list[int], at: object) -> None:
     """Version ``n`` of the article and one announcement per chat, as the monitor stores them."""
-    store.store_version(
+    store.articles.store_version(
         article_id,
         title=f"Headline {n}",
         content={"title": f"Headline {n}", "paragraphs": [f"Paragraph {n}."]},
@@ -51,30 +52,30 @@ def edit(store: Store, article_id: int, n: int, chats: list[int], at: object) ->
     )
 
 
-def count(store: Store, model: type) -> int:
+def count(store: Storage, model: type) -> int:
     with Session(store.engine) as s:
         return int(s.exec(select(func.count()).select_from(model)).one())
 
 
-def test_sent_and_failed_deliveries_go_after_keep_sent_days_pending_stay(store: Store) -> None:
+def test_sent_and_failed_deliveries_go_after_keep_sent_days_pending_stay(store: Storage) -> None:
     aid = track_article(store, 1).article.id
     track_article(store, 2)
     now = utcnow()
     edit(store, aid, 2, [1, 2], now)
-    sent, failed = store.claim_pending(now, 10)
-    store.finish_delivery(sent.id, DeliveryStatus.SENT)
-    store.finish_delivery(failed.id, DeliveryStatus.FAILED, error="chat blocked the bot")
+    sent, failed = store.outbox.claim_pending(now, 10)
+    store.outbox.finish(sent.id, DeliveryStatus.SENT)
+    store.outbox.finish(failed.id, DeliveryStatus.FAILED, error="chat blocked the bot")
     edit(store, aid, 3, [1], now)  # stays pending: never pruned, however old
     retention = Retention(store.engine, SETTINGS)
 
     assert retention.prune(now + 29 * DAY) == Pruned()
     assert count(store, Delivery) == 3
     assert retention.prune(now + 31 * DAY) == Pruned(deliveries=2)
-    assert [d.status for d in store.deliveries()] == [DeliveryStatus.PENDING]
-    assert len(store.versions(aid)) == 3  # versions are the product: kept
+    assert [d.status for d in store.outbox.deliveries()] == [DeliveryStatus.PENDING]
+    assert len(store.articles.versions(aid)) == 3  # versions are the product: kept
 
 
-def test_untracked_article_deleted_with_versions_after_keep_untracked_days(store: Store) -> None:
+def test_untracked_article_deleted_with_versions_after_keep_untracked_days(store: Storage) -> None:
     kept = track_article(store, 1, "example.com/kept").article.id
     gone = track_article(store, 1, "example.com/gone").article.id
     track_article(store, 2, "example.com/gone")
@@ -83,37 +84,37 @@ def test_untracked_article_deleted_with_versions_after_keep_untracked_days(store
     edit(store, kept, 2, [1], now)
 
     # One chat of two untracks: the article is still tracked.
-    store.untrack(2, 1, now=now)
-    assert store.article(gone).untracked_since is None
-    store.untrack(1, 2, now=now)
-    assert store.article(gone).untracked_since == now
+    store.articles.untrack(2, 1, now=now)
+    assert store.articles.get(gone).untracked_since is None
+    store.articles.untrack(1, 2, now=now)
+    assert store.articles.get(gone).untracked_since == now
 
     # Its announcements outlive it here (kept a year), so they go with the article.
     retention = Retention(store.engine, DatabaseSettings(keep_sent_days=365, keep_untracked_days=90))
     assert retention.prune(now + 89 * DAY) == Pruned()
     assert retention.prune(now + 91 * DAY) == Pruned(articles=1, versions=2, deliveries=2)
-    assert store.article(gone) is None and store.versions(gone) == []
-    assert store.deliveries() and {d.article_id for d in store.deliveries()} == {kept}
-    assert len(store.versions(kept)) == 2 and store.article(kept).untracked_since is None
+    assert store.articles.get(gone) is None and store.articles.versions(gone) == []
+    assert store.outbox.deliveries() and {d.article_id for d in store.outbox.deliveries()} == {kept}
+    assert len(store.articles.versions(kept)) == 2 and store.articles.get(kept).untracked_since is None
 
 
-def test_tracked_again_is_kept(store: Store) -> None:
+def test_tracked_again_is_kept(store: Storage) -> None:
     aid = track_article(store, 1).article.id
     now = utcnow()
-    store.untrack(1, 1, now=now)
+    store.articles.untrack(1, 1, now=now)
     again = track_article(store, 2)
     assert again.article.id == aid
-    assert store.article(aid).untracked_since is None
+    assert store.articles.get(aid).untracked_since is None
     assert Retention(store.engine, SETTINGS).prune(now + 365 * DAY).articles == 0
-    assert len(store.versions(aid)) == 1
+    assert len(store.articles.versions(aid)) == 1
 
 
-def sent_announcements(store: Store, n: int) -> tuple[int, datetime]:
+def sent_announcements(store: Storage, n: int) -> tuple[int, datetime]:
     """An article with version 2 announced to ``n`` chats and sent (one bulk update: this is
     about pruning, not the outbox); returns the article id and when they were queued."""
     aid = track_article(store, 1).article.id
     now = utcnow()
-    store.store_version(
+    store.articles.store_version(
         aid,
         title="t",
         content={"title": "t", "paragraphs": ["2"]},
@@ -128,7 +129,7 @@ def sent_announcements(store: Store, n: int) -> tuple[int, datetime]:
     return aid, now
 
 
-def test_pruning_goes_in_batches_and_finishes(store: Store) -> None:
+def test_pruning_goes_in_batches_and_finishes(store: Storage) -> None:
     """More old deliveries than one batch: every batch is its own transaction; all go."""
     _aid, now = sent_announcements(store, DELIVERY_BATCH + 20)
     retention = Retention(store.engine, SETTINGS)
@@ -138,7 +139,7 @@ def test_pruning_goes_in_batches_and_finishes(store: Store) -> None:
     assert count(store, Delivery) == 0
 
 
-def test_old_check_counts_pruned(store: Store) -> None:
+def test_old_check_counts_pruned(store: Storage) -> None:
     counter = CheckCounter()
     now = utcnow()
     counter.add("changed", now - 3 * DAY)
@@ -148,7 +149,7 @@ def test_old_check_counts_pruned(store: Store) -> None:
     assert count(store, CheckCount) == 1
 
 
-async def test_job_commits_every_batch_and_never_holds_the_event_loop(store: Store) -> None:
+async def test_job_commits_every_batch_and_never_holds_the_event_loop(store: Storage) -> None:
     """Each batch is its own transaction (the write lock is free between batches for a check
     or a command), and the event loop keeps serving while the job runs."""
     batches = 3
@@ -189,14 +190,16 @@ async def test_running_bot_prunes_on_its_own_schedule(
 ) -> None:
     """The bot's prune job (database.prune_interval) removes an announcement sent 31 days ago,
     and the check counts reach the table on the metrics.flush_interval job, while it runs."""
-    store = Store(make_engine(f"sqlite:///{tmp_path / 'redline.db'}"))
+    store = Storage(make_engine(f"sqlite:///{tmp_path / 'redline.db'}"))
     store.upgrade_schema()
     aid = track_article(store, ALICE).article.id
     edit(store, aid, 2, [ALICE], utcnow() - 31 * DAY)
-    (old,) = store.claim_pending(utcnow(), 10)
-    store.finish_delivery(old.id, DeliveryStatus.SENT)
+    (old,) = store.outbox.claim_pending(utcnow(), 10)
+    store.outbox.finish(old.id, DeliveryStatus.SENT)
     articles.set_page("/a", article_html())
-    store.update_article(aid, url=articles.url("/a"), next_check_at=utcnow())  # checked (and counted) at once
+    store.queue.update_article(
+        aid, url=articles.url("/a"), next_check_at=utcnow()
+    )  # checked (and counted) at once
     settings = with_overrides(
         e2e_settings(telegram, tmp_path / "redline.db"),
         database={"prune_interval": 0.3},
@@ -205,13 +208,15 @@ async def test_running_bot_prunes_on_its_own_schedule(
     await bots.start(settings)
     async with asyncio.timeout(15):
         # (not by id: SQLite hands a deleted row's id to the next new one)
-        while old.version_id in {d.version_id for d in store.deliveries()} or not count(store, CheckCount):
+        while old.version_id in {d.version_id for d in store.outbox.deliveries()} or not count(
+            store, CheckCount
+        ):
             await asyncio.sleep(0.05)
-    assert [v.number for v in store.versions(aid)][:2] == [1, 2]  # the old version stays
+    assert [v.number for v in store.articles.versions(aid)][:2] == [1, 2]  # the old version stays
     store.engine.dispose()
 
 
-def test_upgrade_starts_the_clock_for_articles_nobody_tracks(store: Store) -> None:
+def test_upgrade_starts_the_clock_for_articles_nobody_tracks(store: Storage) -> None:
     """A database from before revision 0003 has no untracked_since: the upgrade sets it (to the
     upgrade's time) on articles without subscriptions, so retention deletes them in 90 days."""
     tracked = track_article(store, 1, "example.com/tracked").article.id
@@ -226,8 +231,8 @@ def test_upgrade_starts_the_clock_for_articles_nobody_tracks(store: Store) -> No
         command.downgrade(config, "0002")
     before = utcnow()
     store.upgrade_schema()
-    assert store.article(tracked).untracked_since is None
-    since = store.article(orphan).untracked_since
+    assert store.articles.get(tracked).untracked_since is None
+    since = store.articles.get(orphan).untracked_since
     assert since is not None and before - timedelta(seconds=5) <= since <= utcnow() + timedelta(seconds=5)
     retention = Retention(store.engine, SETTINGS)
     assert retention.prune(since + 89 * DAY) == Pruned()

@@ -1,5 +1,5 @@
 """The monitor's pipeline: checks start when due, a slow site holds only its own slots, and no
-site gets more than ``per_site_limit`` requests at once. The real Monitor, Store (SQLite),
+site gets more than ``per_site_limit`` requests at once. The real Monitor, Storage (SQLite),
 Fetcher and parse thread against pages served over HTTP from loopback addresses."""
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ from bot.net.fetch import Fetcher, FetchPolicy
 from bot.net.urls import site_name
 from bot.service.monitor import Monitor
 from bot.service.parse_thread import ParseThread
+from bot.storage.articles import PageMeta
 from bot.storage.engine import make_engine
 from bot.storage.models import utcnow
-from bot.storage.store import PageMeta, Store
+from bot.storage.store import Storage
 from tests.fakes.web import ArticleServer, Handler
 from tests.pages import article_html
 
@@ -65,14 +66,14 @@ class Visits:
 
 @dataclass
 class Pipeline:
-    store: Store
+    store: Storage
     monitor: Monitor
 
     def add(self, url: str, due_in: float, interval: int = 1) -> int:
         """An article tracked by one chat, due ``due_in`` seconds from now."""
-        self.store.ensure_chat(1001, "private")
+        self.store.chats.ensure(1001, "private")
         now = utcnow()
-        result = self.store.track(
+        result = self.store.articles.track(
             1001,
             url=url,
             url_key=url,
@@ -104,7 +105,7 @@ def monitor_settings(**monitor: object) -> Settings:
 async def running(tmp_path: Path, **monitor: object) -> AsyncIterator[Pipeline]:
     """The monitor's pipeline running on a fresh SQLite database until the block ends."""
     settings = monitor_settings(**monitor)
-    store = Store(make_engine(f"sqlite:///{tmp_path / 'redline.db'}"))
+    store = Storage(make_engine(f"sqlite:///{tmp_path / 'redline.db'}"))
     store.upgrade_schema()
     parser = ParseThread()
     async with Fetcher(FetchPolicy.from_settings(settings.monitor)) as fetcher:

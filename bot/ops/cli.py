@@ -20,7 +20,7 @@ from bot.ops.metrics import MetricsError
 from bot.storage.engine import DatabaseError
 
 if TYPE_CHECKING:
-    from bot.storage.store import Store
+    from bot.storage.store import Storage
 
 
 class CLIError(Exception):
@@ -217,19 +217,19 @@ def cmd_migrate(args: argparse.Namespace) -> None:
         print(f"{where}: upgraded from {done.before or 'an empty database'} to {done.after}{stamped}")
 
 
-def _store(settings: Settings) -> Store:
+def _store(settings: Settings) -> Storage:
     """The bot's database as it is: never created or upgraded by a command that only reads."""
     from sqlalchemy.exc import OperationalError
 
     from bot.storage.backup import sqlite_path
     from bot.storage.engine import make_engine
     from bot.storage.schema import cannot_open, database_revision, head_revision
-    from bot.storage.store import Store
+    from bot.storage.store import Storage
 
     path = sqlite_path(settings.database.url)
     if path is not None and not path.is_file():
         raise CLIError(f"no database at {path} (check database.url)")
-    store = Store(make_engine(settings.database.url))
+    store = Storage(make_engine(settings.database.url))
     try:
         at, head = database_revision(store.engine), head_revision()
     except OperationalError as exc:
@@ -260,10 +260,10 @@ def cmd_export(args: argparse.Namespace) -> None:
     except URLError as exc:
         raise CLIError(str(exc.args[0])) from None
     store = _store(settings)
-    article = store.find_article(key)
+    article = store.articles.find(key)
     if article is None or article.id is None:
         raise CLIError(f"no article with the URL {args.article} in the database")
-    versions = store.versions(article.id)
+    versions = store.articles.versions(article.id)
     data = export(article, versions, args.format)
     if args.output is None:
         sys.stdout.buffer.write(data)

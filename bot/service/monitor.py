@@ -1,7 +1,7 @@
 """One check of one article, and the due-queue that runs them.
 
 The monitor is the only place that joins the network edge (``Fetcher``), the pure core
-(extract → diff → render) and the database (``Store``). A failure in one article's check is
+(extract → diff → render) and the database (``Storage``). A failure in one article's check is
 logged and rescheduled; it never stops the checks of the others.
 """
 
@@ -30,7 +30,9 @@ from bot.net.fetch import Fetcher, FetchError, HTTPStatusError
 from bot.service.parse_thread import ParseThread
 from bot.storage.batching import GroupCommit
 from bot.storage.models import Article, ArticleState, DeliveryKind, utcnow
-from bot.storage.store import NewDelivery, Store, full_sites
+from bot.storage.outbox import NewDelivery
+from bot.storage.queue import full_sites
+from bot.storage.store import Storage
 
 log = logging.getLogger("redline.monitor")
 
@@ -86,7 +88,7 @@ class Monitor:
 
     def __init__(
         self,
-        store: Store,
+        store: Storage,
         fetcher: Fetcher,
         settings: MonitorSettings,
         parser: ParseThread,
@@ -107,7 +109,9 @@ class Monitor:
         self._running: dict[int, asyncio.Task[CheckResult]] = {}
         self._site_load: Counter[str] = Counter()  # claimed per site, pending + running
         # The quiet checks' one-row updates, committed together (bot.storage.batching).
-        self._quiet_writes: GroupCommit[tuple[int, dict[str, object]]] = GroupCommit(store.update_articles)
+        self._quiet_writes: GroupCommit[tuple[int, dict[str, object]]] = GroupCommit(
+            store.queue.update_articles
+        )
 
     # -- scheduling --------------------------------------------------------------------
 
@@ -140,7 +144,7 @@ class Monitor:
                 # Sites with no room here are left out: a finishing check of theirs wakes us.
                 busy = full_sites(self._site_load, self.settings.per_site_limit)
                 try:
-                    next_due = await asyncio.to_thread(self.store.next_due, busy)
+                    next_due = await asyncio.to_thread(self.store.queue.next_due, busy)
                 except Exception:
                     log.exception("claim_failed")
                     next_due = None
@@ -159,7 +163,7 @@ class Monitor:
         """Claim up to ``limit`` due articles; True when fewer were due than asked for."""
         now = utcnow()
         claimed, drained = await asyncio.to_thread(
-            self.store.claim_due, now, limit, lease, dict(self._site_load), self.settings.per_site_limit
+            self.store.queue.claim_due, now, limit, lease, dict(self._site_load), self.settings.per_site_limit
         )
         for article in claimed:
             self._site_load[article.site] += 1
@@ -191,7 +195,7 @@ class Monitor:
         await self._quiet_writes.aclose()
         self._pending.clear()
         if held:
-            await asyncio.to_thread(self.store.release_articles, held, utcnow())
+            await asyncio.to_thread(self.store.queue.release, held, utcnow())
 
     async def _guarded(self, article: Article) -> CheckResult:
         assert article.id is not None
@@ -201,7 +205,7 @@ class Monitor:
             # A bug on one page must not stop the others; retry it later.
             log.exception("check_crashed article=%s", article.id)
             await asyncio.to_thread(
-                self.store.update_article,
+                self.store.queue.update_article,
                 article.id,
                 next_check_at=utcnow() + timedelta(seconds=self.settings.max_interval),
             )
@@ -258,7 +262,7 @@ class Monitor:
             article.last_changed_at or article.created_at, article.woken_at or article.created_at
         )
         if now - quiet_since > timedelta(days=self.settings.stop_after_days):
-            await asyncio.to_thread(self.store.update_article, aid, state=ArticleState.DORMANT)
+            await asyncio.to_thread(self.store.queue.update_article, aid, state=ArticleState.DORMANT)
             return CheckResult(aid, Outcome.DORMANT)
         try:
             page = await self.fetcher.fetch(
@@ -295,7 +299,7 @@ class Monitor:
         except NotAnArticle as exc:
             return await self._failed(article, now, str(exc), permanent=False)
 
-        last = await asyncio.to_thread(self.store.latest_version, aid)
+        last = await asyncio.to_thread(self.store.articles.latest_version, aid)
         assert last is not None, "every article has version 1"
         if new.content_hash == last.content_hash:
             return await self._quiet(
@@ -313,7 +317,7 @@ class Monitor:
             if count < self.settings.withdrawal_checks:
                 # Probably a paywall or error page served once: look again soon, say nothing.
                 await asyncio.to_thread(
-                    self.store.update_article,
+                    self.store.queue.update_article,
                     aid,
                     shrink_hash=new.content_hash,
                     shrink_count=count,
@@ -324,7 +328,7 @@ class Monitor:
                 return CheckResult(aid, Outcome.SHRUNK, detail=f"{count}/{self.settings.withdrawal_checks}")
             withdrawn = True
 
-        index = await asyncio.to_thread(self.store.version_index, aid)
+        index = await asyncio.to_thread(self.store.articles.version_index, aid)
         event = classify(index, old, new, changes, article.ab_titles)
         if event.kind == EventKind.AB_FLIP:
             return await self._quiet(
@@ -354,7 +358,7 @@ class Monitor:
             return render_announcement(shown, ctx, self.budget), render_plain(shown, ctx, self.budget)
 
         deliveries = []
-        for sub, chat in await asyncio.to_thread(self.store.audience, aid):
+        for sub, chat in await asyncio.to_thread(self.store.articles.audience, aid):
             rendered = message(chat.sensitivity, sub.number)
             if rendered is not None:
                 text, plain = rendered
@@ -374,7 +378,7 @@ class Monitor:
         if event.ab_titles:
             fields["ab_titles"] = list(event.ab_titles)
         version = await asyncio.to_thread(
-            self.store.store_version,
+            self.store.articles.store_version,
             aid,
             title=new.title,
             content=new.to_dict(),
@@ -391,14 +395,14 @@ class Monitor:
         assert article.id is not None
         aid = article.id
         failures = article.failures + 1
-        audience = await asyncio.to_thread(self.store.audience, aid)
+        audience = await asyncio.to_thread(self.store.articles.audience, aid)
         if permanent:
             notices = [
                 _notice(sub.chat_id, DeliveryKind.GONE, article, sub.number, reason)
                 for sub, _chat in audience
             ]
             await asyncio.to_thread(
-                self.store.add_notices,
+                self.store.outbox.add_notices,
                 aid,
                 notices,
                 {
@@ -424,7 +428,7 @@ class Monitor:
                 _notice(sub.chat_id, DeliveryKind.FAILING, article, sub.number, reason)
                 for sub, _chat in audience
             ]
-        await asyncio.to_thread(self.store.add_notices, aid, notices, fields, now)
+        await asyncio.to_thread(self.store.outbox.add_notices, aid, notices, fields, now)
         return CheckResult(aid, Outcome.FAILED, deliveries=len(notices), detail=reason)
 
 

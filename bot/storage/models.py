@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from bot.core.sensitivity import DEFAULT_SENSITIVITY
@@ -44,7 +44,8 @@ class Chat(SQLModel, table=True):
     sensitivity: str = DEFAULT_SENSITIVITY
     # Paused: the bot was removed or blocked, or Telegram refuses to deliver here. Nothing is
     # sent or fetched for a paused chat; ``paused_at`` is when it stopped hearing from us.
-    blocked: bool = False
+    # The column keeps its first name (``blocked``): renaming it would need a migration.
+    paused: bool = Field(default=False, sa_column=Column("blocked", Boolean, nullable=False))
     paused_at: datetime | None = None
     # The newest message id this bot has seen in the chat (its own or an update's), so an
     # announcement is edited in place only while nothing came after it.

@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 
 from bot.messages.time import duration
 from bot.service.monitor import Outcome
-from bot.storage.engine import session_scope
+from bot.storage.engine import read_session, session_scope
 from bot.storage.models import Article, ArticleState, Chat, CheckCount, Delivery, DeliveryStatus, utcnow
 
 BUCKET = timedelta(minutes=5)
@@ -120,7 +120,7 @@ def _ago(now: datetime, moment: datetime | None) -> timedelta | None:
 def collect(engine: Engine, now: datetime | None = None) -> Stats:
     """Every figure of ``redline stats``, read in one session."""
     now = now or utcnow()
-    with Session(engine) as s:
+    with read_session(engine) as s:
 
         def by(column: object, model: type, *where: object) -> dict[str, int]:
             q = select(column, func.count()).select_from(model).where(*where).group_by(column)  # type: ignore[call-overload]
@@ -147,7 +147,7 @@ def collect(engine: Engine, now: datetime | None = None) -> Stats:
         oldest_pending = s.exec(
             select(func.min(Delivery.not_before)).where(Delivery.status == DeliveryStatus.PENDING)
         ).one()
-        blocked = dict(s.exec(select(Chat.blocked, func.count()).group_by(col(Chat.blocked))).all())
+        paused = dict(s.exec(select(Chat.paused, func.count()).group_by(col(Chat.paused))).all())
         size = database_bytes(engine, s)
     return Stats(
         at=now,
@@ -158,7 +158,7 @@ def collect(engine: Engine, now: datetime | None = None) -> Stats:
         oldest_overdue=_ago(now, oldest),
         deliveries=deliveries,
         oldest_pending=_ago(now, oldest_pending),
-        chats={"active": int(blocked.get(False, 0)), "blocked": int(blocked.get(True, 0))},
+        chats={"active": int(paused.get(False, 0)), "blocked": int(paused.get(True, 0))},
         database_bytes=size,
         database=engine.url.render_as_string(hide_password=True),
     )

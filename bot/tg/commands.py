@@ -31,8 +31,9 @@ from bot.messages.fulldiff import DiffDocument, answer_diff
 from bot.net.fetch import Fetcher, FetchError
 from bot.net.urls import URLError, canonical_url, parse_user_url, site_name, url_key
 from bot.service.parse_thread import ParseThread
+from bot.storage.articles import PageMeta, Tracked
 from bot.storage.models import ArticleState, utcnow
-from bot.storage.store import PageMeta, Store, Tracked
+from bot.storage.store import Storage
 from bot.tg.access import AdminCache, AdminLookupFailed, decided_without_lookup
 
 log = logging.getLogger("redline.commands")
@@ -96,7 +97,7 @@ class CommandRateLimiter:
 class Commands:
     def __init__(
         self,
-        store: Store,
+        store: Storage,
         fetcher: Fetcher,
         settings: Settings,
         parser: ParseThread,
@@ -154,7 +155,7 @@ class Commands:
         chat = update.effective_chat
         assert chat is not None
         title = chat.title or chat.full_name or chat.username or ""
-        await asyncio.to_thread(self.store.ensure_chat, chat.id, chat.type, title)
+        await asyncio.to_thread(self.store.chats.ensure, chat.id, chat.type, title)
         return chat.id
 
     async def _article_ref(self, update: Update, args: list[str], command: str) -> Tracked | None:
@@ -166,7 +167,7 @@ class Commands:
             return None
         if ref.lstrip("#").isdigit():
             number = int(ref.lstrip("#"))
-            row = await asyncio.to_thread(self.store.lookup, chat_id, number=number)
+            row = await asyncio.to_thread(self.store.articles.lookup, chat_id, number=number)
             if row is None:
                 await self._reply(update, replies.no_such_number(number))
             return row
@@ -175,7 +176,7 @@ class Commands:
         except URLError as exc:
             await self._reply(update, replies.bad_url(exc.args[0], command))
             return None
-        row = await asyncio.to_thread(self.store.lookup, chat_id, url_key=key)
+        row = await asyncio.to_thread(self.store.articles.lookup, chat_id, url_key=key)
         if row is None:
             await self._reply(update, replies.NOT_TRACKED)
         return row
@@ -252,7 +253,7 @@ class Commands:
             await self._reply(update, exc.args[0])
             return
         key = url_key(url)
-        known = await asyncio.to_thread(self.store.find_article, key)
+        known = await asyncio.to_thread(self.store.articles.find, key)
         if known is None or known.state in (ArticleState.GONE, ArticleState.DORMANT):
             try:
                 page = await self.fetcher.fetch(url)
@@ -261,10 +262,10 @@ class Commands:
                 await self._reply(update, exc.user_message)
                 return
             url, key = page.url, url_key(page.url)
-            known = await asyncio.to_thread(self.store.find_article, key)
+            known = await asyncio.to_thread(self.store.articles.find, key)
         if known is not None and known.state not in (ArticleState.GONE, ArticleState.DORMANT):
             result = await asyncio.to_thread(
-                self.store.track,
+                self.store.articles.track,
                 chat_id,
                 url=known.url,
                 url_key=key,
@@ -277,7 +278,7 @@ class Commands:
                 thread_id=topic_of(update.effective_message),
             )
         else:
-            count = await asyncio.to_thread(self.store.count_subscriptions, chat_id)
+            count = await asyncio.to_thread(self.store.articles.count_subscriptions, chat_id)
             if count >= self.settings.limits.max_articles_per_chat:
                 await self._reply(update, replies.too_many_articles(count))
                 return
@@ -288,7 +289,7 @@ class Commands:
                 return
             printed = await self.parser.run(fingerprint, page.html)
             result = await asyncio.to_thread(
-                self.store.track,
+                self.store.articles.track,
                 chat_id,
                 url=url,
                 url_key=key,
@@ -320,12 +321,12 @@ class Commands:
         if row is None:
             return
         chat_id = update.effective_chat.id  # type: ignore[union-attr]
-        await asyncio.to_thread(self.store.untrack, chat_id, row.number)
+        await asyncio.to_thread(self.store.articles.untrack, chat_id, row.number)
         await self._reply(update, replies.untracked(row.number, row.article))
 
     async def list(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat_id = await self._register_chat(update)
-        rows = await asyncio.to_thread(self.store.tracked, chat_id)
+        rows = await asyncio.to_thread(self.store.articles.tracked, chat_id)
         await self._reply(
             update, replies.list_text([(r.number, r.article, r.versions) for r in rows], utcnow())
         )
@@ -335,7 +336,7 @@ class Commands:
         if row is None:
             return
         assert row.article.id is not None
-        versions = await asyncio.to_thread(self.store.versions, row.article.id)
+        versions = await asyncio.to_thread(self.store.articles.versions, row.article.id)
         await self._reply(update, replies.history_text(row.number, row.article, versions))
 
     async def diff(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -344,7 +345,7 @@ class Commands:
         if row is None:
             return
         assert row.article.id is not None
-        versions = await asyncio.to_thread(self.store.versions, row.article.id)
+        versions = await asyncio.to_thread(self.store.articles.versions, row.article.id)
         answer = await asyncio.to_thread(answer_diff, row.number, row.article, versions, args)
         message = update.effective_message
         if message is None:
@@ -367,7 +368,7 @@ class Commands:
         if row is None:
             return
         assert row.article.id is not None
-        versions = await asyncio.to_thread(self.store.versions, row.article.id)
+        versions = await asyncio.to_thread(self.store.articles.versions, row.article.id)
         data = export(row.article, versions, fmt)
         message = update.effective_message
         assert message is not None
@@ -381,7 +382,7 @@ class Commands:
         if not await self._may_change(update, context, "sensitivity"):
             return
         chat_id = await self._register_chat(update)
-        chat = await asyncio.to_thread(self.store.chat, chat_id)
+        chat = await asyncio.to_thread(self.store.chats.get, chat_id)
         current = chat.sensitivity if chat else DEFAULT_SENSITIVITY
         buttons = [
             [InlineKeyboardButton(replies.sensitivity_button(key, current), callback_data=f"sens:{key}")]
@@ -399,7 +400,7 @@ class Commands:
         if choice not in list(Sensitivity):
             await query.answer(replies.UNKNOWN_CHOICE)
             return
-        await asyncio.to_thread(self.store.set_sensitivity, chat.id, choice)
+        await asyncio.to_thread(self.store.chats.set_sensitivity, chat.id, choice)
         log.info("sensitivity chat=%s value=%s", chat.id, choice)
         await query.answer(replies.SAVED)
         await query.edit_message_text(replies.sensitivity_saved(choice))

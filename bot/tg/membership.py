@@ -15,7 +15,7 @@ from telegram import Chat, ChatMember, ChatMemberRestricted, ChatMemberUpdated, 
 from telegram.ext import Application, ChatMemberHandler, ContextTypes, MessageHandler, TypeHandler, filters
 
 from bot.messages import replies
-from bot.storage.store import Store
+from bot.storage.store import Storage
 from bot.tg.sender import Sender
 
 log = logging.getLogger("redline.chats")
@@ -52,7 +52,7 @@ def migration(message: Message) -> tuple[int, int] | None:
 class ChatEvents:
     """Handlers that keep the ``Chat`` rows true to what Telegram says about the bot."""
 
-    def __init__(self, store: Store, sender: Sender) -> None:
+    def __init__(self, store: Storage, sender: Sender) -> None:
         self.store = store
         self.sender = sender
 
@@ -68,7 +68,7 @@ class ChatEvents:
         last announcement is right only while it is the newest)."""
         message = update.effective_message
         if message is not None and update.edited_message is None and update.edited_channel_post is None:
-            await asyncio.to_thread(self.store.saw_message, message.chat.id, message.message_id)
+            await asyncio.to_thread(self.store.chats.saw_message, message.chat.id, message.message_id)
 
     async def membership(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         change = update.my_chat_member
@@ -80,20 +80,20 @@ class ChatEvents:
             await self.came_back(change.chat, f"bot {status}")
         elif reach is False:
             log.info("chat_paused chat=%s reason=%s", change.chat.id, status)
-            await asyncio.to_thread(self.store.pause_chat, change.chat.id, f"bot {status}")
+            await asyncio.to_thread(self.store.chats.pause, change.chat.id, f"bot {status}")
 
     async def spoke(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/start (or any command) from a paused chat: it is reachable again."""
         chat = update.effective_chat
         if chat is None:
             return
-        known = await asyncio.to_thread(self.store.chat, chat.id)
-        if known is not None and known.blocked:
+        known = await asyncio.to_thread(self.store.chats.get, chat.id)
+        if known is not None and known.paused:
             await self.came_back(chat, "command")
 
     async def came_back(self, chat: Chat, reason: str) -> None:
         changes = await asyncio.to_thread(
-            self.store.resume_chat, chat.id, chat.type, chat_title(chat), replies.welcome_back
+            self.store.chats.resume, chat.id, chat.type, chat_title(chat), replies.welcome_back
         )
         if changes is not None:
             log.info("chat_resumed chat=%s reason=%r changed=%d", chat.id, reason, len(changes))
@@ -105,4 +105,4 @@ class ChatEvents:
         moved = migration(message) if message is not None else None
         if moved is not None:
             log.info("chat_migrated old=%s new=%s via=service_message", *moved)
-            await asyncio.to_thread(self.store.migrate_chat, *moved)
+            await asyncio.to_thread(self.store.chats.migrate, *moved)

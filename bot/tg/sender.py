@@ -43,7 +43,7 @@ from bot.messages.limits import fits
 from bot.messages.notices import EARLIER, EARLIER_PLAIN
 from bot.ops.logs import redact
 from bot.storage.models import Chat, Delivery, DeliveryKind, DeliveryStatus, utcnow
-from bot.storage.store import Store
+from bot.storage.store import Storage
 
 log = logging.getLogger("redline.deliver")
 
@@ -111,7 +111,7 @@ def _never_sent(exc: TimedOut) -> bool:
 class Sender:
     def __init__(
         self,
-        store: Store,
+        store: Storage,
         bot: Bot,
         *,
         concurrency: int = 8,
@@ -190,7 +190,7 @@ class Sender:
                 if free > 0 and not paused:
                     busy = {d.chat_id for d in in_flight.values()}
                     rows = await asyncio.to_thread(
-                        self.store.claim_pending,
+                        self.store.outbox.claim_pending,
                         utcnow(),
                         free,
                         claimant=self.claimant,
@@ -212,7 +212,7 @@ class Sender:
                     renewed = loop.time()
                     until = utcnow() + self.lease
                     ids = [d.id for d in in_flight.values() if d.id is not None]
-                    await asyncio.to_thread(self.store.renew_leases, ids, self.claimant, until)
+                    await asyncio.to_thread(self.store.outbox.renew_leases, ids, self.claimant, until)
             if in_flight:  # stopping: let the messages in flight finish, briefly
                 done, late = await asyncio.wait(in_flight, timeout=self.grace)
                 for task in done:
@@ -221,7 +221,7 @@ class Sender:
                     task.cancel()
                 await asyncio.gather(*late, return_exceptions=True)
                 ids = [in_flight[t].id for t in late if in_flight[t].id is not None]
-                await asyncio.to_thread(self.store.release, ids, self.claimant)  # type: ignore[arg-type]
+                await asyncio.to_thread(self.store.outbox.release, ids, self.claimant)  # type: ignore[arg-type]
                 if late:
                     log.info("send_released deliveries=%d", len(late))
             return SendReport(
@@ -249,11 +249,11 @@ class Sender:
     async def _deliver(self, d: Delivery) -> DeliveryStatus:
         assert d.id is not None
         chat_id, html = d.chat_id, True
-        thread = await asyncio.to_thread(self.store.topic, chat_id, d.article_id)
+        thread = await asyncio.to_thread(self.store.chats.topic, chat_id, d.article_id)
         previous = None
         if d.kind != DeliveryKind.DIGEST:
-            previous = await asyncio.to_thread(self.store.last_announcement, chat_id, d.article_id)
-        chat = await asyncio.to_thread(self.store.chat, chat_id)
+            previous = await asyncio.to_thread(self.store.outbox.last_announcement, chat_id, d.article_id)
+        chat = await asyncio.to_thread(self.store.chats.get, chat_id)
         update = coalesces(previous, chat, d.kind, utcnow(), self.coalesce)
         for _hop in range(6):
             text = d.text if html else (d.plain or d.text)
@@ -271,8 +271,8 @@ class Sender:
                     sent = await self._post(chat_id, text, html, thread, reply_to)
             except ChatMigrated as exc:
                 log.info("chat_migrated old=%s new=%s", chat_id, exc.new_chat_id)
-                await asyncio.to_thread(self.store.migrate_chat, chat_id, exc.new_chat_id)
-                moved = await asyncio.to_thread(self.store.delivery, d.id)
+                await asyncio.to_thread(self.store.chats.migrate, chat_id, exc.new_chat_id)
+                moved = await asyncio.to_thread(self.store.outbox.get, d.id)
                 if moved is None:  # the supergroup already had this very message queued
                     return DeliveryStatus.FAILED
                 d, chat_id, previous, update = moved, exc.new_chat_id, None, False
@@ -283,11 +283,11 @@ class Sender:
                 kind = refusal(exc)
                 if kind == Refusal.PAUSE:
                     log.info("chat_paused chat=%s error=%r", chat_id, exc.message)
-                    await asyncio.to_thread(self.store.pause_chat, chat_id, exc.message)
-                    return DeliveryStatus.FAILED  # pause_chat dropped the row with its reason
+                    await asyncio.to_thread(self.store.chats.pause, chat_id, exc.message)
+                    return DeliveryStatus.FAILED  # chats.pause dropped the row with its reason
                 if kind == Refusal.TOPIC_GONE and thread is not None:
                     log.info("topic_gone chat=%s thread=%s", chat_id, thread)
-                    await asyncio.to_thread(self.store.move_to_general, chat_id, thread)
+                    await asyncio.to_thread(self.store.chats.move_to_general, chat_id, thread)
                     thread = None
                     continue
                 if kind == Refusal.BAD_HTML and html:
@@ -359,7 +359,7 @@ class Sender:
         log.info("send_rate_limited delivery=%s retry_after=%s", d.id, wait)
         assert d.id is not None
         until = utcnow() + timedelta(seconds=wait)
-        await asyncio.to_thread(self.store.release, [d.id], self.claimant, until)
+        await asyncio.to_thread(self.store.outbox.release, [d.id], self.claimant, until)
         return DeliveryStatus.PENDING
 
     async def _retry_later(self, d: Delivery, error: str) -> DeliveryStatus:
@@ -383,7 +383,7 @@ class Sender:
     ) -> DeliveryStatus:
         assert d.id is not None
         await asyncio.to_thread(
-            self.store.finish_delivery,
+            self.store.outbox.finish,
             d.id,
             status,
             error=redact(error, self.bot.token),
