@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, get_type_hints
 
-from bot.messages.limits import DEFAULT_BUDGET
+from bot.messages.limits import DEFAULT_BUDGET, MAX_LENGTH
 
 
 class ConfigError(Exception):
@@ -188,8 +188,8 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
             raise ConfigError(f"config: [{section}] must be a table")
         parts[section] = _section(cls, values, section, env)
     settings = Settings(**parts)
-    if not 300 <= settings.telegram.max_announcement_chars <= 4096:
-        raise ConfigError("telegram: max_announcement_chars must be between 300 and 4096")
+    if not 300 <= settings.telegram.max_announcement_chars <= MAX_LENGTH:
+        raise ConfigError(f"telegram: max_announcement_chars must be between 300 and {MAX_LENGTH}")
     m = settings.monitor
     if not 0 < m.min_interval <= m.interval <= m.max_interval:
         raise ConfigError("monitor: need 0 < min_interval <= interval <= max_interval")
