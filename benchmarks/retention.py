@@ -29,8 +29,8 @@ from sqlmodel import Session, func, select
 from bot.config import DatabaseSettings
 from bot.core.diff import diff_snapshots
 from bot.core.extract import Snapshot
+from bot.core.policy import Outcome
 from bot.messages.announcement import MessageContext, render_announcement, render_plain
-from bot.service.monitor import Outcome
 from bot.storage.articles import PageMeta
 from bot.storage.engine import make_engine
 from bot.storage.models import Article, Delivery, DeliveryKind, DeliveryStatus, Version

@@ -15,9 +15,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlmodel import Session, col, select
 
 from bot.config import with_overrides
+from bot.core.policy import Outcome
 from bot.ops.cli import main
 from bot.ops.metrics import MetricsError, serve
-from bot.service.monitor import Outcome
 from bot.storage.engine import make_engine
 from bot.storage.models import ArticleState, CheckCount, DeliveryKind, DeliveryStatus, utcnow
 from bot.storage.outbox import NewDelivery

@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import gc
 import os
-import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -44,13 +43,12 @@ def _need_token(settings: Settings) -> None:
 def cmd_run(args: argparse.Namespace) -> None:
     from telegram import Update
 
-    from bot.app import build_application, stop_on_signals
+    from bot.app import build_application
 
     settings = _settings(args.config)
     _need_token(settings)
     setup_logging(settings.logging.level, settings.telegram.token)
-    app = build_application(settings)
-    stop_on_signals(app)
+    app = build_application(settings, stop_signals=True)
     t = settings.telegram
     if t.webhook_url:
         # Serve at the URL's path: a reverse proxy forwards https://host/PATH to listen:port/PATH.
@@ -68,38 +66,14 @@ def cmd_run(args: argparse.Namespace) -> None:
 
 def cmd_worker(args: argparse.Namespace) -> None:
     """Checks and sends without answering commands: a second process beside ``run``."""
-    from bot.app import build_application, request_stop
+    from bot.app import build_application, serve_until
 
     settings = _settings(args.config)
     _need_token(settings)
     setup_logging(settings.logging.level, settings.telegram.token)
     app = build_application(settings)
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-
-        def on_signal() -> None:  # `docker stop` and Ctrl-C end it cleanly, between two messages
-            request_stop(app)
-            stop.set()
-
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, on_signal)
-        async with app:
-            if app.post_init is not None:
-                await app.post_init(app)
-            await app.start()
-            try:
-                await stop.wait()
-            finally:
-                await app.stop()
-                if app.post_stop is not None:
-                    await app.post_stop(app)
-                if app.post_shutdown is not None:
-                    await app.post_shutdown(app)
-
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+        asyncio.run(serve_until(app))
 
 
 def _read_html(source: str, settings: Settings) -> tuple[str, str]:

@@ -20,8 +20,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot.core.policy import Outcome
 from bot.messages.time import duration
-from bot.service.monitor import Outcome
 from bot.storage.engine import read_session, session_scope
 from bot.storage.models import Article, ArticleState, Chat, CheckCount, Delivery, DeliveryStatus, utcnow
 

@@ -8,13 +8,21 @@ so a busy group costs one getChatAdministrators call a minute, not one per comma
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 
+from telegram import Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
+from telegram.ext import ContextTypes
 
-__all__ = ["ADMIN_CACHE_SECONDS", "AdminCache", "AdminLookupFailed", "decided_without_lookup"]
+from bot.messages import replies
+from bot.tg.updates import reply
+
+__all__ = ["ADMIN_CACHE_SECONDS", "AdminCache", "AdminLookupFailed", "ChangeGuard", "decided_without_lookup"]
+
+log = logging.getLogger("redline.commands")
 
 ADMIN_CACHE_SECONDS = 60.0
 """How long a group's administrator list is trusted; a promotion takes effect within this."""
@@ -62,3 +70,41 @@ class AdminCache:
             cached = (now, admins)
             self._known[chat_id] = cached
         return user_id in cached[1]
+
+
+class ChangeGuard:
+    """Asks, before a command or button changes a chat's list or settings, whether whoever
+    sent it may; tells them when not."""
+
+    def __init__(self, admins_only: bool, admins: AdminCache | None = None) -> None:
+        self.admins_only = admins_only  # telegram.group_admins_only
+        self.admins = admins or AdminCache()
+
+    async def may_change(self, update: Update, context: ContextTypes.DEFAULT_TYPE, command: str) -> bool:
+        """For a button press the presser decides, never the message the button sits under."""
+        chat, user, query = update.effective_chat, update.effective_user, update.callback_query
+        if chat is None:
+            return False
+        message = None if query is not None else update.effective_message
+        sender = message.sender_chat.id if message is not None and message.sender_chat else None
+        if decided_without_lookup(chat.type, chat.id, sender, admins_only=self.admins_only):
+            return True
+
+        async def admin_ids(chat_id: int) -> list[int]:
+            return [member.user.id for member in await context.bot.get_chat_administrators(chat_id)]
+
+        try:
+            allowed = user is not None and await self.admins.is_admin(chat.id, user.id, admin_ids)
+        except AdminLookupFailed as exc:
+            log.warning("admin_lookup_failed chat=%s error=%s", chat.id, exc)
+            denial = replies.ADMIN_LOOKUP_FAILED
+        else:
+            if allowed:
+                return True
+            log.info("change_refused chat=%s user=%s command=%s", chat.id, user and user.id, command)
+            denial = replies.ADMINS_ONLY_BUTTON if query is not None else replies.admins_only(command)
+        if query is not None:
+            await query.answer(denial, show_alert=True)
+        else:
+            await reply(update, denial)
+        return False

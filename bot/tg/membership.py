@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from telegram import Chat, ChatMember, ChatMemberRestricted, ChatMemberUpdated, Message, Update
 from telegram.ext import Application, ChatMemberHandler, ContextTypes, MessageHandler, TypeHandler, filters
 
 from bot.messages import replies
 from bot.storage.store import Storage
-from bot.tg.sender import Sender
+from bot.tg.updates import chat_title
 
 log = logging.getLogger("redline.chats")
 
@@ -36,10 +37,6 @@ def reach_change(change: ChatMemberUpdated) -> bool | None:
     return None if before == after else after
 
 
-def chat_title(chat: Chat) -> str:
-    return chat.title or chat.full_name or chat.username or ""
-
-
 def migration(message: Message) -> tuple[int, int] | None:
     """(old id, new id) from either service message of a group's upgrade to a supergroup."""
     if message.migrate_to_chat_id:
@@ -52,9 +49,9 @@ def migration(message: Message) -> tuple[int, int] | None:
 class ChatEvents:
     """Handlers that keep the ``Chat`` rows true to what Telegram says about the bot."""
 
-    def __init__(self, store: Storage, sender: Sender) -> None:
+    def __init__(self, store: Storage, on_resumed: Callable[[], None]) -> None:
         self.store = store
-        self.sender = sender
+        self.on_resumed = on_resumed  # wakes the sender: a resumed chat may have messages waiting
 
     def register(self, app: Application) -> None:  # type: ignore[type-arg]
         """Before the commands (lower groups run first), and never stopping them."""
@@ -97,7 +94,7 @@ class ChatEvents:
         )
         if changes is not None:
             log.info("chat_resumed chat=%s reason=%r changed=%d", chat.id, reason, len(changes))
-            self.sender.wake()
+            self.on_resumed()
 
     async def migrated(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """The service message of an upgrade arrives before any send to the old id fails."""

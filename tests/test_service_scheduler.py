@@ -1,5 +1,5 @@
-"""The monitor's pipeline: checks start when due, a slow site holds only its own slots, and no
-site gets more than ``per_site_limit`` requests at once. The real Monitor, Storage (SQLite),
+"""The scheduler's pipeline (bot.service.scheduler): checks start when due, a slow site holds only its own slots, and no
+site gets more than ``per_site_limit`` requests at once. The real Scheduler, Checker, Storage (SQLite),
 Fetcher and parse thread against pages served over HTTP from loopback addresses."""
 
 from __future__ import annotations
@@ -22,8 +22,10 @@ from bot.config import Settings, with_overrides
 from bot.core.extract import extract
 from bot.net.fetch import Fetcher, FetchPolicy
 from bot.net.urls import site_name
-from bot.service.monitor import Monitor
+from bot.service.check import Checker
+from bot.service.pages import PageReader
 from bot.service.parse_thread import ParseThread
+from bot.service.scheduler import Scheduler
 from bot.storage.articles import PageMeta
 from bot.storage.engine import make_engine
 from bot.storage.models import utcnow
@@ -67,7 +69,7 @@ class Visits:
 @dataclass
 class Pipeline:
     store: Storage
-    monitor: Monitor
+    scheduler: Scheduler
 
     def add(self, url: str, due_in: float, interval: int = 1) -> int:
         """An article tracked by one chat, due ``due_in`` seconds from now."""
@@ -103,16 +105,17 @@ def monitor_settings(**monitor: object) -> Settings:
 
 @asynccontextmanager
 async def running(tmp_path: Path, **monitor: object) -> AsyncIterator[Pipeline]:
-    """The monitor's pipeline running on a fresh SQLite database until the block ends."""
+    """The scheduler's pipeline running on a fresh SQLite database until the block ends."""
     settings = monitor_settings(**monitor)
     store = Storage(make_engine(f"sqlite:///{tmp_path / 'redline.db'}"))
     store.upgrade_schema()
     parser = ParseThread()
     async with Fetcher(FetchPolicy.from_settings(settings.monitor)) as fetcher:
-        monitor_ = Monitor(store, fetcher, settings.monitor, parser)
-        runner = asyncio.create_task(monitor_.run())
+        checker = Checker(store, PageReader(fetcher, parser), settings.monitor)
+        scheduler = Scheduler(store, checker, settings.monitor)
+        runner = asyncio.create_task(scheduler.run())
         try:
-            yield Pipeline(store, monitor_)
+            yield Pipeline(store, scheduler)
         finally:
             runner.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -133,14 +136,14 @@ async def test_a_due_check_starts_when_due_not_on_a_tick(pipeline: Pipeline) -> 
         web_.set_route("/a", visits.page("web"))
         due_at = time.monotonic() + 0.5
         pipeline.add(web_.url("/a"), due_in=0.5, interval=30)
-        pipeline.monitor.wake()  # as /track does
+        pipeline.scheduler.wake()  # as /track does
         await visits.until("web/a", 1, timeout=5)
         assert -0.05 <= visits.times["web/a"][0] - due_at < 0.4
         # An idle pipeline is woken by a new article: checked at once, not after its sleep.
         web_.set_route("/b", visits.page("web"))
         pipeline.add(web_.url("/b"), due_in=0, interval=30)
         woken = time.monotonic()
-        pipeline.monitor.wake()
+        pipeline.scheduler.wake()
         await visits.until("web/b", 1, timeout=5)
         assert visits.times["web/b"][0] - woken < 0.4
 
@@ -150,7 +153,7 @@ async def test_interval_of_one_second_means_a_check_a_second(pipeline: Pipeline)
     async with ArticleServer() as web_:
         web_.set_route("/a", visits.page("web"))
         pipeline.add(web_.url("/a"), due_in=0)
-        pipeline.monitor.wake()
+        pipeline.scheduler.wake()
         await visits.until("web/a", 4, timeout=6)
         times = visits.times["web/a"]
         gaps = [b - a for a, b in itertools.pairwise(times)]
@@ -169,7 +172,7 @@ async def test_a_hanging_site_does_not_delay_another_site(tmp_path: Path) -> Non
             pipeline.add(slow.url(f"/hang{i}"), due_in=-1)
         fast.set_route("/news", visits.page("fast"))
         pipeline.add(fast.url("/news"), due_in=0.2)
-        pipeline.monitor.wake()
+        pipeline.scheduler.wake()
         await visits.until("fast/news", 3, timeout=5), dict(visits.times)
         times = visits.times["fast/news"]
         gaps = [b - a for a, b in itertools.pairwise(times)]
@@ -191,7 +194,7 @@ async def test_per_site_limit_is_honoured(tmp_path: Path) -> None:
             two.set_route(path, visits.page("two", delay=0.3))
             pipeline.add(one.url(path), due_in=0)
             pipeline.add(two.url(path), due_in=0)
-        pipeline.monitor.wake()
+        pipeline.scheduler.wake()
         for path in paths:  # every article of both sites, twice each
             await visits.until("one" + path, 2, timeout=10)
             await visits.until("two" + path, 2, timeout=10)
