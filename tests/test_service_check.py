@@ -1,5 +1,5 @@
 """One check of one article (bot.service.check) on its own: real article HTML from a local page
-server, the real Fetcher, parse thread and Store (SQLite), no Telegram and no scheduler. Each
+server, the real Fetcher, parse thread and Storage (SQLite), no Telegram and no scheduler. Each
 outcome, what it does to the article's schedule, and the notices it leaves in the outbox."""
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ from bot.service.check import Checker, CheckResult
 from bot.service.pages import PageReader
 from bot.service.parse_thread import ParseThread
 from bot.service.track import TrackService
+from bot.storage.articles import TrackResult
 from bot.storage.engine import make_engine
 from bot.storage.models import Article, ArticleState, DeliveryKind, utcnow
-from bot.storage.store import Store, TrackResult
+from bot.storage.store import Storage
 from tests.fakes.web import ArticleServer
 from tests.pages import PUTIN_V1, article_html, putin_v2
 
@@ -32,13 +33,13 @@ INTERVAL = 300  # monitor.interval's default: the article's interval after /trac
 @dataclass
 class Checking:
     checker: Checker
-    store: Store
+    store: Storage
     web: ArticleServer
     counted: list[Outcome] = field(default_factory=list)
     article_id: int = 0
 
     def article(self) -> Article:
-        article = self.store.article(self.article_id)
+        article = self.store.articles.get(self.article_id)
         assert article is not None
         return article
 
@@ -56,9 +57,9 @@ async def checking(tmp_path: Path, web: ArticleServer, **monitor: object) -> Asy
     config: Settings = with_overrides(
         Settings(), monitor={"allow_private_addresses": True, "timeout": 5, **monitor}
     )
-    store = Store(make_engine(f"sqlite:///{tmp_path / 'redline.db'}"))
+    store = Storage(make_engine(f"sqlite:///{tmp_path / 'redline.db'}"))
     store.upgrade_schema()
-    store.ensure_chat(ALICE, "private")
+    store.chats.ensure(ALICE, "private")
     parser = ParseThread()
     async with Fetcher(FetchPolicy.from_settings(config.monitor)) as fetcher:
         pages = PageReader(fetcher, parser)
@@ -107,7 +108,7 @@ async def test_quiet_checks_look_less_often(
         assert article.interval == INTERVAL * 5 // 4
         assert article.next_check_at == now + timedelta(seconds=INTERVAL * 5 // 4)
         assert article.state == ArticleState.ACTIVE and article.failures == 0
-        assert [v.number for v in c.store.versions(c.article_id)] == [1]
+        assert [v.number for v in c.store.articles.versions(c.article_id)] == [1]
 
 
 async def test_an_edit_is_stored_with_one_announcement_per_chat_and_looked_at_sooner(c: Checking) -> None:
@@ -118,7 +119,7 @@ async def test_an_edit_is_stored_with_one_announcement_per_chat_and_looked_at_so
     assert (result.outcome, result.version, result.deliveries) == (Outcome.CHANGED, 2, 1)
     article = c.article()
     assert article.interval == INTERVAL // 2 and article.last_changed_at == now
-    [announcement] = c.store.deliveries(ALICE)
+    [announcement] = c.store.outbox.deliveries(ALICE)
     assert announcement.kind == DeliveryKind.EDIT
     assert announcement.text.startswith("✏️ Headline changed, 1 paragraph edited")
     assert "<s>postpones</s> <b>cancels</b>" in announcement.text
@@ -141,7 +142,7 @@ async def test_a_page_that_shrinks_is_announced_as_withdrawn_only_once_it_persis
 
         second = await c.check()
         assert (second.outcome, second.version, second.deliveries) == (Outcome.CHANGED, 2, 1)
-        [announcement] = c.store.deliveries(ALICE)
+        [announcement] = c.store.outbox.deliveries(ALICE)
         assert announcement.text.startswith("🗑 The article was withdrawn or replaced")
 
 
@@ -164,7 +165,7 @@ async def test_a_page_that_fails_backs_off_and_speaks_up_once(
         assert (second.outcome, second.deliveries) == (Outcome.FAILED, 1)
         assert c.article().state == ArticleState.FAILING
         assert (await c.check(now)).deliveries == 0  # told once
-        [notice] = c.store.deliveries(ALICE)
+        [notice] = c.store.outbox.deliveries(ALICE)
         url = articles.url("/news/a")
         assert notice.kind == DeliveryKind.FAILING
         assert notice.text == (
@@ -190,7 +191,7 @@ async def test_a_page_that_is_gone_ends_the_article_with_a_notice(c: Checking) -
         1,
     )
     assert c.article().state == ArticleState.GONE
-    [notice] = c.store.deliveries(ALICE)
+    [notice] = c.store.outbox.deliveries(ALICE)
     assert notice.kind == DeliveryKind.GONE
     assert notice.text == (
         "🚫 Article #1 is gone · 127.0.0.1\n"

@@ -1,5 +1,5 @@
 """The track service (bot.service.track) on its own: real article HTML from a local page server,
-the real Fetcher, parse thread and Store (SQLite), no Telegram. Each refusal has its reason and
+the real Fetcher, parse thread and Storage (SQLite), no Telegram. Each refusal has its reason and
 the exact words the chat is shown (bot.tg.tracking.track_reply)."""
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from bot.net.fetch import Fetcher, FetchPolicy
 from bot.service.pages import PageReader
 from bot.service.parse_thread import ParseThread
 from bot.service.track import Refusal, Refused, TrackService
+from bot.storage.articles import TrackResult
 from bot.storage.engine import make_engine
 from bot.storage.models import ArticleState
-from bot.storage.store import Store, TrackResult
+from bot.storage.store import Storage
 from bot.tg.tracking import track_reply
 from tests.fakes.web import ArticleServer
 from tests.pages import PUTIN_V1, article_html
@@ -29,7 +30,7 @@ ALICE, BOB = 7001, 7002
 @dataclass
 class Tracking:
     service: TrackService
-    store: Store
+    store: Storage
     web: ArticleServer
     woken: list[int]
 
@@ -39,16 +40,16 @@ def settings(**limits: object) -> Settings:
 
 
 @pytest.fixture
-def sqlite_store(tmp_path: Path) -> Iterator[Store]:
-    store = Store(make_engine(f"sqlite:///{tmp_path / 'redline.db'}"))
+def sqlite_store(tmp_path: Path) -> Iterator[Storage]:
+    store = Storage(make_engine(f"sqlite:///{tmp_path / 'redline.db'}"))
     store.upgrade_schema()
     for chat in (ALICE, BOB):
-        store.ensure_chat(chat, "private")
+        store.chats.ensure(chat, "private")
     yield store
     store.engine.dispose()
 
 
-async def _tracking(store: Store, web: ArticleServer, config: Settings) -> AsyncIterator[Tracking]:
+async def _tracking(store: Storage, web: ArticleServer, config: Settings) -> AsyncIterator[Tracking]:
     parser = ParseThread()
     woken: list[int] = []
     async with Fetcher(FetchPolicy.from_settings(config.monitor)) as fetcher:
@@ -60,7 +61,7 @@ async def _tracking(store: Store, web: ArticleServer, config: Settings) -> Async
 
 
 @pytest.fixture
-async def tracking(sqlite_store: Store, articles: ArticleServer) -> AsyncIterator[Tracking]:
+async def tracking(sqlite_store: Storage, articles: ArticleServer) -> AsyncIterator[Tracking]:
     async for t in _tracking(sqlite_store, articles, settings()):
         yield t
 
@@ -72,11 +73,11 @@ async def test_a_new_article_is_fetched_extracted_fingerprinted_and_stored(track
 
     assert isinstance(result, TrackResult)
     assert (result.number, result.already, result.article.title) == (1, False, PUTIN_V1)
-    article = tracking.store.article(result.article.id)  # type: ignore[arg-type]
+    article = tracking.store.articles.get(result.article.id)  # type: ignore[arg-type]
     assert article is not None and article.etag is not None
     assert article.fingerprint == fingerprint(html)
-    assert [v.number for v in tracking.store.versions(article.id)] == [1]  # type: ignore[arg-type]
-    assert tracking.store.topic(ALICE, article.id) == 5  # type: ignore[arg-type]
+    assert [v.number for v in tracking.store.articles.versions(article.id)] == [1]  # type: ignore[arg-type]
+    assert tracking.store.chats.topic(ALICE, article.id) == 5  # type: ignore[arg-type]
     assert tracking.woken == [1]
     assert track_reply(result).startswith("👀 Tracking #1")
 
@@ -112,12 +113,12 @@ async def test_tracking_a_dormant_article_again_wakes_it(tracking: Tracking) -> 
     url = tracking.web.url("/news/a")
     first = await tracking.service.track(ALICE, url)
     assert isinstance(first, TrackResult) and first.article.id is not None
-    tracking.store.update_article(first.article.id, state=ArticleState.DORMANT)
+    tracking.store.queue.update_article(first.article.id, state=ArticleState.DORMANT)
 
     again = await tracking.service.track(ALICE, url)
     assert isinstance(again, TrackResult) and again.already
     assert tracking.web.hits("/news/a") == 2  # nobody reads a dormant article: fetched anew
-    article = tracking.store.article(first.article.id)
+    article = tracking.store.articles.get(first.article.id)
     assert article is not None and article.state == ArticleState.ACTIVE and article.woken_at is not None
 
 
@@ -155,12 +156,12 @@ async def test_refusals(tracking: Tracking, target: str | None, reason: Refusal,
 
     assert isinstance(result, Refused) and result.reason == reason
     assert track_reply(result) == reply
-    assert tracking.store.tracked(ALICE) == []
+    assert tracking.store.articles.tracked(ALICE) == []
     assert tracking.woken == []
 
 
 async def test_a_full_chat_is_refused_before_the_page_is_read(
-    sqlite_store: Store, articles: ArticleServer
+    sqlite_store: Storage, articles: ArticleServer
 ) -> None:
     articles.set_page("/news/a", article_html())
     articles.set_page("/news/b", article_html("Another story"))
@@ -173,5 +174,5 @@ async def test_a_full_chat_is_refused_before_the_page_is_read(
             track_reply(result)
             == "This chat already tracks 1 articles, the most I allow. /untrack some first."
         )
-        assert [row.number for row in sqlite_store.tracked(ALICE)] == [1]
+        assert [row.number for row in sqlite_store.articles.tracked(ALICE)] == [1]
         assert articles.hits("/news/b") == 1  # fetched (it may redirect to a known article), never extracted
