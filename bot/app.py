@@ -133,8 +133,8 @@ def build_application(
     )
     checker = Checker(store, pages, settings.monitor, t.max_announcement_chars, on_check=counter.add)
     # A check stored announcements: send them now.
-    scheduler = Scheduler(store, checker, settings.monitor, on_announce=sender.wake)
-    tracker = TrackService(store, pages, settings, on_tracked=scheduler.wake)
+    scheduler = Scheduler(store.queue, checker, settings.monitor, on_announce=sender.wake)
+    tracker = TrackService(store.articles, pages, settings, on_tracked=scheduler.wake)
     redline = Redline(
         settings=settings,
         store=store,

@@ -67,7 +67,7 @@ async def checking(tmp_path: Path, web: ArticleServer, **monitor: object) -> Asy
         checker = Checker(
             store, pages, config.monitor, on_check=lambda outcome, _now: counted.append(outcome)
         )
-        tracked = await TrackService(store, pages, config).track(ALICE, web.url("/news/a"))
+        tracked = await TrackService(store.articles, pages, config).track(ALICE, web.url("/news/a"))
         assert isinstance(tracked, TrackResult) and tracked.article.id is not None
         try:
             yield Checking(checker, store, web, counted, tracked.article.id)

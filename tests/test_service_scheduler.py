@@ -112,7 +112,7 @@ async def running(tmp_path: Path, **monitor: object) -> AsyncIterator[Pipeline]:
     parser = ParseThread()
     async with Fetcher(FetchPolicy.from_settings(settings.monitor)) as fetcher:
         checker = Checker(store, PageReader(fetcher, parser), settings.monitor)
-        scheduler = Scheduler(store, checker, settings.monitor)
+        scheduler = Scheduler(store.queue, checker, settings.monitor)
         runner = asyncio.create_task(scheduler.run())
         try:
             yield Pipeline(store, scheduler)

@@ -18,8 +18,7 @@ from bot.config import MonitorSettings
 from bot.core.policy import Outcome, next_check
 from bot.service.check import Checker, CheckResult
 from bot.storage.models import Article, utcnow
-from bot.storage.queue import full_sites
-from bot.storage.store import Storage
+from bot.storage.queue import CheckQueue, full_sites
 
 log = logging.getLogger("redline.monitor")
 
@@ -42,12 +41,12 @@ class Scheduler:
 
     def __init__(
         self,
-        store: Storage,
+        queue: CheckQueue,
         checker: Checker,
         settings: MonitorSettings,
         on_announce: Callable[[], object] | None = None,
     ) -> None:
-        self.store = store
+        self.queue = queue
         self.checker = checker
         self.settings = settings
         # Called after a check stored something to send: the hook that wakes the sender.
@@ -86,7 +85,7 @@ class Scheduler:
                 # Sites with no room here are left out: a finishing check of theirs wakes us.
                 busy = full_sites(self._site_load, self.settings.per_site_limit)
                 try:
-                    next_due = await asyncio.to_thread(self.store.queue.next_due, busy)
+                    next_due = await asyncio.to_thread(self.queue.next_due, busy)
                 except Exception:
                     log.exception("claim_failed")
                     next_due = None
@@ -105,7 +104,7 @@ class Scheduler:
         """Claim up to ``limit`` due articles; True when fewer were due than asked for."""
         now = utcnow()
         claimed, drained = await asyncio.to_thread(
-            self.store.queue.claim_due, now, limit, lease, dict(self._site_load), self.settings.per_site_limit
+            self.queue.claim_due, now, limit, lease, dict(self._site_load), self.settings.per_site_limit
         )
         for article in claimed:
             self._site_load[article.site] += 1
@@ -137,7 +136,7 @@ class Scheduler:
         await self.checker.aclose()
         self._pending.clear()
         if held:
-            await asyncio.to_thread(self.store.queue.release, held, utcnow())
+            await asyncio.to_thread(self.queue.release, held, utcnow())
 
     async def _guarded(self, article: Article) -> CheckResult:
         assert article.id is not None
@@ -147,7 +146,7 @@ class Scheduler:
             # A bug on one page must not stop the others; retry it later.
             log.exception("check_crashed article=%s", article.id)
             await asyncio.to_thread(
-                self.store.queue.update_article,
+                self.queue.update_article,
                 article.id,
                 next_check_at=next_check(self.settings.max_interval, utcnow()),
             )

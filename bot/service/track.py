@@ -18,9 +18,8 @@ from bot.core.extract import NotAnArticle
 from bot.net.fetch import FetchError, Page
 from bot.net.urls import URLError, canonical_url, parse_user_url, site_name, url_key
 from bot.service.pages import PageReader
-from bot.storage.articles import PageMeta, TrackResult
+from bot.storage.articles import Articles, PageMeta, TrackResult
 from bot.storage.models import Article, ArticleState
-from bot.storage.store import Storage
 
 log = logging.getLogger("redline.commands")
 
@@ -50,12 +49,12 @@ def _readable(article: Article | None) -> bool:
 class TrackService:
     def __init__(
         self,
-        store: Storage,
+        articles: Articles,
         pages: PageReader,
         settings: Settings,
         on_tracked: Callable[[], None] = lambda: None,
     ) -> None:
-        self.store = store
+        self.articles = articles
         self.pages = pages
         self.settings = settings
         self.on_tracked = on_tracked  # wakes the scheduler: a new or woken article is due
@@ -71,7 +70,7 @@ class TrackService:
         except URLError as exc:
             return Refused(Refusal.BAD_URL, exc.args[0])
         key = url_key(url)
-        known = await asyncio.to_thread(self.store.articles.find, key)
+        known = await asyncio.to_thread(self.articles.find, key)
         page: Page | None = None
         if not _readable(known):
             try:
@@ -80,10 +79,10 @@ class TrackService:
                 log.info("track_failed chat=%s reason=%r", chat_id, exc.user_message)
                 return Refused(Refusal.UNREADABLE, exc.user_message)
             url, key = page.url, url_key(page.url)  # after redirects
-            known = await asyncio.to_thread(self.store.articles.find, key)
+            known = await asyncio.to_thread(self.articles.find, key)
         if known is not None and _readable(known):
             result = await asyncio.to_thread(
-                self.store.articles.track,
+                self.articles.track,
                 chat_id,
                 url=known.url,
                 url_key=key,
@@ -96,7 +95,7 @@ class TrackService:
                 thread_id=thread_id,
             )
         else:
-            count = await asyncio.to_thread(self.store.articles.count_subscriptions, chat_id)
+            count = await asyncio.to_thread(self.articles.count_subscriptions, chat_id)
             if count >= self.settings.limits.max_articles_per_chat:
                 return Refused(Refusal.FULL, count=count)
             assert page is not None, "fetched above: no readable article had it"
@@ -107,7 +106,7 @@ class TrackService:
             assert read.snapshot is not None, "a first read always extracts"
             snapshot = read.snapshot
             result = await asyncio.to_thread(
-                self.store.articles.track,
+                self.articles.track,
                 chat_id,
                 url=url,
                 url_key=key,
