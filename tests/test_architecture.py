@@ -21,6 +21,8 @@ def test_the_import_contracts_are_kept() -> None:
     result = lint_imports()
     assert result.returncode == 0, result.stdout + result.stderr
     assert "core and messages import nothing of the edges KEPT" in result.stdout
+    assert "services know nothing of Telegram KEPT" in result.stdout
+    assert "the Telegram layer never fetches KEPT" in result.stdout
     assert "0 broken" in result.stdout
 
 

@@ -53,7 +53,9 @@ async def _tracking(store: Storage, web: ArticleServer, config: Settings) -> Asy
     parser = ParseThread()
     woken: list[int] = []
     async with Fetcher(FetchPolicy.from_settings(config.monitor)) as fetcher:
-        service = TrackService(store.articles, PageReader(fetcher, parser), config, on_tracked=lambda: woken.append(1))
+        service = TrackService(
+            store.articles, PageReader(fetcher, parser), config, on_tracked=lambda: woken.append(1)
+        )
         try:
             yield Tracking(service, store, web, woken)
         finally:
