@@ -29,11 +29,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.diff import Change, diff_snapshots, for_sensitivity, tokenize
-from bot.extract import NotAnArticle, Snapshot, extract_with_options
-from bot.fingerprint import fingerprint
-from bot.normalize import comparison_form
-from bot.render import MessageContext, count_entities, render_announcement, utf16_len, visible_len
+from bot.core.diff import Change, diff_snapshots, for_sensitivity, tokenize
+from bot.core.extract import NotAnArticle, Snapshot, extract_with_options
+from bot.core.fingerprint import fingerprint
+from bot.core.normalize import comparison_form
+from bot.core.sensitivity import Sensitivity
+from bot.messages.announcement import MessageContext, render_announcement
+from bot.messages.limits import count_entities, utf16_len, visible_len
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = "../shared/corpus"
@@ -82,7 +84,7 @@ class Result:
     @property
     def announced(self) -> bool:
         """Would a chat on the default sensitivity get a message?"""
-        return bool(for_sensitivity(self.changes, "substantive"))
+        return bool(for_sensitivity(self.changes, Sensitivity.SUBSTANTIVE))
 
     @property
     def ok(self) -> bool:
@@ -155,7 +157,7 @@ def _contains(haystack: str, needle: str) -> bool:
 
 def _check_expected(case: Case, changes: list[Change], message: str) -> list[str]:
     """Problems with an edit's announcement; [] when it names exactly the manifest's edit."""
-    substantive = for_sensitivity(changes, "substantive")
+    substantive = for_sensitivity(changes, Sensitivity.SUBSTANTIVE)
     old, new = case.old or "", case.new or ""
     expected_kind = {
         "headline_changed": "headline",

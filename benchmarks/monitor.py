@@ -13,7 +13,7 @@ What runs, all in one go so every ratio compares figures from the same machine a
   (d) as (c), and the 10 % of URLs with ``i % 10 == 0`` cycle through the corpus edits
   v1 → v2 → … → v5 → v1, one step per fetch, so each of their checks finds an edit;
 - the bot: a real ``redline worker`` process (its own config file, a SQLite database filled
-  beforehand through ``Store.track`` exactly as ``/track`` fills it, the fake Bot API of
+  beforehand through ``Storage.articles.track`` exactly as ``/track`` fills it, the fake Bot API of
   tests/fakes/telegram_api.py for its messages), every article due every second, so it runs
   flat out; checks are counted from its own ``check article=… outcome=…`` log lines, CPU is read
   from /proc for the worker and its children (exited ones included), peak RSS is the sum of
@@ -237,7 +237,7 @@ def tree_peak_rss_mb(pid: int) -> float:
 
 
 # --------------------------------------------------------------------------------------------
-# The bot: a real `redline worker` on a database filled through Store.track
+# The bot: a real `redline worker` on a database filled through Storage.articles.track
 # --------------------------------------------------------------------------------------------
 
 
@@ -278,18 +278,19 @@ def populate(database_url: str, server: PageServer, n: int, known: Tracked, star
     corpus page is fetched, extracted and fingerprinted once into ``known``, not once per URL.
     """
     from bot.config import MonitorSettings
-    from bot.db import make_engine
-    from bot.extract import extract
-    from bot.fetch import Fetcher, FetchPolicy
-    from bot.fingerprint import fingerprint
-    from bot.store import PageMeta, Store
-    from bot.urls import site_name, url_key
+    from bot.core.extract import extract
+    from bot.core.fingerprint import fingerprint
+    from bot.net.fetch import Fetcher, FetchPolicy
+    from bot.net.urls import site_name, url_key
+    from bot.storage.articles import PageMeta
+    from bot.storage.engine import make_engine
+    from bot.storage.store import Storage
 
-    store = Store(make_engine(database_url))
+    store = Storage(make_engine(database_url))
     store.upgrade_schema()
     chats = chat_ids()
     for chat_id in chats:
-        store.ensure_chat(chat_id, "private")
+        store.chats.ensure(chat_id, "private")
     n_pages = len(corpus_pages())
     missing = [slot for slot in range(min(n, n_pages)) if slot not in known]
     if missing:
@@ -306,7 +307,7 @@ def populate(database_url: str, server: PageServer, n: int, known: Tracked, star
     for i in range(start, n):
         page, snapshot, printed = known[i % n_pages]
         url = server.url(i)
-        store.track(
+        store.articles.track(
             chats[i % len(chats)],
             url=url,
             url_key=url_key(url),
@@ -489,11 +490,11 @@ def raw_httpx(server: PageServer, n: int, mode: str, duration: float) -> Figures
 
 
 def bare_extraction(duration: float) -> None:
-    """Print JSON figures of trafilatura.bare_extraction (and bot.fingerprint) on the corpus pages."""
+    """Print JSON figures of trafilatura.bare_extraction (and bot.core.fingerprint) on the corpus pages."""
     import trafilatura
 
-    from bot.extract import extract
-    from bot.fingerprint import fingerprint
+    from bot.core.extract import extract
+    from bot.core.fingerprint import fingerprint
 
     pages = [p[0].decode("utf-8", "replace") for p in corpus_pages()]
     figures = {}
@@ -622,9 +623,9 @@ class Report:
 
 def row(label: str, r: Figures | Figures | None) -> str:
     if r is None:
-        return f"  {label:22} skipped"
+        return f"  {label:26} skipped"
     return (
-        f"  {label:22} {r.rate:9.1f} checks/s  {r.cpu_ms:8.2f} ms CPU/check  "
+        f"  {label:26} {r.rate:9.1f} checks/s  {r.cpu_ms:8.2f} ms CPU/check  "
         f"peak RSS {r.peak_rss_mb:6.0f} MB  ({r.checks} checks in {r.seconds:.1f} s)"
     )
 
@@ -701,8 +702,8 @@ def _bench(
     extraction, fp = figures_of(ex["extract"]), figures_of(ex["fingerprint"])
     print("\n== bare extraction of the corpus pages, one at a time ==")
     print(row("trafilatura", extraction))
-    print(row("bot.fingerprint", fp))
-    print(row("bot.extract.extract", figures_of(ex["bot_extract"])))
+    print(row("bot.core.fingerprint", fp))
+    print(row("bot.core.extract.extract", figures_of(ex["bot_extract"])))
 
     # One database filled as /track fills it (server in mode a, so the ETags are known),
     # copied for each mode so every run starts from the same state.
@@ -711,7 +712,7 @@ def _bench(
     server.set_mode("a")
     t0 = time.monotonic()
     populate(f"sqlite:///{template}", server, n, extracted)
-    print(f"\n(tracked {n} articles through Store.track in {time.monotonic() - t0:.0f} s)")
+    print(f"\n(tracked {n} articles through Storage.articles.track in {time.monotonic() - t0:.0f} s)")
     bots: dict[str, Figures] = {}
     for mode in args.modes:
         print(f"\n== mode ({mode}) {MODE_NAMES[mode]} ==")

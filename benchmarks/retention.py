@@ -24,19 +24,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import update
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, func, select
 
 from bot.config import DatabaseSettings
-from bot.db import make_engine, session_scope
-from bot.diff import diff_snapshots
-from bot.extract import Snapshot
-from bot.models import Article, Delivery, DeliveryKind, DeliveryStatus, Version
-from bot.monitor import Outcome
-from bot.render import MessageContext, render_announcement, render_plain
-from bot.retention import Retention
-from bot.stats import CheckCounter
-from bot.store import NewDelivery, PageMeta, Store
+from bot.core.diff import diff_snapshots
+from bot.core.extract import Snapshot
+from bot.core.policy import Outcome
+from bot.messages.announcement import MessageContext, render_announcement, render_plain
+from bot.storage.articles import PageMeta
+from bot.storage.engine import make_engine
+from bot.storage.models import Article, Delivery, DeliveryKind, DeliveryStatus, Version
+from bot.storage.outbox import NewDelivery
+from bot.storage.retention import Retention
+from bot.storage.stats import CheckCounter
+from bot.storage.store import Storage
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -91,7 +92,7 @@ def file_size(path: Path) -> int:
     return path.stat().st_size
 
 
-def count(store: Store, model: type) -> int:
+def count(store: Storage, model: type) -> int:
     with Session(store.engine) as s:
         return int(s.exec(select(func.count()).select_from(model)).one())
 
@@ -100,7 +101,7 @@ class Simulation:
     def __init__(self, path: Path, args: argparse.Namespace) -> None:
         self.args = args
         self.rng = random.Random(args.seed)
-        self.store = Store(make_engine(f"sqlite:///{path}"))
+        self.store = Storage(make_engine(f"sqlite:///{path}"))
         self.store.upgrade_schema()
         self.retention = Retention(self.store.engine, DatabaseSettings())
         self.counter = CheckCounter()
@@ -108,7 +109,7 @@ class Simulation:
         self.serial = 0
         self.pruned_articles = 0
         for chat in range(1, CHATS + 1):
-            self.store.ensure_chat(chat, "private")
+            self.store.chats.ensure(chat, "private")
 
     def track(self, day: int, now: datetime) -> None:
         self.serial += 1
@@ -116,7 +117,7 @@ class Simulation:
         key = f"news.example/{self.serial}"
         subscribers = []
         for chat in self.rng.sample(range(1, CHATS + 1), 2):
-            result = self.store.track(
+            result = self.store.articles.track(
                 chat,
                 url=f"https://{key}",
                 url_key=key,
@@ -149,7 +150,7 @@ class Simulation:
             )
             text, plain = render_announcement(changes, ctx), render_plain(changes, ctx)
             deliveries.append(NewDelivery(chat, DeliveryKind.EDIT, text=text, plain=plain))
-        self.store.store_version(
+        self.store.articles.store_version(
             item.article_id,
             title=new.title,
             content=new.to_dict(),
@@ -163,10 +164,10 @@ class Simulation:
 
     def send_all(self, now: datetime) -> None:
         """The outbox as the sender works it: claim, then mark each one sent."""
-        while claimed := self.store.claim_pending(now, 100):
+        while claimed := self.store.outbox.claim_pending(now, 100):
             for d in claimed:
                 assert d.id is not None
-                self.store.finish_delivery(d.id, DeliveryStatus.SENT)
+                self.store.outbox.finish(d.id, DeliveryStatus.SENT)
 
     def checks(self, now: datetime) -> None:
         """A day of checks: counted hour by hour, and each tracked article's row rewritten."""
@@ -176,13 +177,8 @@ class Simulation:
             for _ in range(per_hour):
                 self.counter.add(Outcome.NOT_MODIFIED if self.rng.random() < 0.9 else Outcome.SAME, at)
             self.counter.flush(self.store.engine)
-        ids = [item.article_id for item in self.live]
-        with session_scope(self.store.engine) as s:
-            s.exec(  # type: ignore[call-overload]
-                update(Article)
-                .where(col(Article.id).in_(ids))
-                .values(last_checked_at=now + DAY, next_check_at=now + DAY + timedelta(minutes=5))
-            )
+        fields = {"last_checked_at": now + DAY, "next_check_at": now + DAY + timedelta(minutes=5)}
+        self.store.queue.update_articles([(item.article_id, fields) for item in self.live])
 
     def day(self, day: int) -> None:
         now = START + day * DAY
@@ -196,7 +192,7 @@ class Simulation:
         self.checks(now)
         for item in [i for i in self.live if day - i.tracked_on >= self.args.lifetime]:
             for chat, number in item.subscribers:
-                self.store.untrack(chat, number, now=now)
+                self.store.articles.untrack(chat, number, now=now)
             self.live.remove(item)
         self.pruned_articles += self.retention.prune(now + timedelta(hours=23, minutes=30)).articles
 

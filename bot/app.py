@@ -6,24 +6,29 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from telegram import LinkPreviewOptions
+from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
-from bot.chats import ChatEvents
-from bot.commands import Commands
 from bot.config import Settings
-from bot.db import make_engine
-from bot.deliver import Sender
-from bot.fetch import Fetcher, FetchPolicy, Resolver
-from bot.metrics import MetricsServer, serve
-from bot.monitor import Monitor
-from bot.parsing import ParseThread
-from bot.retention import Retention
-from bot.stats import CheckCounter
-from bot.store import Store
+from bot.messages import notices
+from bot.net.fetch import Fetcher, FetchPolicy, Resolver
+from bot.ops.metrics import MetricsServer, serve
+from bot.service.check import Checker
+from bot.service.pages import PageReader
+from bot.service.parse_thread import ParseThread
+from bot.service.scheduler import Scheduler
+from bot.service.track import TrackService
+from bot.storage.engine import make_engine
+from bot.storage.retention import Retention
+from bot.storage.stats import CheckCounter
+from bot.storage.store import Storage
+from bot.tg.commands import Commands
+from bot.tg.membership import ChatEvents
+from bot.tg.sender import Sender
 
 log = logging.getLogger("redline.app")
 
@@ -32,19 +37,31 @@ RATE_LIMIT_RETRIES = 2
 
 @dataclass
 class Redline:
-    """Everything one running bot holds; kept in ``application.bot_data['redline']``."""
+    """Everything one running bot holds; kept in ``application.bot_data['redline']``.
+
+    Its lifecycle is ``start`` → ``stop`` → ``close``: PTB's ``post_init``/``post_stop``/
+    ``post_shutdown`` hooks call them for ``run``, and ``serve_until`` for ``worker``.
+    """
 
     settings: Settings
-    store: Store
+    store: Storage
     fetcher: Fetcher
-    monitor: Monitor
+    parser: ParseThread
+    scheduler: Scheduler
+    sender: Sender
     commands: Commands
     counter: CheckCounter
     retention: Retention
-    parser: ParseThread
-    sender: Sender | None = None
     metrics: MetricsServer | None = None
-    checks: asyncio.Task[None] | None = None  # the monitor's pipeline
+    checks: asyncio.Task[None] | None = None  # the scheduler's pipeline
+
+    async def start(self, bot: Bot) -> None:
+        await bot.set_my_commands(Commands.bot_commands())
+        if self.settings.metrics.listen:
+            self.metrics = serve(self.settings.metrics.listen, self.store.engine, self.counter)
+        self.sender.start()
+        self.checks = asyncio.create_task(self.scheduler.run(), name="checks")
+        log.info("started bot=%s", bot.username)
 
     async def stop_checks(self) -> None:
         """Stop the pipeline (it gives back what it held) before the sender and the database."""
@@ -55,26 +72,27 @@ class Redline:
             self.checks = None
         self.parser.close()
 
+    async def stop(self) -> None:
+        """The messages in flight finish while the bot can still send (shutdown closes it)."""
+        await self.stop_checks()
+        await self.sender.stop()
 
-def build_application(settings: Settings, *, resolver: Resolver | None = None) -> Application:  # type: ignore[type-arg]
-    """The bot, ready for ``run_polling``/``run_webhook`` or ``async with app: app.start()``."""
-    store = Store(make_engine(settings.database.url))
-    store.upgrade_schema()
-    fetcher = Fetcher(FetchPolicy.from_settings(settings.monitor), resolver=resolver)
-    counter = CheckCounter()
-    parser = ParseThread()
-    budget = settings.telegram.max_announcement_chars
-    monitor = Monitor(store, fetcher, settings.monitor, parser, budget, on_check=counter.add)
-    redline = Redline(
-        settings=settings,
-        store=store,
-        fetcher=fetcher,
-        monitor=monitor,
-        commands=Commands(store, fetcher, settings, parser, on_tracked=monitor.wake),
-        counter=counter,
-        retention=Retention(store.engine, settings.database),
-        parser=parser,
-    )
+    async def close(self) -> None:
+        await self.stop()  # when nothing called stop
+        if self.metrics is not None:
+            self.metrics.stop()
+        await asyncio.to_thread(self.counter.flush, self.store.engine)
+        await self.fetcher.aclose()
+        self.store.engine.dispose()
+        log.info("stopped")
+
+
+def build_application(
+    settings: Settings, *, resolver: Resolver | None = None, stop_signals: bool = False
+) -> Application:  # type: ignore[type-arg]
+    """The bot, ready for ``run_polling``/``run_webhook``, ``serve_until`` or ``async with app:
+    app.start()``. With ``stop_signals``, SIGTERM and SIGINT stop the sender between two
+    messages at once, then PTB shuts down as it does for its own stop signals."""
     t = settings.telegram
     app = (
         ApplicationBuilder()
@@ -94,13 +112,18 @@ def build_application(settings: Settings, *, resolver: Resolver | None = None) -
         .read_timeout(30)
         .write_timeout(30)
         .get_updates_read_timeout(t.poll_timeout + 10)
-        .post_init(_post_init)
+        .post_init(_post_init_with_signals if stop_signals else _post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
         .build()
     )
-    app.bot_data["redline"] = redline
-    redline.sender = Sender(
+    store = Storage(make_engine(settings.database.url))
+    store.upgrade_schema()
+    fetcher = Fetcher(FetchPolicy.from_settings(settings.monitor), resolver=resolver)
+    counter = CheckCounter()
+    parser = ParseThread()
+    pages = PageReader(fetcher, parser)
+    sender = Sender(
         store,
         app.bot,
         concurrency=t.send_concurrency,
@@ -108,15 +131,30 @@ def build_application(settings: Settings, *, resolver: Resolver | None = None) -
         coalesce_minutes=t.coalesce_minutes,
         tick=settings.monitor.tick,
     )
-    monitor.on_announce = redline.sender.wake  # a check stored announcements: send them now
-    ChatEvents(store, redline.sender).register(app)
+    checker = Checker(store, pages, settings.monitor, t.max_announcement_chars, on_check=counter.add)
+    # A check stored announcements: send them now.
+    scheduler = Scheduler(store.queue, checker, settings.monitor, on_announce=sender.wake)
+    tracker = TrackService(store.articles, pages, settings, on_tracked=scheduler.wake)
+    redline = Redline(
+        settings=settings,
+        store=store,
+        fetcher=fetcher,
+        parser=parser,
+        scheduler=scheduler,
+        sender=sender,
+        commands=Commands(store, tracker, settings),
+        counter=counter,
+        retention=Retention(store.engine, settings.database),
+    )
+    app.bot_data["redline"] = redline
+    ChatEvents(store, on_resumed=sender.wake).register(app)
     redline.commands.register(app)
     app.add_error_handler(_on_error)
     assert app.job_queue is not None, "install python-telegram-bot[job-queue]"
     tick = settings.monitor.tick
     # Jitter: processes sharing one database (run + workers) would otherwise tick in lockstep.
-    # Checks need no tick: the monitor's pipeline (started in _post_init) runs them when due,
-    # and the sender runs on its own.
+    # Checks need no tick: the scheduler's pipeline (started by Redline.start) runs them when
+    # due, and the sender runs on its own.
     job_kwargs = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None, "jitter": tick}
     # Housekeeping, infrequent and in short transactions: check counts, then retention.
     flush, prune = settings.metrics.flush_interval, settings.database.prune_interval
@@ -127,64 +165,67 @@ def build_application(settings: Settings, *, resolver: Resolver | None = None) -
     return app
 
 
-def stop_on_signals(app: Application) -> None:  # type: ignore[type-arg]
-    """For ``run_polling``/``run_webhook``: on SIGTERM or SIGINT the sender stops between two
-    messages at once, then PTB shuts down as it does for its own stop signals."""
-    inner = app.post_init
-
-    def stop() -> None:
-        request_stop(app)
-        raise SystemExit  # what PTB's own handler does: run_polling then stops and shuts down
-
-    async def post_init(app: Application) -> None:  # type: ignore[type-arg]
-        if inner is not None:
-            await inner(app)
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop)
-
-    app.post_init = post_init
+def _on_stop_signals(on_stop: Callable[[], None]) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_stop)
 
 
 def request_stop(app: Application) -> None:  # type: ignore[type-arg]
     """Ask the sender to stop between two messages (shutdown then waits for it)."""
-    redline: Redline = app.bot_data["redline"]
-    if redline.sender is not None:
-        redline.sender.request_stop()
+    _app_redline(app).sender.request_stop()
+
+
+async def serve_until(app: Application, stop: asyncio.Event | None = None) -> None:  # type: ignore[type-arg]
+    """Checks and sends without answering commands (``redline worker``): the hooks
+    ``run_polling`` calls, in its order, around ``app.start()``, with no updater. Runs until
+    ``stop`` is set, or until SIGTERM/SIGINT (``docker stop``, Ctrl-C) when it is None."""
+    if stop is None:
+        stop = asyncio.Event()
+
+        def on_signal() -> None:  # ends it cleanly, between two messages
+            request_stop(app)
+            stop.set()
+
+        _on_stop_signals(on_signal)
+    async with app:  # initialize … shutdown
+        await _post_init(app)
+        await app.start()
+        try:
+            await stop.wait()
+        finally:
+            await app.stop()
+            await _post_stop(app)
+    await _post_shutdown(app)
+
+
+def _app_redline(app: Application) -> Redline:  # type: ignore[type-arg]
+    return app.bot_data["redline"]  # type: ignore[no-any-return]
 
 
 def _redline(context: ContextTypes.DEFAULT_TYPE) -> Redline:
-    return context.application.bot_data["redline"]  # type: ignore[no-any-return]
+    return _app_redline(context.application)
 
 
 async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
-    redline: Redline = app.bot_data["redline"]
-    await app.bot.set_my_commands(Commands.bot_commands())
-    if redline.settings.metrics.listen:
-        redline.metrics = serve(redline.settings.metrics.listen, redline.store.engine, redline.counter)
-    if redline.sender is not None:
-        redline.sender.start()
-    redline.checks = asyncio.create_task(redline.monitor.run(), name="checks")
-    log.info("started bot=%s", app.bot.username)
+    await _app_redline(app).start(app.bot)
+
+
+async def _post_init_with_signals(app: Application) -> None:  # type: ignore[type-arg]
+    def stop() -> None:
+        request_stop(app)
+        raise SystemExit  # what PTB's own handler does: run_polling then stops and shuts down
+
+    await _post_init(app)
+    _on_stop_signals(stop)
 
 
 async def _post_stop(app: Application) -> None:  # type: ignore[type-arg]
-    """The messages in flight finish while the bot can still send (shutdown closes it)."""
-    redline: Redline = app.bot_data["redline"]
-    await redline.stop_checks()
-    if redline.sender is not None:
-        await redline.sender.stop()
+    await _app_redline(app).stop()
 
 
 async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
-    redline: Redline = app.bot_data["redline"]
-    await _post_stop(app)  # when nothing called post_stop
-    if redline.metrics is not None:
-        redline.metrics.stop()
-    await asyncio.to_thread(redline.counter.flush, redline.store.engine)
-    await redline.fetcher.aclose()
-    redline.store.engine.dispose()
-    log.info("stopped")
+    await _app_redline(app).close()
 
 
 async def _flush_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -203,8 +244,6 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
     if isinstance(update, Update) and update.effective_message is not None:
         try:
-            await update.effective_message.reply_text(
-                "Sorry, something went wrong on my side. Please try again in a minute."
-            )
+            await update.effective_message.reply_text(notices.SOMETHING_WENT_WRONG)
         except Exception:  # the chat may be the problem; nothing more to do
             log.warning("error_reply_failed")

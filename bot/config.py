@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, get_type_hints
 
+from bot.messages.limits import DEFAULT_BUDGET, MAX_LENGTH
+
 
 class ConfigError(Exception):
     """A setting is missing or malformed; the message is shown to the user as one line."""
@@ -34,7 +36,7 @@ class TelegramSettings:
     group_admins_only: bool = True
     # Visible characters an edit announcement may take (one phone screen); a bigger edit is
     # summarised, its most significant changes shown as excerpts, the rest left to /diff.
-    max_announcement_chars: int = 1000
+    max_announcement_chars: int = DEFAULT_BUDGET
     # Chats sent to at once (one message at a time per chat, so each chat keeps its order).
     send_concurrency: int = 8
     # Seconds a sender owns a message it claimed; renewed while it is in flight. A process that
@@ -186,8 +188,8 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
             raise ConfigError(f"config: [{section}] must be a table")
         parts[section] = _section(cls, values, section, env)
     settings = Settings(**parts)
-    if not 300 <= settings.telegram.max_announcement_chars <= 4096:
-        raise ConfigError("telegram: max_announcement_chars must be between 300 and 4096")
+    if not 300 <= settings.telegram.max_announcement_chars <= MAX_LENGTH:
+        raise ConfigError(f"telegram: max_announcement_chars must be between 300 and {MAX_LENGTH}")
     m = settings.monitor
     if not 0 < m.min_interval <= m.interval <= m.max_interval:
         raise ConfigError("monitor: need 0 < min_interval <= interval <= max_interval")

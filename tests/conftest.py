@@ -15,8 +15,8 @@ from telegram.ext import Application
 
 from bot.app import build_application
 from bot.config import Settings, load_settings, with_overrides
-from bot.db import make_engine
-from bot.store import Store
+from bot.storage.engine import make_engine
+from bot.storage.store import Storage
 from tests.fakes.postgres import PostgresServer, find_bindir
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.web import ArticleServer
@@ -67,8 +67,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def store(database_url: str) -> Iterator[Store]:
-    s = Store(make_engine(database_url))
+def store(database_url: str) -> Iterator[Storage]:
+    s = Storage(make_engine(database_url))
     s.upgrade_schema()
     yield s
     s.engine.dispose()

@@ -33,7 +33,7 @@ def test_benchmark_runs_on_a_tiny_n_and_prints_every_figure() -> None:
     )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     text = out.stdout
-    for label in ("trafilatura", "bot.fingerprint", r"bot\.extract\.extract"):
+    for label in ("trafilatura", "bot.core.fingerprint", r"bot\.core\.extract\.extract"):
         assert re.search(label + FIGURE, text), text
     for mode in "abcd":
         section = text.split(f"== mode ({mode})", 1)[1].split("\n==", 1)[0]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.render import visible_len
+from bot.messages.limits import visible_len
 from tests.corpus import FIXTURES
 from tests.fakes.ports import free_port
 from tests.fakes.postgres import PostgresServer

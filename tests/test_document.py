@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.diff import Change, Segment, diff_snapshots
-from bot.document import DocumentContext, document_filename, render_document
-from bot.extract import Snapshot, extract
-from bot.fulldiff import DiffDocument, shows_every_word, whole_diff
-from bot.render import MessageContext, render_diff
+from bot.core.diff import Change, Segment, diff_snapshots
+from bot.core.extract import Snapshot, extract
+from bot.messages.announcement import MessageContext, render_diff
+from bot.messages.document import DocumentContext, document_filename, render_document
+from bot.messages.fulldiff import DiffDocument, shows_every_word, whole_diff
 from tests.conftest import RunningBots
 from tests.corpus import corpus_or_skip, fixture_html
 from tests.fakes.telegram_api import FakeTelegram, SentMessage, utf16_len

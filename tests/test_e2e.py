@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import with_overrides
-from bot.models import utcnow
-from bot.render import visible_len
+from bot.messages.limits import visible_len
+from bot.storage.models import utcnow
 from tests.conftest import RunningBots, e2e_settings
 from tests.corpus import fixture_html
 from tests.fakes.telegram_api import FakeTelegram, SentMessage

@@ -11,16 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.__main__ import main
-from bot.export import CSV_COLUMNS, change_rows, changes_csv, export, history_json
-from bot.models import Article, Version
-from bot.store import Store
+from bot.messages.export import CSV_COLUMNS, change_rows, changes_csv, export, history_json
+from bot.ops.cli import main
+from bot.storage.models import Article, Version
+from bot.storage.store import Storage
 from tests.conftest import RunningBots
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.web import ArticleServer
 from tests.pages import PUTIN_P1_V1, PUTIN_P1_V2, PUTIN_REST, PUTIN_V1, PUTIN_V2, article_html, putin_v2
+from tests.storage_rows import track_article
 from tests.test_cli import redline
-from tests.test_store import track_article
 
 ALICE = 1001
 T0 = datetime(2016, 10, 11, 9, 0, tzinfo=UTC)
@@ -135,9 +135,9 @@ async def test_export_command_errors_are_plain_replies(
     assert not [m for m in telegram.sent if m.method == "sendDocument"]
 
 
-def test_cli_export_writes_json_and_csv(store: Store, tmp_path: Path) -> None:
+def test_cli_export_writes_json_and_csv(store: Storage, tmp_path: Path) -> None:
     aid = track_article(store, 1, "example.com/a").article.id
-    store.store_version(
+    store.articles.store_version(
         aid,
         title="Putin cancels Paris talks",
         content={"title": "Putin cancels Paris talks", "paragraphs": ["One.", "Two."]},
@@ -175,7 +175,7 @@ def test_cli_export_writes_json_and_csv(store: Store, tmp_path: Path) -> None:
 
 
 def test_cli_export_refusals_are_one_line(
-    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    store: Storage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """An article the database does not hold, and a database that is not there (not created)."""
     monkeypatch.chdir(tmp_path)

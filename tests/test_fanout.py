@@ -13,10 +13,11 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from bot.db import make_engine
-from bot.extract import extract
-from bot.models import DeliveryStatus
-from bot.store import PageMeta, Store
+from bot.core.extract import extract
+from bot.storage.articles import PageMeta
+from bot.storage.engine import make_engine
+from bot.storage.models import DeliveryStatus
+from bot.storage.store import Storage
 from tests.conftest import RunningBots
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.web import ArticleServer
@@ -29,13 +30,13 @@ LEASE = "2"  # seconds: a killed process's messages are taken back this soon
 def seed_audience(database_url: str, telegram: FakeTelegram, url: str, chats: range) -> None:
     """Every chat already tracks the article at ``url`` (as after /track), version 1 stored."""
     snapshot = extract(article_html(), url)
-    store = Store(make_engine(database_url))
+    store = Storage(make_engine(database_url))
     try:
         store.upgrade_schema()
         for chat_id in chats:
             telegram.add_chat(chat_id)
-            store.ensure_chat(chat_id, "private", f"user{chat_id}")
-            store.track(
+            store.chats.ensure(chat_id, "private", f"user{chat_id}")
+            store.articles.track(
                 chat_id,
                 url=url,
                 url_key=url.split("://", 1)[1],
@@ -51,9 +52,9 @@ def seed_audience(database_url: str, telegram: FakeTelegram, url: str, chats: ra
 
 
 def outbox(database_url: str) -> Counter[str]:
-    store = Store(make_engine(database_url))
+    store = Storage(make_engine(database_url))
     try:
-        return Counter(d.status for d in store.deliveries())
+        return Counter(d.status for d in store.outbox.deliveries())
     finally:
         store.engine.dispose()
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.logs import setup_logging
+from bot.ops.logs import setup_logging
 from tests.conftest import RunningBots
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.web import ArticleServer

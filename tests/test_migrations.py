@@ -18,10 +18,10 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
 from bot.config import DatabaseSettings
-from bot.db import DatabaseError, make_engine
-from bot.extract import extract
-from bot.models import utcnow
-from bot.schema import (
+from bot.core.extract import extract
+from bot.storage.engine import DatabaseError, make_engine
+from bot.storage.models import utcnow
+from bot.storage.schema import (
     alembic_config,
     database_revision,
     head_revision,
@@ -135,7 +135,7 @@ def row_counts(engine: Engine) -> dict[str, int]:
 
 
 def test_models_match_the_latest_revision(database_url: str) -> None:
-    """Fails when bot/models.py changed without a revision in bot/migrations/versions."""
+    """Fails when bot/storage/models.py changed without a revision in bot/storage/migrations/versions."""
     engine = make_engine(database_url)
     try:
         upgrade_schema(engine)

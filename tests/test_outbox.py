@@ -10,14 +10,20 @@ from collections.abc import AsyncIterator
 import pytest
 from telegram import Bot
 
-from bot.deliver import Sender
-from bot.models import DeliveryKind, DeliveryStatus, utcnow
-from bot.store import NewDelivery, Store
-from tests.fakes.telegram_api import FakeTelegram
-from tests.test_store import track_article
+from bot.core.diff import Change, word_diff
+from bot.messages.announcement import MessageContext, render_announcement, render_plain
+from bot.messages.notices import EARLIER
+from bot.storage.models import DeliveryKind, DeliveryStatus, utcnow
+from bot.storage.outbox import NewDelivery
+from bot.storage.store import Storage
+from bot.tg.sender import Sender
+from tests.fakes.telegram_api import FakeTelegram, utf16_len
+from tests.storage_rows import track_article
+
+ALICE = 1001
 
 
-def queue(store: Store, telegram: FakeTelegram, chats: list[int], text: str = "edit") -> None:
+def queue(store: Storage, telegram: FakeTelegram, chats: list[int], text: str = "edit") -> None:
     """One announcement of one article to each chat, in this order."""
     article = None
     for chat_id in chats:
@@ -25,7 +31,7 @@ def queue(store: Store, telegram: FakeTelegram, chats: list[int], text: str = "e
         article = track_article(store, chat_id).article
     assert article is not None and article.id is not None
     notices = [NewDelivery(c, DeliveryKind.EDIT, f"{text} for {c}", "plain") for c in chats]
-    store.add_notices(article.id, notices, {}, utcnow())
+    store.outbox.add_notices(article.id, notices, {}, utcnow())
 
 
 @pytest.fixture
@@ -38,14 +44,14 @@ def sends_per_chat(telegram: FakeTelegram) -> Counter[int]:
     return Counter(m.chat_id for m in telegram.sent)
 
 
-async def test_one_bad_row_fails_alone(telegram: FakeTelegram, store: Store, bot: Bot) -> None:
+async def test_one_bad_row_fails_alone(telegram: FakeTelegram, store: Storage, bot: Bot) -> None:
     """An answer the client cannot read (any exception, not a Telegram error) costs that row
     a retry later; the rows claimed with it are sent, and none is left 'sending'."""
     queue(store, telegram, [1, 2, 3])
     telegram.malformed_next("sendMessage")
     report = await Sender(store, bot).send_pending()
     assert (report.sent, report.retried, report.failed) == (2, 1, 0)
-    rows = {d.chat_id: d for d in store.deliveries()}
+    rows = {d.chat_id: d for d in store.outbox.deliveries()}
     assert {d.status for d in rows.values()} == {DeliveryStatus.SENT, DeliveryStatus.PENDING}
     [bad] = [d for d in rows.values() if d.status == DeliveryStatus.PENDING]
     assert "KeyError" in bad.error or "TypeError" in bad.error, bad.error
@@ -53,7 +59,7 @@ async def test_one_bad_row_fails_alone(telegram: FakeTelegram, store: Store, bot
 
 
 async def test_retry_after_holds_every_chat_until_the_time_given(
-    telegram: FakeTelegram, store: Store, bot: Bot
+    telegram: FakeTelegram, store: Storage, bot: Bot
 ) -> None:
     """Without PTB's retries (a bare Bot): the first 429 stops all sending until its
     retry_after has passed, then the queue resumes where it stopped; each chat gets one."""
@@ -73,11 +79,11 @@ async def test_retry_after_holds_every_chat_until_the_time_given(
     assert len(window) <= 3 and all(t < first_429 + 0.1 for t in window)
     assert len(telegram.flood_answers) <= 4
     assert sends_per_chat(telegram) == Counter({c: 1 for c in chats})
-    assert {d.status for d in store.deliveries()} == {DeliveryStatus.SENT}
+    assert {d.status for d in store.outbox.deliveries()} == {DeliveryStatus.SENT}
 
 
 async def test_a_slow_group_does_not_delay_a_private_chat(
-    telegram: FakeTelegram, store: Store, bot: Bot
+    telegram: FakeTelegram, store: Storage, bot: Bot
 ) -> None:
     group, alice = -2002, 1001
     queue(store, telegram, [group])
@@ -88,3 +94,60 @@ async def test_a_slow_group_does_not_delay_a_private_chat(
     await telegram.wait_for(alice, timeout=1.0)
     assert not task.done()  # the group's answer is still on its way
     assert (await task).sent == 2
+
+
+def busy_edit(round_: int) -> list[Change]:
+    """An edit of many paragraphs, each with many changed words: many entities per message."""
+    changes = []
+    for k in range(8):
+        old = " ".join(f"w{k}x{i}" for i in range(60))
+        new = " ".join(f"w{k}x{i}" if i % 4 else f"R{round_}y{i}" for i in range(60))
+        changes.append(Change("edited", k, k, old, new, word_diff(old, new)))
+    return changes
+
+
+async def test_a_coalesced_burst_stays_within_telegrams_limits(
+    telegram: FakeTelegram, store: Storage, bot: Bot
+) -> None:
+    """A burst of busy edits, each announced as the monitor renders it, updates one message
+    in place only while the whole ("Earlier:" included) stays within 4096 UTF-16 units and
+    100 entities; past that the next edit is a new message."""
+    telegram.add_chat(ALICE)
+    article = track_article(store, ALICE).article
+    assert article.id is not None
+    sender = Sender(store, bot)
+    for round_ in range(1, 7):
+        ctx = MessageContext("example.com", "https://example.com/a", "Title", round_, round_ + 1)
+        changes = busy_edit(round_)
+        html, plain = render_announcement(changes, ctx), render_plain(changes, ctx)
+        store.outbox.add_notices(
+            article.id, [NewDelivery(ALICE, DeliveryKind.EDIT, html, plain)], {}, utcnow()
+        )
+        assert (await sender.send_pending()).sent == 1
+    edits = [m for m in telegram.messages_to(ALICE) if m.method == "editMessageText"]
+    assert edits, "the burst was never coalesced"
+    for m in telegram.messages_to(ALICE):
+        assert m.entities_count <= 100 and utf16_len(m.plain_text) <= 4096, (m.entities_count, m)
+    assert telegram.failures == []
+
+
+async def test_a_coalesced_update_too_long_in_utf16_is_posted_separately(
+    telegram: FakeTelegram, store: Storage, bot: Bot
+) -> None:
+    """Two announcements of emoji-heavy text: together they fit 4096 code points but not
+    4096 UTF-16 units, so the second is posted as its own message, not refused."""
+    telegram.add_chat(ALICE)
+    article = track_article(store, ALICE).article
+    assert article.id is not None
+    sender = Sender(store, bot)
+    texts = [f"✏️ v{k} → v{k + 1} <b>{'🎉' * 1500}</b>" for k in (1, 2)]
+    for text in texts:
+        store.outbox.add_notices(
+            article.id, [NewDelivery(ALICE, DeliveryKind.EDIT, text, "plain")], {}, utcnow()
+        )
+        assert (await sender.send_pending()).sent == 1
+    assert len(text + EARLIER + text) <= 4096 < utf16_len(text + EARLIER + text)
+    sent = telegram.messages_to(ALICE)
+    assert [(m.method, m.text) for m in sent] == [("sendMessage", texts[0]), ("sendMessage", texts[1])]
+    assert sent[1].params["reply_parameters"]["message_id"] == sent[0].message_id
+    assert telegram.failures == []

@@ -12,9 +12,10 @@ import string
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.diff import diff_snapshots, summarize
-from bot.extract import NotAnArticle, Snapshot, extract
-from bot.render import MessageContext, render_announcement, render_diff, render_plain, utf16_len
+from bot.core.diff import diff_snapshots, summarize
+from bot.core.extract import NotAnArticle, Snapshot, extract
+from bot.messages.announcement import MessageContext, render_announcement, render_diff, render_plain
+from bot.messages.limits import utf16_len
 from tests.fakes.telegram_api import parse_telegram_html
 
 CTX = MessageContext(

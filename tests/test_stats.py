@@ -14,29 +14,30 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlmodel import Session, col, select
 
-from bot.__main__ import main
 from bot.config import with_overrides
-from bot.db import make_engine
-from bot.metrics import MetricsError, serve
-from bot.models import ArticleState, CheckCount, DeliveryKind, DeliveryStatus, utcnow
-from bot.monitor import Outcome
-from bot.schema import head_revision
-from bot.stats import BUCKET, CheckCounter, Stats, collect, format_stats
-from bot.store import NewDelivery, Store
+from bot.core.policy import Outcome
+from bot.ops.cli import main
+from bot.ops.metrics import MetricsError, serve
+from bot.storage.engine import make_engine
+from bot.storage.models import ArticleState, CheckCount, DeliveryKind, DeliveryStatus, utcnow
+from bot.storage.outbox import NewDelivery
+from bot.storage.schema import head_revision
+from bot.storage.stats import BUCKET, CheckCounter, Stats, collect, format_stats
+from bot.storage.store import Storage
 from tests.conftest import RunningBots, e2e_settings
 from tests.fakes.ports import free_port
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.web import ArticleServer
 from tests.pages import article_html, putin_v2
+from tests.storage_rows import track_article
 from tests.test_cli import bot_env, redline, redline_process
 from tests.test_migrations import make_legacy_database
-from tests.test_store import track_article
 
 ALICE = 1001
 GROUP = -2002
 
 
-def test_counts_from_several_processes_add_up(store: Store) -> None:
+def test_counts_from_several_processes_add_up(store: Storage) -> None:
     """Two processes (two counters) flush into the same five-minute rows; nothing is lost or
     counted twice, and a flush with nothing new writes nothing."""
     now = datetime(2026, 12, 2, 7, 3, tzinfo=UTC)
@@ -55,28 +56,28 @@ def test_counts_from_several_processes_add_up(store: Store) -> None:
     assert got == [("07:00", "changed", 1), ("07:00", "not_modified", 5), ("07:05", "not_modified", 1)]
 
 
-def test_collect_reads_every_figure(store: Store) -> None:
+def test_collect_reads_every_figure(store: Storage) -> None:
     now = utcnow()
     active = track_article(store, 1, "example.com/active").article.id
     gone = track_article(store, 1, "example.com/gone").article.id
     track_article(store, 2, "example.com/gone")
-    store.update_article(gone, state=ArticleState.GONE)
-    store.update_article(active, next_check_at=now - timedelta(minutes=7))
-    store.untrack(1, 2)  # chat 2 still tracks it
-    store.untrack(2, 1)  # now nobody does
-    store.ensure_chat(3, "private")
-    store.pause_chat(3, "Forbidden: bot was blocked by the user")
-    store.add_notices(
+    store.queue.update_article(gone, state=ArticleState.GONE)
+    store.queue.update_article(active, next_check_at=now - timedelta(minutes=7))
+    store.articles.untrack(1, 2)  # chat 2 still tracks it
+    store.articles.untrack(2, 1)  # now nobody does
+    store.chats.ensure(3, "private")
+    store.chats.pause(3, "Forbidden: bot was blocked by the user")
+    store.outbox.add_notices(
         active,
         [NewDelivery(c, DeliveryKind.FAILING, "x", "x") for c in (1, 1, 1)],
         {},
         now - timedelta(minutes=2),
     )
     for status in (DeliveryStatus.SENT, DeliveryStatus.FAILED):  # one message per chat at a time
-        [claimed] = store.claim_pending(now, 3, claimant="a")
-        store.finish_delivery(claimed.id, status, error="refused" if status == DeliveryStatus.FAILED else "")
-    [third] = store.claim_pending(now, 3, claimant="a")
-    store.release([third.id], "a")  # given back unsent: pending again
+        [claimed] = store.outbox.claim_pending(now, 3, claimant="a")
+        store.outbox.finish(claimed.id, status, error="refused" if status == DeliveryStatus.FAILED else "")
+    [third] = store.outbox.claim_pending(now, 3, claimant="a")
+    store.outbox.release([third.id], "a")  # given back unsent: pending again
     counter = CheckCounter()
     counter.add(Outcome.CHANGED, now)
     counter.add(Outcome.FAILED, now - timedelta(minutes=30))
@@ -158,7 +159,7 @@ async def test_stats_and_metrics_after_an_end_to_end_story(
     telegram.block(GROUP, notify=False)  # Telegram's my_chat_member update lost: the send tells
     articles.set_page("/a", putin_v2())
     await telegram.wait_for(ALICE, contains="<b>cancels</b>", timeout=15)
-    store: Store = app.bot_data["redline"].store
+    store: Storage = app.bot_data["redline"].store
     async with asyncio.timeout(15):  # the group's copy is refused: Telegram says it blocked us
         while not collect(store.engine).deliveries["failed"]:
             await asyncio.sleep(0.05)

@@ -1,6 +1,6 @@
 """Bad input at /track, end to end: the exact reply, and the bot still answers /list after.
 
-Redirects to private addresses are tested at the fetcher (tests/test_fetch.py), where a test
+Redirects to private addresses are tested at the fetcher (tests/test_net_fetch.py), where a test
 network can be exempted: here the guard is either off (so nothing may point outside
 127.0.0.1) or on (so the local server itself is refused).
 """

@@ -42,7 +42,7 @@ class PostgresServer:
 
     def create_database(self, name: str) -> str:
         """A fresh, empty database (dropped first if a previous run left it); its URL."""
-        from bot.db import make_engine
+        from bot.storage.engine import make_engine
 
         engine = make_engine(self.url)
         try:

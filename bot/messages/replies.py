@@ -1,0 +1,217 @@
+"""The texts of command replies (pure: data in, Telegram HTML out).
+
+Handlers in ``commands`` only parse, call the store or the core, and send what these
+functions return, so every wording is tested without Telegram.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from html import escape
+
+from bot.core.sensitivity import Sensitivity
+from bot.core.states import ArticleState
+from bot.messages.limits import fits, truncate
+from bot.messages.records import ArticleRecord, AwayRecord, VersionRecord
+from bot.messages.time import ago
+
+COMMANDS: list[tuple[str, str, str]] = [
+    ("track", "Track an article: /track https://example.com/news/story", "URL"),
+    ("untrack", "Stop tracking: /untrack 2 (number from /list) or /untrack URL", "N|URL"),
+    ("list", "The articles this chat tracks", ""),
+    ("history", "Every version seen of an article: /history 2", "N|URL"),
+    ("diff", "Word-level diff: /diff 2 (last edit) or /diff 2 1 3 (versions 1 and 3)", "N [A B]"),
+    ("export", "History as a file: /export 2 (every version, JSON), /export 2 csv (every change)", "N [csv]"),
+    ("sensitivity", "What counts as an edit in this chat: headline only, substantive, everything", ""),
+    ("help", "What this bot does and how to use it", ""),
+]
+
+USAGE = {
+    "track": "Send the article's link after the command, like this:\n/track https://example.com/news/story",
+    "untrack": "Say which article to stop tracking: /untrack 2 (its number in /list) or /untrack URL",
+    "history": "Say which article: /history 2 (its number in /list) or /history URL",
+    "diff": "Say which article: /diff 2 shows its last edit; /diff 2 1 3 compares versions 1 and 3.",
+    "export": "Say which article: /export 2 sends its history as JSON; /export 2 csv one row per change.",
+}
+
+
+TOO_LONG = "That message is too long. Send one command with one link."
+RATE_LIMITED = "Too many commands — please wait a minute and try again."
+NOT_TRACKED = "This chat doesn't track that article. /list shows what it tracks."
+UNKNOWN_CHOICE = "Unknown choice."
+SAVED = "Saved."
+
+
+def no_such_number(number: int) -> str:
+    return f"There is no #{number} in /list."
+
+
+def bad_url(reason: str, command: str) -> str:
+    """A URL argument refused (``reason`` is the URL rule's own sentence), then the usage."""
+    return f"{reason}\n{USAGE[command]}"
+
+
+def too_many_articles(count: int) -> str:
+    return f"This chat already tracks {count} articles, the most I allow. /untrack some first."
+
+
+def unknown_command(command: str) -> str:
+    return f"I don't know {command[:40]}. /help lists what I can do."
+
+
+SENSITIVITY_LABELS: dict[Sensitivity, str] = {
+    Sensitivity.HEADLINE: "Headline only",
+    Sensitivity.SUBSTANTIVE: "Substantive edits (ignores punctuation and one-letter typo fixes)",
+    Sensitivity.EVERYTHING: "Everything",
+}
+
+
+def sensitivity_button(choice: Sensitivity, current: str) -> str:
+    return ("✅ " if choice == current else "") + SENSITIVITY_LABELS[choice]
+
+
+def sensitivity_question(current: str) -> str:
+    label = SENSITIVITY_LABELS[Sensitivity(current)]
+    return f"What should count as an edit in this chat? Now: <b>{label}</b>."
+
+
+def sensitivity_saved(choice: str) -> str:
+    return f"This chat now gets: <b>{SENSITIVITY_LABELS[Sensitivity(choice)]}</b>."
+
+
+TRACK_BUTTON = "Track this article"
+TRACK_BUTTON_PRESSED = "Reading the article…"
+NO_LINK = "Send /track with an article's link. /help explains everything."
+
+
+def offer_to_track(url: str) -> str:
+    """The question under a link someone sent or forwarded; the link rides along in the
+    message, so the button works without remembering anything."""
+    shown = url.split("://", 1)[-1]
+    shown = shown if len(shown) <= 60 else shown[:59] + "…"
+    return f'Track this article? <a href="{escape(url, quote=True)}">{escape(shown)}</a>'
+
+
+ADMINS_ONLY_BUTTON = "Only this group's admins can change its settings."
+ADMIN_LOOKUP_FAILED = "I couldn't check who this group's admins are. Please try again in a minute."
+
+
+def admins_only(command: str) -> str:
+    """What a plain group member reads instead of a change to the group's list or settings."""
+    return f"Only this group's admins can use /{command} here. Everyone can use /list, /history and /diff."
+
+
+def help_text() -> str:
+    lines = [
+        "<b>Redline</b> tells you when a news article is edited after publication.",
+        "Track an article and I'll re-read it on a schedule; when its headline or a paragraph "
+        "changes, I post a word-level before/after here: <s>old words</s> <b>new words</b>.",
+        "",
+    ]
+    lines += [f"/{name} — {escape(text)}" for name, text, _ in COMMANDS]
+    lines += [
+        "",
+        "Reply /track to any message with a link to track it; reply /diff, /history or /untrack "
+        "to one of my edit messages to act on that article.",
+        "Works in private chats, groups and channels (add me as an admin in a channel). "
+        "In groups only admins can /track, /untrack and change /sensitivity.",
+    ]
+    return "\n".join(lines)
+
+
+STATE_LABEL = {
+    ArticleState.ACTIVE: "watching",
+    ArticleState.FAILING: "can't read it right now",
+    ArticleState.DORMANT: "dormant (unchanged for a long time)",
+    ArticleState.GONE: "gone",
+}
+
+
+def _link(article: ArticleRecord) -> str:
+    title = article.title or article.url
+    return f'<a href="{escape(article.url, quote=True)}">{escape(title)}</a>'
+
+
+def tracking_started(number: int, article: ArticleRecord) -> str:
+    return (
+        f"👀 Tracking #{number}: {_link(article)} · {escape(article.site)}\n"
+        "I'll post here when the headline or a paragraph changes. /list shows what this chat tracks."
+    )
+
+
+def already_tracking(number: int, article: ArticleRecord) -> str:
+    return f"This chat already tracks that article as #{number}: {_link(article)}"
+
+
+def only_one_version(number: int) -> str:
+    return f"#{number} has only one version so far: no edits seen yet."
+
+
+def no_such_version(number: int, last: int, missing: int) -> str:
+    return f"#{number} has versions 1 to {last}; there is no version {missing}."
+
+
+def same_text(number: int, a: int, b: int) -> str:
+    return f"Versions {a} and {b} of #{number} have the same text."
+
+
+def export_caption(number: int, article: ArticleRecord, versions: int, fmt: str) -> str:
+    what = "every version" if fmt == "json" else "one row per change"
+    return (
+        f"History of #{number}: {_link(article)} · {versions} version{'s' if versions != 1 else ''} "
+        f"({fmt.upper()}, {what})"
+    )
+
+
+def untracked(number: int, article: ArticleRecord) -> str:
+    return f"Stopped tracking #{number}: {_link(article)}"
+
+
+def list_text(rows: Sequence[tuple[int, ArticleRecord, int]], now: datetime) -> str:
+    if not rows:
+        return "This chat tracks no articles yet. Send /track URL to start."
+    lines = ["<b>Tracked articles</b>"]
+    for number, article, versions in rows:
+        changed = "no edits yet" if versions <= 1 else f"last changed {ago(article.last_changed_at, now)}"
+        state = STATE_LABEL.get(ArticleState(article.state), article.state)
+        lines.append(
+            f"{number}. {_link(article)} · {escape(article.site)} · {changed} · "
+            f"{versions} version{'s' if versions != 1 else ''} · {state}"
+        )
+    return fit(lines, "…and more. /untrack articles you no longer need.")
+
+
+def history_text(number: int, article: ArticleRecord, versions: Sequence[VersionRecord]) -> str:
+    lines = [f"<b>History of #{number}</b>: {_link(article)}"]
+    for v in versions:
+        stamp = v.created_at.strftime("%Y-%m-%d %H:%M UTC")
+        lines.append(f"v{v.number} · {stamp} · {escape(v.summary)}")
+    if len(versions) > 1:
+        lines.append(f"/diff {number} A B compares any two versions.")
+    return fit(lines, f"…older versions left out. /diff {number} A B shows any two.", keep_head=1)
+
+
+def fit(lines: list[str], more: str, keep_head: int = 1) -> str:
+    """Join lines, dropping from the middle until the message fits Telegram's limits."""
+    text = "\n".join(lines)
+    if fits(text):
+        return text
+    head, body = lines[:keep_head], lines[keep_head:]
+    while body and not fits("\n".join([*head, more, *body])):
+        body.pop(0)
+    return "\n".join([*head, more, *body])
+
+
+def welcome_back(changes: Sequence[AwayRecord]) -> tuple[str, str]:
+    """One message for a chat the bot could not write to for a while: what changed meanwhile
+    (HTML and plain), instead of replaying every announcement it missed."""
+    many = len(changes) != 1
+    head = (
+        f"👋 Back in touch. While I could not post here, {len(changes)} tracked "
+        f"article{'s' if many else ''} changed:"
+    )
+    rows = [(c, f"v{c.old} → v{c.new} · /diff {c.number} {c.old} {c.new}") for c in changes]
+    html = [escape(head)] + [f"#{c.number} <b>{escape(c.title)}</b> — {tail}" for c, tail in rows]
+    plain = [head] + [f"#{c.number} {c.title} — {tail}" for c, tail in rows]
+    return fit(html, "…"), truncate("\n".join(plain))

@@ -1,1 +1,0 @@
-"""Alembic revisions of Redline's schema; run through ``bot.schema``, never by hand-made DDL."""

@@ -1,0 +1,1 @@
+"""The network edge: what a URL means, and the guarded fetcher."""

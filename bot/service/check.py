@@ -1,0 +1,290 @@
+"""One check of one article: read the page, compare, store what changed and who to tell.
+
+The only room that joins the page reader (bot.service.pages), the pure core (diff → edit
+events → policy → render) and the database (``Storage``) for a check; the scheduler
+(bot.service.scheduler) decides when it runs. See DESIGN.md "The flow of one check".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.config import MonitorSettings
+from bot.core import policy
+from bot.core.diff import diff_snapshots, for_sensitivity, summarize
+from bot.core.edits import classify
+from bot.core.extract import NotAnArticle, Snapshot
+from bot.core.policy import Intervals, Outcome, next_check
+from bot.messages import notices
+from bot.messages.announcement import DEFAULT_BUDGET, MessageContext, render_announcement, render_plain
+from bot.net.fetch import FetchError, HTTPStatusError
+from bot.service.pages import PageReader
+from bot.storage.articles import PageMeta
+from bot.storage.batching import GroupCommit
+from bot.storage.models import Article, ArticleState, DeliveryKind, utcnow
+from bot.storage.outbox import NewDelivery
+from bot.storage.store import Storage
+
+log = logging.getLogger("redline.monitor")
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    article_id: int
+    outcome: Outcome
+    version: int | None = None
+    deliveries: int = 0
+    detail: str = ""
+
+
+class Checker:
+    """Checks one article at a time (many at once from the scheduler's slots).
+
+    Quiet checks (nothing to announce) commit their one-row update through a group commit
+    (bot.storage.batching): ``aclose`` flushes it.
+    """
+
+    def __init__(
+        self,
+        store: Storage,
+        pages: PageReader,
+        settings: MonitorSettings,
+        budget: int = DEFAULT_BUDGET,
+        on_check: Callable[[Outcome, datetime], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.pages = pages
+        self.settings = settings
+        self.intervals = Intervals(settings.min_interval, settings.max_interval)
+        self.budget = budget  # telegram.max_announcement_chars
+        self.on_check = on_check  # counts outcomes for `redline stats` (bot.storage.stats.CheckCounter)
+        # The quiet checks' one-row updates, committed together (bot.storage.batching).
+        self._quiet_writes: GroupCommit[tuple[int, dict[str, object]]] = GroupCommit(
+            store.queue.update_articles
+        )
+
+    async def aclose(self) -> None:
+        await self._quiet_writes.aclose()
+
+    async def check(self, article: Article, now: datetime | None = None) -> CheckResult:
+        """Fetch, extract, compare and store; logs one line and counts the outcome."""
+        assert article.id is not None
+        started = time.monotonic()
+        now = now or utcnow()
+        result = await self._check(article, now)
+        log.info(
+            "check article=%s outcome=%s version=%s deliveries=%s ms=%d%s",
+            article.id,
+            result.outcome,
+            result.version,
+            result.deliveries,
+            (time.monotonic() - started) * 1000,
+            f" detail={result.detail!r}" if result.detail else "",
+        )
+        if self.on_check is not None:
+            self.on_check(result.outcome, now)
+        return result
+
+    async def _quiet(
+        self, article: Article, now: datetime, outcome: Outcome, detail: str = "", **fields: object
+    ) -> CheckResult:
+        """Nothing to announce: record the check and look less often (pages settle down)."""
+        assert article.id is not None
+        interval = self.intervals.slower(article.interval)
+        fields.update(interval=interval, next_check_at=next_check(interval, now), last_checked_at=now)
+        await self._quiet_writes.write((article.id, fields))
+        return CheckResult(article.id, outcome, detail=detail)
+
+    async def _check(self, article: Article, now: datetime) -> CheckResult:
+        assert article.id is not None
+        aid = article.id
+        if policy.is_dormant(
+            now,
+            created_at=article.created_at,
+            last_changed_at=article.last_changed_at,
+            woken_at=article.woken_at,
+            stop_after_days=self.settings.stop_after_days,
+        ):
+            await asyncio.to_thread(self.store.queue.update_article, aid, state=ArticleState.DORMANT)
+            return CheckResult(aid, Outcome.DORMANT)
+        last_read = PageMeta(article.etag, article.last_modified, article.body_hash, article.fingerprint)
+        try:
+            page = await self.pages.fetch(article.url, last_read)
+        except FetchError as exc:
+            # Only "gone" ends an article; anything else (a 403 from bot protection, an
+            # oversized error page) may pass, so it backs off and is retried.
+            gone = isinstance(exc, HTTPStatusError) and exc.status in (404, 410)
+            return await self._failed(article, now, exc.user_message, permanent=gone)
+
+        recovered = {"failures": 0, "failure_reason": "", "state": ArticleState.ACTIVE}
+        # ``article.fingerprint`` is only ever stored beside an extraction that was compared
+        # with the last version and left it standing (same, noise, A/B flip) or became it;
+        # a shrunk or unreadable page keeps the old one, so it is extracted again next time.
+        try:
+            read = await self.pages.read(page, last_read)
+        except NotAnArticle as exc:
+            return await self._failed(article, now, str(exc), permanent=False)
+        if read.unchanged in (Outcome.NOT_MODIFIED, Outcome.BODY_SAME):
+            # The page the last version came from: any shrink seen since was passing.
+            return await self._quiet(
+                article, now, read.unchanged, shrink_hash=None, shrink_count=0, **recovered
+            )
+        meta = {
+            "etag": page.etag,
+            "last_modified": page.last_modified,
+            "body_hash": page.body_hash,
+            "fingerprint": read.fingerprint,
+        }
+        if read.snapshot is None:
+            return await self._quiet(
+                article, now, Outcome.FINGERPRINT_SAME, shrink_hash=None, shrink_count=0, **meta, **recovered
+            )
+        new = read.snapshot
+
+        last = await asyncio.to_thread(self.store.articles.latest_version, aid)
+        assert last is not None, "every article has version 1"
+        if new.content_hash == last.content_hash:
+            return await self._quiet(
+                article, now, Outcome.SAME, shrink_hash=None, shrink_count=0, **meta, **recovered
+            )
+
+        old = Snapshot.from_dict(last.content)
+        changes = diff_snapshots(old, new)
+        if not changes:
+            return await self._quiet(article, now, Outcome.NOISE, **meta, **recovered)
+
+        withdrawn = False
+        if policy.shrank(old, new):
+            shrink = policy.shrink_seen(
+                new.content_hash, article.shrink_hash, article.shrink_count, self.settings.withdrawal_checks
+            )
+            if not shrink.withdrawn:
+                # Probably a paywall or error page served once: look again soon, say nothing.
+                await asyncio.to_thread(
+                    self.store.queue.update_article,
+                    aid,
+                    shrink_hash=new.content_hash,
+                    shrink_count=shrink.count,
+                    next_check_at=next_check(self.settings.min_interval, now),
+                    last_checked_at=now,
+                    **recovered,
+                )
+                return CheckResult(
+                    aid, Outcome.SHRUNK, detail=f"{shrink.count}/{self.settings.withdrawal_checks}"
+                )
+            withdrawn = True
+
+        index = await asyncio.to_thread(self.store.articles.version_index, aid)
+        event = classify(index, old, new, changes, article.ab_titles)
+        if not policy.announces(event):
+            return await self._quiet(
+                article, now, Outcome.NOISE, detail="headline A/B flip", **meta, **recovered
+            )
+        note, summary = notices.describe(event, withdrawn, summarize(event.changes))
+
+        number = last.number + 1
+
+        @functools.cache
+        def message(sensitivity: str, article_number: int) -> tuple[str, str] | None:
+            """One render per (sensitivity, number) however many chats share them."""
+            shown = for_sensitivity(event.changes, sensitivity)
+            if not shown:
+                return None
+            ctx = MessageContext(
+                site=article.site,
+                url=article.url,
+                title=new.title,
+                old_version=last.number,
+                new_version=number,
+                elapsed=now - last.created_at,
+                article_number=article_number,
+                note=note,
+                paragraphs=len(old.paragraphs),
+            )
+            return render_announcement(shown, ctx, self.budget), render_plain(shown, ctx, self.budget)
+
+        deliveries = []
+        for sub, chat in await asyncio.to_thread(self.store.articles.audience, aid):
+            rendered = message(chat.sensitivity, sub.number)
+            if rendered is not None:
+                text, plain = rendered
+                deliveries.append(NewDelivery(chat.id, DeliveryKind.EDIT, text=text, plain=plain))
+        interval = self.intervals.faster(article.interval)
+        fields: dict[str, object] = {
+            "title": new.title,
+            "interval": interval,
+            "next_check_at": next_check(interval, now),
+            "last_checked_at": now,
+            "last_changed_at": now,
+            "shrink_hash": None,
+            "shrink_count": 0,
+            **meta,
+            **recovered,
+        }
+        if event.ab_titles:
+            fields["ab_titles"] = list(event.ab_titles)
+        version = await asyncio.to_thread(
+            self.store.articles.store_version,
+            aid,
+            title=new.title,
+            content=new.to_dict(),
+            content_hash=new.content_hash,
+            summary=summary,
+            deliveries=deliveries,
+            article_fields=fields,
+            now=now,
+        )
+        return CheckResult(aid, Outcome.CHANGED, version=version.number, deliveries=len(deliveries))
+
+    async def _failed(self, article: Article, now: datetime, reason: str, *, permanent: bool) -> CheckResult:
+        """Permanent failures end the article; temporary ones back off and speak up once."""
+        assert article.id is not None
+        aid = article.id
+        failures = article.failures + 1
+        audience = await asyncio.to_thread(self.store.articles.audience, aid)
+        if permanent:
+            told = [
+                _notice(sub.chat_id, DeliveryKind.GONE, article, sub.number, reason)
+                for sub, _chat in audience
+            ]
+            await asyncio.to_thread(
+                self.store.outbox.add_notices,
+                aid,
+                told,
+                {
+                    "state": ArticleState.GONE,
+                    "failures": failures,
+                    "failure_reason": reason,
+                    "last_checked_at": now,
+                },
+                now,
+            )
+            return CheckResult(aid, Outcome.GONE, deliveries=len(told), detail=reason)
+        backoff = self.intervals.backoff(article.interval, failures)
+        fields: dict[str, object] = {
+            "failures": failures,
+            "failure_reason": reason,
+            "next_check_at": next_check(backoff, now),
+            "last_checked_at": now,
+        }
+        told = []
+        if policy.notice_due(failures, self.settings.failures_before_notice):
+            fields["state"] = ArticleState.FAILING
+            told = [
+                _notice(sub.chat_id, DeliveryKind.FAILING, article, sub.number, reason)
+                for sub, _chat in audience
+            ]
+        await asyncio.to_thread(self.store.outbox.add_notices, aid, told, fields, now)
+        return CheckResult(aid, Outcome.FAILED, deliveries=len(told), detail=reason)
+
+
+def _notice(chat_id: int, kind: DeliveryKind, article: Article, number: int, reason: str) -> NewDelivery:
+    worded = notices.article_gone if kind == DeliveryKind.GONE else notices.article_failing
+    text, plain = worded(number, article.title, article.url, article.site, reason)
+    return NewDelivery(chat_id=chat_id, kind=kind, text=text, plain=plain)

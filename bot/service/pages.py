@@ -1,0 +1,63 @@
+"""Reading a page: fetch → fingerprint → extract, the steps /track and every check share.
+
+Each step stops as early as it can say "nothing new" (a 304, the same bytes, the same
+fingerprint), so the expensive extraction runs only on a page that may have changed. Parsing
+(fingerprint and extraction) runs on the process's one parse thread (bot.service.parse_thread).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.core.extract import Snapshot
+from bot.core.fingerprint import fingerprint
+from bot.core.policy import Outcome
+from bot.net.fetch import Fetcher, Page
+from bot.service.parse_thread import ParseThread
+from bot.storage.articles import PageMeta
+
+
+@dataclass(frozen=True)
+class PageRead:
+    """One page read as far as it needed to be.
+
+    ``unchanged`` names the cheap path that stopped it (not modified, same bytes, same
+    fingerprint) and then ``snapshot`` is None; otherwise ``snapshot`` is the extracted page.
+    """
+
+    page: Page
+    fingerprint: str | None
+    snapshot: Snapshot | None
+    unchanged: Outcome | None = None
+
+
+class PageReader:
+    """The network edge and the parse thread, behind the two calls a use case makes."""
+
+    def __init__(self, fetcher: Fetcher, parser: ParseThread) -> None:
+        self.fetcher = fetcher
+        self.parser = parser
+
+    async def fetch(self, url: str, last: PageMeta | None = None) -> Page:
+        """The page at ``url`` (a conditional GET when ``last`` knows its validators).
+
+        Raises ``bot.net.fetch.FetchError`` (with a ``user_message``) when it cannot be read.
+        """
+        if last is None:
+            return await self.fetcher.fetch(url)
+        return await self.fetcher.fetch(url, etag=last.etag, last_modified=last.last_modified)
+
+    async def read(self, page: Page, last: PageMeta | None = None) -> PageRead:
+        """Fingerprint and extract ``page`` unless it is the page ``last`` describes.
+
+        Raises ``bot.core.extract.NotAnArticle`` when the changed page has no article in it.
+        """
+        if page.not_modified:
+            return PageRead(page, None, None, Outcome.NOT_MODIFIED)
+        if last is not None and page.body_hash and page.body_hash == last.body_hash:
+            return PageRead(page, None, None, Outcome.BODY_SAME)
+        printed = await self.parser.run(fingerprint, page.html)
+        if last is not None and printed == last.fingerprint:
+            return PageRead(page, printed, None, Outcome.FINGERPRINT_SAME)
+        snapshot = await self.parser.extract(page.html, page.url)
+        return PageRead(page, printed, snapshot)

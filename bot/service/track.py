@@ -1,0 +1,129 @@
+"""The "track a URL" use case, for /track and the "Track this article" button alike.
+
+parse the URL → find the article → (fetch → fingerprint → extract when nobody reads it yet)
+→ the chat's quota → subscribe. The answer is plain data (``TrackResult`` or ``Refused``);
+the Telegram handler turns it into a reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.config import Settings
+from bot.core.extract import NotAnArticle
+from bot.net.fetch import FetchError, Page
+from bot.net.urls import URLError, canonical_url, parse_user_url, site_name, url_key
+from bot.service.pages import PageReader
+from bot.storage.articles import Articles, PageMeta, TrackResult
+from bot.storage.models import Article, ArticleState
+
+log = logging.getLogger("redline.commands")
+
+
+class Refusal(StrEnum):
+    """Why a URL was not tracked."""
+
+    NO_URL = "no_url"  # nothing to track was named
+    BAD_URL = "bad_url"  # not a web address we may fetch (bot.net.urls.URLError)
+    UNREADABLE = "unreadable"  # the fetch failed (bot.net.fetch.FetchError)
+    FULL = "full"  # the chat tracks the most articles it may
+    NOT_AN_ARTICLE = "not_an_article"  # the page has no article in it
+
+
+@dataclass(frozen=True)
+class Refused:
+    reason: Refusal
+    detail: str = ""  # the refusing layer's own explanation (URL, fetch and extraction errors)
+    count: int = 0  # FULL: how many articles the chat tracks
+
+
+def _readable(article: Article | None) -> bool:
+    """An article somebody's checks still read: a new subscriber needs no fetch of their own."""
+    return article is not None and article.state not in (ArticleState.GONE, ArticleState.DORMANT)
+
+
+class TrackService:
+    def __init__(
+        self,
+        articles: Articles,
+        pages: PageReader,
+        settings: Settings,
+        on_tracked: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.articles = articles
+        self.pages = pages
+        self.settings = settings
+        self.on_tracked = on_tracked  # wakes the scheduler: a new or woken article is due
+
+    async def track(
+        self, chat_id: int, target: str | None, thread_id: int | None = None
+    ) -> TrackResult | Refused:
+        """Subscribe ``chat_id`` to the article at ``target`` (announcements go to ``thread_id``)."""
+        if target is None:
+            return Refused(Refusal.NO_URL)
+        try:
+            url = canonical_url(parse_user_url(target, max_chars=self.settings.limits.max_url_chars))
+        except URLError as exc:
+            return Refused(Refusal.BAD_URL, exc.args[0])
+        key = url_key(url)
+        known = await asyncio.to_thread(self.articles.find, key)
+        page: Page | None = None
+        if not _readable(known):
+            try:
+                page = await self.pages.fetch(url)
+            except FetchError as exc:
+                log.info("track_failed chat=%s reason=%r", chat_id, exc.user_message)
+                return Refused(Refusal.UNREADABLE, exc.user_message)
+            url, key = page.url, url_key(page.url)  # after redirects
+            known = await asyncio.to_thread(self.articles.find, key)
+        if known is not None and _readable(known):
+            result = await asyncio.to_thread(
+                self.articles.track,
+                chat_id,
+                url=known.url,
+                url_key=key,
+                site=known.site,
+                title=known.title,
+                content=None,
+                content_hash="",
+                meta=PageMeta(),
+                interval=known.interval,
+                thread_id=thread_id,
+            )
+        else:
+            count = await asyncio.to_thread(self.articles.count_subscriptions, chat_id)
+            if count >= self.settings.limits.max_articles_per_chat:
+                return Refused(Refusal.FULL, count=count)
+            assert page is not None, "fetched above: no readable article had it"
+            try:
+                read = await self.pages.read(page)
+            except NotAnArticle as exc:
+                return Refused(Refusal.NOT_AN_ARTICLE, exc.args[0])
+            assert read.snapshot is not None, "a first read always extracts"
+            snapshot = read.snapshot
+            result = await asyncio.to_thread(
+                self.articles.track,
+                chat_id,
+                url=url,
+                url_key=key,
+                site=site_name(url),
+                title=snapshot.title,
+                content=snapshot.to_dict(),
+                content_hash=snapshot.content_hash,
+                meta=PageMeta(page.etag, page.last_modified, page.body_hash, read.fingerprint),
+                interval=self.settings.monitor.interval,
+                thread_id=thread_id,
+            )
+        self.on_tracked()
+        log.info(
+            "tracked chat=%s article=%s number=%s already=%s",
+            chat_id,
+            result.article.id,
+            result.number,
+            result.already,
+        )
+        return result

@@ -1,0 +1,287 @@
+"""Articles, the chats' subscriptions to them (/track, /untrack, /list) and their versions.
+
+An article is stored once however many chats track it; each chat numbers its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+
+from bot.storage.chats import subscription
+from bot.storage.engine import read_session, session_scope
+from bot.storage.models import (
+    Article,
+    ArticleState,
+    Chat,
+    Delivery,
+    DeliveryStatus,
+    Subscription,
+    Version,
+    utcnow,
+)
+from bot.storage.outbox import NewDelivery, add_deliveries
+from bot.storage.queue import set_fields
+
+
+@dataclass(frozen=True)
+class Tracked:
+    """One row of a chat's /list."""
+
+    number: int
+    article: Article
+    versions: int
+
+
+@dataclass(frozen=True)
+class TrackResult:
+    number: int
+    article: Article
+    already: bool  # the chat tracked this article before
+
+
+@dataclass(frozen=True)
+class PageMeta:
+    """What a fetch learned that the next conditional GET needs."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    fingerprint: str | None = None  # bot.core.fingerprint of the page version 1 was extracted from
+
+
+class Articles:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def find(self, url_key: str) -> Article | None:
+        with read_session(self.engine) as s:
+            return s.exec(select(Article).where(Article.url_key == url_key)).first()
+
+    def count_subscriptions(self, chat_id: int) -> int:
+        with read_session(self.engine) as s:
+            return s.exec(
+                select(func.count()).select_from(Subscription).where(Subscription.chat_id == chat_id)
+            ).one()
+
+    def track(
+        self,
+        chat_id: int,
+        *,
+        url: str,
+        url_key: str,
+        site: str,
+        title: str,
+        content: dict | None,
+        content_hash: str,
+        meta: PageMeta,
+        interval: int,
+        now: datetime | None = None,
+        thread_id: int | None = None,
+    ) -> TrackResult:
+        """Subscribe the chat; create the article and its version 1 if nobody tracked it yet.
+
+        Two chats tracking the same new article at once race on the unique url_key (and one
+        chat's two /track commands on its numbering): the loser retries and finds the row.
+        """
+        now = now or utcnow()
+
+        def once() -> TrackResult:
+            with session_scope(self.engine) as s:
+                article = s.exec(select(Article).where(Article.url_key == url_key)).first()
+                if article is None:
+                    if content is None:
+                        raise ValueError("a new article needs its first snapshot")
+                    article = Article(
+                        url=url,
+                        url_key=url_key,
+                        site=site,
+                        title=title,
+                        interval=interval,
+                        next_check_at=now + timedelta(seconds=interval),
+                        last_checked_at=now,
+                        last_changed_at=now,
+                        etag=meta.etag,
+                        last_modified=meta.last_modified,
+                        body_hash=meta.body_hash,
+                        fingerprint=meta.fingerprint,
+                        created_at=now,
+                    )
+                    s.add(article)
+                    s.flush()
+                    s.add(
+                        Version(
+                            article_id=article.id,  # type: ignore[arg-type]
+                            number=1,
+                            title=title,
+                            content=content,
+                            content_hash=content_hash,
+                            summary="first version",
+                            created_at=now,
+                        )
+                    )
+                elif article.state in (ArticleState.DORMANT, ArticleState.GONE) and content is not None:
+                    # Tracking again wakes an article that went quiet: checked at once, and
+                    # awake for stop_after_days from now whatever its last change was.
+                    article.state = ArticleState.ACTIVE
+                    article.failures = 0
+                    article.next_check_at = now
+                    article.woken_at = now
+                    s.add(article)
+                if article.untracked_since is not None:  # tracked again: retention keeps it
+                    article.untracked_since = None
+                    s.add(article)
+                assert article.id is not None
+                existing = s.exec(subscription(chat_id, article.id)).first()
+                if existing is not None:
+                    return TrackResult(existing.number, article, already=True)
+                top = s.exec(
+                    select(func.max(Subscription.number)).where(Subscription.chat_id == chat_id)
+                ).one()
+                number = (top or 0) + 1
+                s.add(
+                    Subscription(chat_id=chat_id, article_id=article.id, number=number, thread_id=thread_id)
+                )
+                return TrackResult(number, article, already=False)
+
+        for attempt in range(5):
+            try:
+                return once()
+            except IntegrityError:
+                if attempt == 4:
+                    raise
+        raise AssertionError("unreachable")
+
+    def untrack(self, chat_id: int, number: int, now: datetime | None = None) -> Article | None:
+        with session_scope(self.engine) as s:
+            sub = s.exec(
+                select(Subscription)
+                .where(Subscription.chat_id == chat_id)
+                .where(Subscription.number == number)
+            ).first()
+            if sub is None:
+                return None
+            article = s.get(Article, sub.article_id)
+            s.delete(sub)
+            s.flush()
+            others = s.exec(select(Subscription.id).where(Subscription.article_id == sub.article_id)).first()
+            if article is not None and others is None:
+                article.untracked_since = now or utcnow()  # deleted after database.keep_untracked_days
+                s.add(article)
+            # Announcements not yet sent for this article would now surprise the chat.
+            s.exec(  # type: ignore[call-overload]
+                update(Delivery)
+                .where(col(Delivery.chat_id) == chat_id)
+                .where(col(Delivery.article_id) == sub.article_id)
+                .where(col(Delivery.status) == DeliveryStatus.PENDING)
+                .values(status=DeliveryStatus.FAILED, error="untracked")
+            )
+            return article
+
+    def tracked(self, chat_id: int) -> list[Tracked]:
+        with read_session(self.engine) as s:
+            counts = (
+                select(Version.article_id, func.count().label("n"))
+                .group_by(col(Version.article_id))
+                .subquery()
+            )
+            rows = s.exec(
+                select(Subscription.number, Article, counts.c.n)
+                .join(Article, col(Article.id) == Subscription.article_id)
+                .join(counts, counts.c.article_id == Article.id)
+                .where(Subscription.chat_id == chat_id)
+                .order_by(col(Subscription.number))
+            ).all()
+            return [Tracked(number, article, n) for number, article, n in rows]
+
+    def lookup(
+        self, chat_id: int, *, number: int | None = None, url_key: str | None = None
+    ) -> Tracked | None:
+        """A chat's article by its /list number or by its URL."""
+        for row in self.tracked(chat_id):
+            if (number is not None and row.number == number) or (
+                url_key is not None and row.article.url_key == url_key
+            ):
+                return row
+        return None
+
+    def versions(self, article_id: int) -> list[Version]:
+        with read_session(self.engine) as s:
+            return list(
+                s.exec(
+                    select(Version).where(Version.article_id == article_id).order_by(col(Version.number))
+                ).all()
+            )
+
+    def version_index(self, article_id: int) -> list[tuple[int, str, str]]:
+        """(number, content_hash, title) of every version, oldest first: enough to spot reverts."""
+        with read_session(self.engine) as s:
+            rows = s.exec(
+                select(Version.number, Version.content_hash, Version.title)
+                .where(Version.article_id == article_id)
+                .order_by(col(Version.number))
+            ).all()
+            return [(n, h, t) for n, h, t in rows]
+
+    def latest_version(self, article_id: int) -> Version | None:
+        with read_session(self.engine) as s:
+            return s.exec(
+                select(Version)
+                .where(Version.article_id == article_id)
+                .order_by(col(Version.number).desc())
+                .limit(1)
+            ).first()
+
+    def get(self, article_id: int) -> Article | None:
+        with read_session(self.engine) as s:
+            return s.get(Article, article_id)
+
+    def audience(self, article_id: int) -> list[tuple[Subscription, Chat]]:
+        """Subscriptions of chats we may still write to."""
+        with read_session(self.engine) as s:
+            rows = s.exec(
+                select(Subscription, Chat)
+                .join(Chat, col(Chat.id) == Subscription.chat_id)
+                .where(Subscription.article_id == article_id)
+                .where(col(Chat.paused).is_(False))
+            ).all()
+            return [(sub, chat) for sub, chat in rows]
+
+    def store_version(
+        self,
+        article_id: int,
+        *,
+        title: str,
+        content: dict,
+        content_hash: str,
+        summary: str,
+        deliveries: Sequence[NewDelivery],
+        article_fields: dict[str, object],
+        now: datetime,
+    ) -> Version:
+        """The new version and every chat's announcement of it, in one transaction."""
+        with session_scope(self.engine) as s:
+            top = s.exec(select(func.max(Version.number)).where(Version.article_id == article_id)).one()
+            version = Version(
+                article_id=article_id,
+                number=(top or 0) + 1,
+                title=title,
+                content=content,
+                content_hash=content_hash,
+                summary=summary,
+                created_at=now,
+            )
+            s.add(version)
+            s.flush()
+            add_deliveries(s, article_id, version.id, deliveries, now)
+            set_fields(s, article_id, article_fields)
+            return version
+
+
+__all__ = ["Articles", "PageMeta", "TrackResult", "Tracked"]

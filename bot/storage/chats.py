@@ -1,0 +1,257 @@
+"""Chats: who hears from us, how much, whether they are paused, and where (forum topics).
+
+Every method is one transaction; reads run on a read session (no write lock on SQLite).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Update, func, or_, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from bot.core.sensitivity import DEFAULT_SENSITIVITY
+from bot.storage.engine import read_session, session_scope
+from bot.storage.models import (
+    Article,
+    Chat,
+    Delivery,
+    DeliveryKind,
+    DeliveryStatus,
+    Subscription,
+    Version,
+    utcnow,
+)
+
+
+@dataclass(frozen=True)
+class AwayChange:
+    """An article that changed while a chat was paused: versions ``old`` → ``new``."""
+
+    number: int
+    article_id: int
+    title: str
+    old: int
+    new: int
+
+
+def unsent() -> ColumnElement[bool]:
+    """Deliveries not yet (or not surely) over the wire."""
+    return col(Delivery.status).in_([DeliveryStatus.PENDING, DeliveryStatus.SENDING])
+
+
+def saw_message(chat_id: int, message_id: int) -> Update:
+    """Raise the chat's newest seen message id to ``message_id`` (never lower it)."""
+    return (
+        update(Chat)
+        .where(col(Chat.id) == chat_id)
+        .where(or_(col(Chat.last_message_id).is_(None), col(Chat.last_message_id) < message_id))
+        .values(last_message_id=message_id)
+    )
+
+
+def subscription(chat_id: int, article_id: int) -> SelectOfScalar[Subscription]:
+    return (
+        select(Subscription)
+        .where(Subscription.chat_id == chat_id)
+        .where(Subscription.article_id == article_id)
+    )
+
+
+def _renumber(text: str, old: int, new: int) -> str:
+    """Point a rendered message's ``/diff N`` commands at the article's new number."""
+    return re.sub(rf"/diff {old}(?!\d)", f"/diff {new}", text)
+
+
+class Chats:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def ensure(self, chat_id: int, chat_type: str, title: str = "") -> Chat:
+        """Register a chat that talked to us (a paused one stays paused: see ``resume``)."""
+        with session_scope(self.engine) as s:
+            chat = s.get(Chat, chat_id)
+            if chat is None:
+                chat = Chat(id=chat_id, type=chat_type, title=title)
+            else:
+                chat.type, chat.title = chat_type, title or chat.title
+            s.add(chat)
+            return chat
+
+    def set_sensitivity(self, chat_id: int, sensitivity: str) -> None:
+        with session_scope(self.engine) as s:
+            chat = s.get(Chat, chat_id) or Chat(id=chat_id)
+            chat.sensitivity = sensitivity
+            s.add(chat)
+
+    def get(self, chat_id: int) -> Chat | None:
+        with read_session(self.engine) as s:
+            return s.get(Chat, chat_id)
+
+    def pause(self, chat_id: int, reason: str, now: datetime | None = None) -> bool:
+        """The bot was removed or blocked, or Telegram will not deliver here: send nothing
+        more, keep the subscriptions. Unsent announcements are dropped (the digest sent on
+        return covers them), and the pause dates from the oldest of them. True if newly paused."""
+        now = now or utcnow()
+        with session_scope(self.engine) as s:
+            chat = s.get(Chat, chat_id)
+            if chat is None:
+                chat = Chat(id=chat_id, type="private" if chat_id > 0 else "group")
+            if chat.paused:
+                return False
+            oldest = s.exec(
+                select(func.min(Delivery.created_at)).where(Delivery.chat_id == chat_id).where(unsent())
+            ).one()
+            chat.paused, chat.paused_at = True, oldest or now
+            s.add(chat)
+            s.exec(  # type: ignore[call-overload]
+                update(Delivery)
+                .where(col(Delivery.chat_id) == chat_id)
+                .where(unsent())
+                .values(status=DeliveryStatus.FAILED, error=f"chat paused: {reason}"[:500])
+            )
+            return True
+
+    def resume(
+        self,
+        chat_id: int,
+        chat_type: str,
+        title: str,
+        digest: Callable[[list[AwayChange]], tuple[str, str]],
+        now: datetime | None = None,
+    ) -> list[AwayChange] | None:
+        """A paused chat is reachable again: unpause it and queue one message listing what
+        changed while it was away (``digest`` renders it), in one transaction. None if the
+        chat was not paused."""
+        now = now or utcnow()
+        with session_scope(self.engine) as s:
+            chat = s.get(Chat, chat_id)
+            if chat is None or not chat.paused:
+                s.add(chat or Chat(id=chat_id, type=chat_type, title=title))
+                return None
+            changes = self._away_changes(s, chat_id, chat.paused_at or now)
+            chat.type, chat.title = chat_type, title or chat.title
+            chat.paused, chat.paused_at = False, None
+            s.add(chat)
+            if changes:
+                text, plain = digest(changes)
+                s.add(
+                    Delivery(
+                        chat_id=chat_id,
+                        article_id=changes[0].article_id,
+                        kind=DeliveryKind.DIGEST,
+                        text=text,
+                        plain=plain,
+                        created_at=now,
+                        not_before=now,
+                    )
+                )
+            return changes
+
+    @staticmethod
+    def _away_changes(s: Session, chat_id: int, since: datetime) -> list[AwayChange]:
+        rows = s.exec(
+            select(
+                Subscription.number,
+                Article.id,
+                Article.title,
+                func.min(Version.number),
+                func.max(Version.number),
+            )
+            .join(Article, col(Article.id) == Subscription.article_id)
+            .join(Version, col(Version.article_id) == Article.id)
+            .where(Subscription.chat_id == chat_id)
+            .where(Version.created_at >= since)
+            .where(Version.number > 1)
+            .group_by(col(Subscription.number), col(Article.id), col(Article.title))
+            .order_by(col(Subscription.number))
+        ).all()
+        return [AwayChange(n, aid, title, first - 1, last) for n, aid, title, first, last in rows]
+
+    def paused(self) -> list[int]:
+        with read_session(self.engine) as s:
+            return list(s.exec(select(Chat.id).where(col(Chat.paused).is_(True))).all())
+
+    def saw_message(self, chat_id: int, message_id: int) -> None:
+        """Remember the newest message seen in a chat (an edit in place needs to be the last)."""
+        with session_scope(self.engine) as s:
+            s.exec(saw_message(chat_id, message_id))  # type: ignore[call-overload]
+
+    def migrate(self, old_id: int, new_id: int) -> None:
+        """A group became a supergroup: move its subscriptions, settings and unsent messages to
+        the new id, merged with what the supergroup already tracks (an article tracked in both
+        is kept once; a number the supergroup uses goes to the next free one)."""
+        with session_scope(self.engine) as s:
+            old = s.get(Chat, old_id)
+            new = s.get(Chat, new_id)
+            if new is None:
+                new = Chat(
+                    id=new_id,
+                    type="supergroup",
+                    title=old.title if old else "",
+                    sensitivity=old.sensitivity if old else DEFAULT_SENSITIVITY,
+                    paused=old.paused if old else False,
+                    paused_at=old.paused_at if old else None,
+                )
+                s.add(new)
+                s.flush()
+            in_new = select(Subscription).where(Subscription.chat_id == new_id)
+            theirs = {sub.article_id: sub for sub in s.exec(in_new)}
+            taken = {sub.number for sub in theirs.values()}
+            top = max(taken, default=0)
+            ours = s.exec(
+                select(Subscription).where(Subscription.chat_id == old_id).order_by(col(Subscription.number))
+            ).all()
+            renumbered: dict[int, tuple[int, int]] = {}  # article id → (old, new) number
+            for sub in ours:
+                if sub.article_id in theirs:
+                    s.delete(sub)
+                    continue
+                if sub.number in taken:
+                    top += 1
+                    renumbered[sub.article_id] = (sub.number, top)
+                    sub.number = top
+                top = max(top, sub.number)
+                taken.add(sub.number)
+                sub.chat_id = new_id
+                s.add(sub)
+            s.flush()
+            known = {
+                (d.article_id, d.version_id, d.kind)
+                for d in s.exec(select(Delivery).where(Delivery.chat_id == new_id))
+            }
+            for d in s.exec(select(Delivery).where(Delivery.chat_id == old_id).where(unsent())).all():
+                if (d.article_id, d.version_id, d.kind) in known:
+                    s.delete(d)  # the supergroup already has (or had) this very message
+                else:
+                    d.chat_id = new_id
+                    if d.article_id in renumbered:  # its /diff pointers name the new number
+                        d.text, d.plain = (_renumber(t, *renumbered[d.article_id]) for t in (d.text, d.plain))
+                    s.add(d)
+            if old is not None:
+                s.delete(old)
+
+    def topic(self, chat_id: int, article_id: int) -> int | None:
+        """The forum topic the chat tracks the article in (None: the chat itself)."""
+        with read_session(self.engine) as s:
+            sub = s.exec(subscription(chat_id, article_id)).first()
+            return sub.thread_id if sub is not None else None
+
+    def move_to_general(self, chat_id: int, thread_id: int) -> None:
+        """A deleted topic: its subscriptions are announced in the chat's General topic."""
+        with session_scope(self.engine) as s:
+            s.exec(  # type: ignore[call-overload]
+                update(Subscription)
+                .where(col(Subscription.chat_id) == chat_id)
+                .where(col(Subscription.thread_id) == thread_id)
+                .values(thread_id=None)
+            )
+
+
+__all__ = ["AwayChange", "Chats"]

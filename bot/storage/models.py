@@ -1,0 +1,156 @@
+"""Database tables.
+
+An article is stored once however many chats track it; a chat's view of it is a
+``Subscription`` with a per-chat number that stays stable when other articles are untracked.
+Announcements go through an outbox (``Delivery``) written in the same transaction as the
+``Version`` they announce, so a crash between "detected" and "sent" loses nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from bot.core.sensitivity import DEFAULT_SENSITIVITY
+from bot.core.states import ArticleState
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"  # claimed by one sender until its lease runs out (a crash: taken back)
+    SENT = "sent"
+    FAILED = "failed"  # given up (message refused twice), or dropped while the chat was paused
+
+
+class DeliveryKind(StrEnum):
+    EDIT = "edit"  # a new version was stored
+    GONE = "gone"  # the article disappeared (404/410)
+    FAILING = "failing"  # the article failed several checks in a row
+    DIGEST = "digest"  # a chat that came back: the articles that changed while it was away
+
+
+class Chat(SQLModel, table=True):
+    id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    type: str = "private"
+    title: str = ""
+    sensitivity: str = DEFAULT_SENSITIVITY
+    # Paused: the bot was removed or blocked, or Telegram refuses to deliver here. Nothing is
+    # sent or fetched for a paused chat; ``paused_at`` is when it stopped hearing from us.
+    # The column keeps its first name (``blocked``): renaming it would need a migration.
+    paused: bool = Field(default=False, sa_column=Column("blocked", Boolean, nullable=False))
+    paused_at: datetime | None = None
+    # The newest message id this bot has seen in the chat (its own or an update's), so an
+    # announcement is edited in place only while nothing came after it.
+    last_message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Article(SQLModel, table=True):
+    # "Due articles in due order" is read on every claim: one index serves it.
+    __table_args__ = (Index("ix_article_due", "state", "next_check_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str  # canonical URL after redirects, used to fetch
+    url_key: str = Field(unique=True, index=True)  # identity: scheme- and slash-insensitive
+    site: str = ""
+    title: str = ""
+    state: str = Field(default=ArticleState.ACTIVE, index=True)
+    interval: int = 300  # current adaptive check interval, seconds
+    next_check_at: datetime = Field(default_factory=utcnow)
+    last_checked_at: datetime | None = None
+    last_changed_at: datetime | None = None
+    # When /track last woke the article from dormancy: it stays awake stop_after_days from then.
+    woken_at: datetime | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    # bot.core.fingerprint of the page last extracted: unchanged means the extraction is too.
+    fingerprint: str | None = None
+    failures: int = 0  # consecutive failed checks
+    failure_reason: str = ""
+    # A sudden loss of most of the text must persist this many checks before it is announced.
+    shrink_hash: str | None = None
+    shrink_count: int = 0
+    # Two headlines the publisher alternates between (an A/B test): flips between them are quiet.
+    ab_titles: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # Set when the last chat untracks it, cleared when one tracks it again: retention deletes
+    # an article (and its versions) nobody has tracked for database.keep_untracked_days.
+    untracked_since: datetime | None = Field(default=None, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Version(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("article_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: int = Field(foreign_key="article.id", index=True)
+    number: int
+    title: str
+    content: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))  # Snapshot.to_dict()
+    content_hash: str
+    summary: str = ""  # "headline changed, 1 paragraph edited"
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Subscription(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("chat_id", "article_id"),
+        UniqueConstraint("chat_id", "number"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_column=Column(BigInteger, index=True, nullable=False))
+    article_id: int = Field(foreign_key="article.id", index=True)
+    number: int  # the chat's stable /list number
+    # The forum topic the article was tracked in; None is the chat itself (or General).
+    thread_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Delivery(SQLModel, table=True):
+    """One pending or sent announcement to one chat (the outbox)."""
+
+    __table_args__ = (UniqueConstraint("chat_id", "article_id", "version_id", "kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_column=Column(BigInteger, index=True, nullable=False))
+    article_id: int = Field(foreign_key="article.id", index=True)
+    version_id: int | None = Field(default=None, foreign_key="version.id")
+    kind: str = DeliveryKind.EDIT
+    text: str = ""  # rendered Telegram HTML, fixed when the version is stored
+    plain: str = ""  # the same without markup, sent if Telegram rejects the HTML
+    status: str = Field(default=DeliveryStatus.PENDING, index=True)
+    attempts: int = 0
+    not_before: datetime = Field(default_factory=utcnow)
+    # Who holds a 'sending' row and until when; a row whose lease ran out is taken back by
+    # any sender (its claimant died), a live one by nobody.
+    claimed_by: str = ""
+    lease_until: datetime | None = None
+    error: str = ""
+    # The Telegram message that carries it: later announcements of the article reply to it,
+    # and one that follows soon edits it instead (then both rows hold the same id).
+    message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = None
+
+
+class CheckCount(SQLModel, table=True):
+    """Checks per outcome per five minutes (``redline stats``, /metrics).
+
+    Each process counts in memory and adds its counts here in one short transaction now and
+    then, so counting costs no write per check; processes sharing a database add up.
+    """
+
+    __tablename__ = "check_count"
+
+    bucket: datetime = Field(primary_key=True)  # start of the five minutes, UTC
+    outcome: str = Field(primary_key=True)  # monitor.Outcome
+    count: int = 0

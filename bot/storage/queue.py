@@ -1,0 +1,143 @@
+"""The check queue: which articles are due, claimed by whom until when, and their updates.
+
+One index (``ix_article_due``) serves "due articles in due order"; a claim pushes the
+article's ``next_check_at`` a lease ahead so no other process takes it meanwhile.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import Counter
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import Update, bindparam, exists, func, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session, col, select
+
+from bot.storage.engine import read_session, session_scope
+from bot.storage.models import Article, ArticleState, Chat, Subscription
+
+
+def audible() -> ColumnElement[bool]:
+    """True for an article some unpaused chat tracks: only those are worth a fetch."""
+    return exists().where(
+        Subscription.article_id == Article.id,
+        Subscription.chat_id == Chat.id,
+        col(Chat.paused).is_(False),
+    )
+
+
+def _checkable(due_by: datetime | None = None) -> list[ColumnElement[bool]]:
+    """Conditions for an article the monitor fetches: checked on schedule, due by ``due_by``
+    (any time when None), and tracked by a chat that hears it (``audible``)."""
+    conditions = [col(Article.state).in_([ArticleState.ACTIVE, ArticleState.FAILING]), audible()]
+    if due_by is not None:
+        conditions.append(col(Article.next_check_at) <= due_by)
+    return conditions
+
+
+def full_sites(load: Mapping[str, int], per_site: int | None) -> list[str]:
+    """Sites that already have ``per_site`` claimed articles."""
+    return [] if per_site is None else [site for site, n in load.items() if n >= per_site]
+
+
+@functools.cache
+def _article_update(names: tuple[str, ...]) -> Update:
+    """``UPDATE article SET <names> WHERE id = :_id``, built once per set of columns."""
+    table = Article.__table__  # type: ignore[attr-defined]
+    return (
+        update(table)
+        .where(table.c.id == bindparam("_id"))
+        .values({name: bindparam(name, type_=table.c[name].type) for name in names})
+    )
+
+
+def set_fields(s: Session, article_id: int, fields: dict[str, object]) -> None:
+    """Write ``fields`` onto the article in the caller's transaction (with what a check stored)."""
+    article = s.get(Article, article_id)
+    assert article is not None
+    for name, value in fields.items():
+        setattr(article, name, value)
+    s.add(article)
+
+
+class CheckQueue:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def claim_due(
+        self,
+        now: datetime,
+        limit: int,
+        lease: timedelta,
+        site_load: Mapping[str, int] | None = None,
+        per_site: int | None = None,
+    ) -> tuple[list[Article], bool]:
+        """Due articles someone reads, oldest due first, pushed ``lease`` ahead so no other
+        process takes them (``SKIP LOCKED`` on PostgreSQL; SQLite's write lock serialises).
+
+        ``site_load`` counts what the caller already holds per site; no site is given more than
+        ``per_site`` in all. Also says whether fewer than ``limit`` were due (the queue is drained).
+        """
+        load = Counter(site_load or {})
+        with session_scope(self.engine) as s:
+            query = (
+                select(Article)
+                .where(*_checkable(now))
+                .order_by(col(Article.next_check_at))
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+            full = full_sites(load, per_site)
+            if full:
+                query = query.where(col(Article.site).not_in(full))
+            rows = list(s.exec(query).all())
+            claimed = []
+            for article in rows:
+                if per_site is None or load[article.site] < per_site:
+                    load[article.site] += 1
+                    claimed.append(article)
+            if claimed:
+                s.exec(  # type: ignore[call-overload]
+                    update(Article)
+                    .where(col(Article.id).in_([a.id for a in claimed]))
+                    .values(next_check_at=now + lease)
+                )
+            return claimed, len(rows) < limit
+
+    def next_due(self, exclude_sites: Collection[str] = ()) -> datetime | None:
+        """When the earliest article someone reads falls due (None: nothing to check), leaving
+        out ``exclude_sites`` (sites the caller has no room for now)."""
+        with read_session(self.engine) as s:
+            query = select(func.min(Article.next_check_at)).where(*_checkable())
+            if exclude_sites:
+                query = query.where(col(Article.site).not_in(list(exclude_sites)))
+            return s.exec(query).one()
+
+    def release(self, article_ids: Collection[int], now: datetime) -> None:
+        """Give back claimed articles that were never checked (the process is stopping)."""
+        if article_ids:
+            with session_scope(self.engine) as s:
+                s.exec(  # type: ignore[call-overload]
+                    update(Article).where(col(Article.id).in_(list(article_ids))).values(next_check_at=now)
+                )
+
+    def update_article(self, article_id: int, **fields: object) -> None:
+        """One UPDATE statement in its own transaction."""
+        self.update_articles([(article_id, fields)])
+
+    def update_articles(self, updates: Sequence[tuple[int, Mapping[str, object]]]) -> None:
+        """Many articles' UPDATEs in one transaction, one executemany per set of columns: the
+        whole database cost of a batch of checks that found nothing new. SQLAlchemy Core, not
+        an ORM session: nothing here needs objects back."""
+        groups: dict[tuple[str, ...], list[dict[str, object]]] = {}
+        for article_id, fields in updates:
+            groups.setdefault(tuple(sorted(fields)), []).append({"_id": article_id, **fields})
+        with self.engine.begin() as conn:
+            for names, rows in groups.items():
+                conn.execute(_article_update(names), rows)
+
+
+__all__ = ["CheckQueue", "audible", "full_sites", "set_fields"]

@@ -1,0 +1,2 @@
+"""python-telegram-bot only: handlers (parse, call one service, reply), membership, access, the
+sender."""

@@ -1,0 +1,173 @@
+"""Telegram command handlers. Each reads the same way: parse → call one service or query → reply.
+
+``Commands.register`` wires every handler of the command side: the gate (bot.tg.gate), /track and
+its button (bot.tg.tracking), /sensitivity (bot.tg.sensitivity) and the reading commands here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from telegram import BotCommand, Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.config import Settings
+from bot.messages import replies
+from bot.messages.export import FORMATS, export, export_filename
+from bot.messages.fulldiff import DiffDocument, answer_diff
+from bot.net.urls import URLError, canonical_url, parse_user_url, url_key
+from bot.service.track import TrackService
+from bot.storage.articles import Tracked
+from bot.storage.models import utcnow
+from bot.storage.store import Storage
+from bot.tg.access import ChangeGuard
+from bot.tg.gate import Gate
+from bot.tg.sensitivity import SENSITIVITY_DATA, SensitivityHandlers
+from bot.tg.tracking import TRACK_DATA, TrackHandlers
+from bot.tg.updates import article_arg, register_chat, reply
+
+log = logging.getLogger("redline.commands")
+
+
+class Commands:
+    def __init__(self, store: Storage, tracker: TrackService, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+        self.guard = ChangeGuard(settings.telegram.group_admins_only)
+        self.gate = Gate(settings.limits)
+        self.tracking = TrackHandlers(store, tracker, settings, self.guard)
+        self.sensitivities = SensitivityHandlers(store, self.guard)
+
+    def register(self, app: Application) -> None:  # type: ignore[type-arg]
+        chats = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
+        app.add_handler(MessageHandler(filters.COMMAND & chats, self.gate), group=-1)
+        for name, handler in [
+            ("start", self.help),
+            ("help", self.help),
+            ("track", self.tracking.track),
+            ("untrack", self.untrack),
+            ("list", self.list),
+            ("history", self.history),
+            ("diff", self.diff),
+            ("sensitivity", self.sensitivities.sensitivity),
+            ("export", self.export),
+        ]:
+            app.add_handler(CommandHandler(name, handler, filters=chats))
+        app.add_handler(
+            CallbackQueryHandler(self.sensitivities.sensitivity_chosen, pattern=rf"^{SENSITIVITY_DATA}")
+        )
+        app.add_handler(CallbackQueryHandler(self.tracking.track_chosen, pattern=rf"^{TRACK_DATA}$"))
+        app.add_handler(MessageHandler(filters.COMMAND & chats, self.unknown))
+        app.add_handler(
+            MessageHandler(
+                filters.ChatType.PRIVATE & (filters.TEXT | filters.CAPTION) & ~filters.COMMAND,
+                self.tracking.plain_text,
+            )
+        )
+
+    @staticmethod
+    def bot_commands() -> list[BotCommand]:
+        return [BotCommand(name, text[:256]) for name, text, _ in replies.COMMANDS]
+
+    async def _article_ref(self, update: Update, args: list[str], command: str) -> Tracked | None:
+        """Find the chat's article named by a /list number or a URL; reply when there is none."""
+        chat_id = await register_chat(self.store, update)
+        ref = article_arg(update.effective_message, args)
+        if ref is None:
+            await reply(update, replies.USAGE[command])
+            return None
+        if ref.lstrip("#").isdigit():
+            number = int(ref.lstrip("#"))
+            row = await asyncio.to_thread(self.store.articles.lookup, chat_id, number=number)
+            if row is None:
+                await reply(update, replies.no_such_number(number))
+            return row
+        try:
+            key = url_key(canonical_url(parse_user_url(ref, max_chars=self.settings.limits.max_url_chars)))
+        except URLError as exc:
+            await reply(update, replies.bad_url(exc.args[0], command))
+            return None
+        row = await asyncio.to_thread(self.store.articles.lookup, chat_id, url_key=key)
+        if row is None:
+            await reply(update, replies.NOT_TRACKED)
+        return row
+
+    async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await register_chat(self.store, update)
+        await reply(update, replies.help_text())
+
+    async def untrack(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if not await self.guard.may_change(update, context, "untrack"):
+            return
+        row = await self._article_ref(update, context.args or [], "untrack")
+        if row is None:
+            return
+        chat_id = update.effective_chat.id  # type: ignore[union-attr]
+        await asyncio.to_thread(self.store.articles.untrack, chat_id, row.number)
+        await reply(update, replies.untracked(row.number, row.article))
+
+    async def list(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat_id = await register_chat(self.store, update)
+        rows = await asyncio.to_thread(self.store.articles.tracked, chat_id)
+        await reply(update, replies.list_text([(r.number, r.article, r.versions) for r in rows], utcnow()))
+
+    async def history(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        row = await self._article_ref(update, context.args or [], "history")
+        if row is None:
+            return
+        assert row.article.id is not None
+        versions = await asyncio.to_thread(self.store.articles.versions, row.article.id)
+        await reply(update, replies.history_text(row.number, row.article, versions))
+
+    async def diff(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        args = context.args or []
+        row = await self._article_ref(update, args, "diff")
+        if row is None:
+            return
+        assert row.article.id is not None
+        versions = await asyncio.to_thread(self.store.articles.versions, row.article.id)
+        answer = await asyncio.to_thread(answer_diff, row.number, row.article, versions, args)
+        message = update.effective_message
+        if message is None:
+            return
+        if isinstance(answer, DiffDocument):
+            await message.reply_document(
+                answer.html.encode(), filename=answer.filename, caption=answer.caption
+            )
+            return
+        for text in (answer,) if isinstance(answer, str) else answer:
+            await message.reply_text(text)
+
+    async def export(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        args = list(context.args or [])
+        fmt = args.pop().lower() if args and args[-1].lower() in FORMATS else "json"
+        if len(args) > 1:
+            await reply(update, replies.USAGE["export"])
+            return
+        row = await self._article_ref(update, args, "export")
+        if row is None:
+            return
+        assert row.article.id is not None
+        versions = await asyncio.to_thread(self.store.articles.versions, row.article.id)
+        data = export(row.article, versions, fmt)
+        message = update.effective_message
+        assert message is not None
+        await message.reply_document(
+            data,
+            filename=export_filename(row.number, fmt),
+            caption=replies.export_caption(row.number, row.article, len(versions), fmt),
+        )
+
+    async def unknown(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        text = (message.text or "") if message else ""
+        command = text.split()[0].split("@")[0] if text.split() else "/"
+        await reply(update, replies.unknown_command(command))

@@ -1,0 +1,202 @@
+"""The scheduler's pipeline (bot.service.scheduler): checks start when due, a slow site holds only its own slots, and no
+site gets more than ``per_site_limit`` requests at once. The real Scheduler, Checker, Storage (SQLite),
+Fetcher and parse thread against pages served over HTTP from loopback addresses."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from bot.config import Settings, with_overrides
+from bot.core.extract import extract
+from bot.net.fetch import Fetcher, FetchPolicy
+from bot.net.urls import site_name
+from bot.service.check import Checker
+from bot.service.pages import PageReader
+from bot.service.parse_thread import ParseThread
+from bot.service.scheduler import Scheduler
+from bot.storage.articles import PageMeta
+from bot.storage.engine import make_engine
+from bot.storage.models import utcnow
+from bot.storage.store import Storage
+from tests.fakes.web import ArticleServer, Handler
+from tests.pages import article_html
+
+PAGE = article_html()
+SNAPSHOT = extract(PAGE, "http://127.0.0.1/")
+
+
+@dataclass
+class Visits:
+    """When each path was requested, and the most requests one host had in flight at once."""
+
+    times: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    in_flight: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    peak: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def page(self, host: str, delay: float = 0.0) -> Handler:
+        """A handler for ``host`` (any label) that records its visits by ``host + path``."""
+
+        async def handler(request: web.Request) -> web.StreamResponse:
+            self.times[host + request.path].append(time.monotonic())
+            self.in_flight[host] += 1
+            self.peak[host] = max(self.peak[host], self.in_flight[host])
+            try:
+                await asyncio.sleep(delay)
+                return web.Response(body=PAGE.encode(), content_type="text/html", charset="utf-8")
+            finally:
+                self.in_flight[host] -= 1
+
+        return handler
+
+    async def until(self, path: str, count: int, timeout: float = 10) -> None:
+        async with asyncio.timeout(timeout):
+            while len(self.times[path]) < count:
+                await asyncio.sleep(0.02)
+
+
+@dataclass
+class Pipeline:
+    store: Storage
+    scheduler: Scheduler
+
+    def add(self, url: str, due_in: float, interval: int = 1) -> int:
+        """An article tracked by one chat, due ``due_in`` seconds from now."""
+        self.store.chats.ensure(1001, "private")
+        now = utcnow()
+        result = self.store.articles.track(
+            1001,
+            url=url,
+            url_key=url,
+            site=site_name(url),
+            title=SNAPSHOT.title,
+            content=SNAPSHOT.to_dict(),
+            content_hash=SNAPSHOT.content_hash,
+            meta=PageMeta(),
+            interval=interval,
+            now=now + timedelta(seconds=due_in - interval),
+        )
+        assert result.article.id is not None
+        return result.article.id
+
+
+def monitor_settings(**monitor: object) -> Settings:
+    base = {
+        "interval": 1,
+        "min_interval": 1,
+        "max_interval": 1,
+        "allow_private_addresses": True,
+        "timeout": 30,
+        "tick": 60.0,  # the longest idle sleep: a test that waited for it would time out
+    }
+    return with_overrides(Settings(), monitor={**base, **monitor})
+
+
+@asynccontextmanager
+async def running(tmp_path: Path, **monitor: object) -> AsyncIterator[Pipeline]:
+    """The scheduler's pipeline running on a fresh SQLite database until the block ends."""
+    settings = monitor_settings(**monitor)
+    store = Storage(make_engine(f"sqlite:///{tmp_path / 'redline.db'}"))
+    store.upgrade_schema()
+    parser = ParseThread()
+    async with Fetcher(FetchPolicy.from_settings(settings.monitor)) as fetcher:
+        checker = Checker(store, PageReader(fetcher, parser), settings.monitor)
+        scheduler = Scheduler(store.queue, checker, settings.monitor)
+        runner = asyncio.create_task(scheduler.run())
+        try:
+            yield Pipeline(store, scheduler)
+        finally:
+            runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await runner
+            parser.close()
+            store.engine.dispose()
+
+
+@pytest.fixture
+async def pipeline(tmp_path: Path) -> AsyncIterator[Pipeline]:
+    async with running(tmp_path) as p:
+        yield p
+
+
+async def test_a_due_check_starts_when_due_not_on_a_tick(pipeline: Pipeline) -> None:
+    visits = Visits()
+    async with ArticleServer() as web_:
+        web_.set_route("/a", visits.page("web"))
+        due_at = time.monotonic() + 0.5
+        pipeline.add(web_.url("/a"), due_in=0.5, interval=30)
+        pipeline.scheduler.wake()  # as /track does
+        await visits.until("web/a", 1, timeout=5)
+        assert -0.05 <= visits.times["web/a"][0] - due_at < 0.4
+        # An idle pipeline is woken by a new article: checked at once, not after its sleep.
+        web_.set_route("/b", visits.page("web"))
+        pipeline.add(web_.url("/b"), due_in=0, interval=30)
+        woken = time.monotonic()
+        pipeline.scheduler.wake()
+        await visits.until("web/b", 1, timeout=5)
+        assert visits.times["web/b"][0] - woken < 0.4
+
+
+async def test_interval_of_one_second_means_a_check_a_second(pipeline: Pipeline) -> None:
+    visits = Visits()
+    async with ArticleServer() as web_:
+        web_.set_route("/a", visits.page("web"))
+        pipeline.add(web_.url("/a"), due_in=0)
+        pipeline.scheduler.wake()
+        await visits.until("web/a", 4, timeout=6)
+        times = visits.times["web/a"]
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        assert all(0.95 <= gap < 1.5 for gap in gaps), gaps
+
+
+async def test_a_hanging_site_does_not_delay_another_site(tmp_path: Path) -> None:
+    visits = Visits()
+    async with (
+        running(tmp_path, concurrency=4, per_site_limit=2) as pipeline,
+        ArticleServer("127.0.0.1") as slow,
+        ArticleServer("127.0.0.2") as fast,
+    ):
+        for i in range(6):  # more than its share of slots, all due first
+            slow.set_route(f"/hang{i}", visits.page("slow", delay=3600))
+            pipeline.add(slow.url(f"/hang{i}"), due_in=-1)
+        fast.set_route("/news", visits.page("fast"))
+        pipeline.add(fast.url("/news"), due_in=0.2)
+        pipeline.scheduler.wake()
+        await visits.until("fast/news", 3, timeout=5), dict(visits.times)
+        times = visits.times["fast/news"]
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        assert all(gap < 1.5 for gap in gaps), gaps
+        assert visits.in_flight["slow"] == 2  # the hanging site holds its two slots, no more
+        assert sum(len(visits.times[f"slow/hang{i}"]) for i in range(6)) == 2
+
+
+async def test_per_site_limit_is_honoured(tmp_path: Path) -> None:
+    visits = Visits()
+    async with (
+        running(tmp_path, concurrency=16, per_site_limit=2) as pipeline,
+        ArticleServer("127.0.0.1") as one,
+        ArticleServer("127.0.0.3") as two,
+    ):
+        paths = [f"/p{i}" for i in range(6)]
+        for path in paths:
+            one.set_route(path, visits.page("one", delay=0.3))
+            two.set_route(path, visits.page("two", delay=0.3))
+            pipeline.add(one.url(path), due_in=0)
+            pipeline.add(two.url(path), due_in=0)
+        pipeline.scheduler.wake()
+        for path in paths:  # every article of both sites, twice each
+            await visits.until("one" + path, 2, timeout=10)
+            await visits.until("two" + path, 2, timeout=10)
+        # Each site got exactly its limit in parallel (never more), both sites at once.
+        assert visits.peak == {"one": 2, "two": 2}

@@ -1,0 +1,74 @@
+"""Chats: paused and back with a digest, migrated to a supergroup
+(SQLite and a real PostgreSQL server: the same behaviour on both)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.storage.models import DeliveryKind, utcnow
+from bot.storage.outbox import NewDelivery
+from bot.storage.store import Storage
+from tests.storage_rows import CONTENT, track_article
+
+
+def test_paused_chat_costs_nothing_and_comes_back_with_one_digest(store: Storage) -> None:
+    result = track_article(store, -1)
+    track_article(store, 7)
+    aid = result.article.id
+    assert store.chats.pause(7, "Forbidden: bot was blocked by the user")
+    assert not store.chats.pause(7, "again")  # already paused
+    assert [chat.id for _sub, chat in store.articles.audience(aid)] == [-1]
+    assert store.chats.paused() == [7]
+    # An article only paused chats track is not fetched.
+    store.articles.untrack(-1, 1)
+    assert store.queue.claim_due(utcnow() + timedelta(hours=1), 10, timedelta(minutes=5))[0] == []
+    # Two edits while away; back again: one message naming both versions, then the chat is live.
+    for n, at in ((2, utcnow()), (3, utcnow())):
+        store.articles.store_version(
+            aid, title=f"v{n}", content=CONTENT, content_hash=f"h{n}", summary="", deliveries=[],
+            article_fields={"title": f"Title {n}"}, now=at,
+        )  # fmt: skip
+    # A command to the paused chat does not unpause it by itself.
+    store.chats.ensure(7, "private")
+    assert store.chats.get(7).paused
+    seen: list[list] = []
+
+    def digest(changes: list) -> tuple[str, str]:
+        seen.append(changes)
+        return "html", "plain"
+
+    changes = store.chats.resume(7, "private", "alice", digest)
+    assert changes is not None and [(c.number, c.title, c.old, c.new) for c in changes] == [
+        (1, "Title 3", 1, 3)
+    ]
+    assert store.chats.resume(7, "private", "alice", digest) is None  # not paused any more
+    assert len(seen) == 1
+    [message] = store.outbox.claim_pending(utcnow(), 10)
+    assert (message.chat_id, message.kind, message.text) == (7, DeliveryKind.DIGEST, "html")
+    assert [chat.id for _sub, chat in store.articles.audience(aid)] == [7]
+
+
+def test_migration_merges_into_a_supergroup_that_already_tracks(store: Storage) -> None:
+    """The group tracks a (#1) and b (#2); the supergroup already tracks b (#1): the merged
+    chat tracks both once, b keeps the supergroup's number, a gets the next free one, and the
+    group's unsent message moves along (its duplicate is dropped)."""
+    a = track_article(store, -1, "example.com/a").article.id
+    b = track_article(store, -1, "example.com/b").article.id
+    track_article(store, -1001, "example.com/b")
+    store.chats.set_sensitivity(-1, "headline")
+    now = utcnow()
+    store.outbox.add_notices(a, [NewDelivery(-1, DeliveryKind.GONE, "a gone", "")], {}, now)
+    store.outbox.add_notices(b, [NewDelivery(-1, DeliveryKind.GONE, "b gone", "")], {}, now)
+    store.outbox.add_notices(b, [NewDelivery(-1001, DeliveryKind.GONE, "b gone", "")], {}, now)
+    store.chats.migrate(-1, -1001)
+    assert [(r.number, r.article.id) for r in store.articles.tracked(-1001)] == [(1, b), (2, a)]
+    assert store.articles.tracked(-1) == [] and store.chats.get(-1) is None
+    assert store.chats.get(-1001).sensitivity == "substantive"  # the supergroup's own setting stays
+    assert sorted(d.text for d in store.outbox.deliveries(-1001)) == ["a gone", "b gone"]
+    assert store.outbox.deliveries(-1) == []
+    # A new supergroup takes the group's settings.
+    track_article(store, -2, "example.com/c")
+    store.chats.set_sensitivity(-2, "headline")
+    store.chats.migrate(-2, -1002)
+    assert store.chats.get(-1002).sensitivity == "headline" and store.chats.get(-1002).type == "supergroup"
+    assert [r.number for r in store.articles.tracked(-1002)] == [1]

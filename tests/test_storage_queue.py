@@ -1,0 +1,60 @@
+"""The check queue: what is due, claimed under a lease, per-site limits
+(SQLite and a real PostgreSQL server: the same behaviour on both)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.storage.models import ArticleState, utcnow
+from bot.storage.store import Storage
+from tests.storage_rows import track_article
+
+
+def test_claim_due_leases_articles(store: Storage) -> None:
+    now = utcnow()
+    result = track_article(store, 1, now=now - timedelta(hours=1))
+    due, drained = store.queue.claim_due(now, 10, timedelta(minutes=5))
+    assert [a.id for a in due] == [result.article.id] and drained
+    assert store.queue.claim_due(now, 10, timedelta(minutes=5)) == ([], True)
+    store.queue.update_article(result.article.id, state=ArticleState.GONE, next_check_at=now)
+    assert store.queue.claim_due(now, 10, timedelta(minutes=5)) == ([], True)
+
+
+def test_only_articles_someone_reads_are_due(store: Storage) -> None:
+    """Untracked, paused-only, dormant and gone articles are neither claimed nor waited for."""
+    now = utcnow()
+    hour_ago = now - timedelta(hours=1)
+    read = track_article(store, 1, "example.com/read", now=hour_ago).article.id
+    untracked = track_article(store, 2, "example.com/untracked", now=hour_ago).article.id
+    store.articles.untrack(2, 1)
+    blocked = track_article(store, 3, "example.com/blocked", now=hour_ago).article.id
+    store.chats.pause(3, "bot was blocked by the user")
+    dormant = track_article(store, 1, "example.com/dormant", now=hour_ago).article.id
+    store.queue.update_article(dormant, state=ArticleState.DORMANT)
+    assert store.queue.next_due() == store.articles.get(read).next_check_at
+    due, drained = store.queue.claim_due(now, 10, timedelta(minutes=5))
+    assert [a.id for a in due] == [read] and drained
+    assert store.queue.next_due() == now + timedelta(minutes=5)  # the lease, nothing else
+    # Tracked again, each is due at once (the dormant one woken).
+    store.chats.resume(3, "private", "alice", lambda changes: ("", ""))  # the chat is back
+    track_article(store, 2, "example.com/untracked")
+    woken = track_article(store, 1, "example.com/dormant", now=now)
+    assert woken.article.state == ArticleState.ACTIVE and woken.article.woken_at == now
+    due, _ = store.queue.claim_due(now, 10, timedelta(minutes=5))
+    assert sorted(a.id for a in due) == sorted([untracked, blocked, dormant])
+
+
+def test_claims_keep_to_the_per_site_limit(store: Storage) -> None:
+    now = utcnow()
+    for i in range(5):
+        track_article(store, 1, f"example.com/{i}", now=now - timedelta(hours=1, minutes=i))
+    other = track_article(store, 1, "example.org/x", now=now - timedelta(minutes=30))
+    store.queue.update_article(other.article.id, site="example.org")
+    lease = timedelta(minutes=5)
+    due, drained = store.queue.claim_due(now, 3, lease, {"example.com": 1}, per_site=2)
+    # Oldest first, one more from the busy site, and the rest of the rows left to others.
+    assert [a.site for a in due] == ["example.com"] and not drained
+    due, drained = store.queue.claim_due(now, 3, lease, {"example.com": 2}, per_site=2)
+    assert [a.id for a in due] == [other.article.id] and drained
+    # What was skipped stays due for whoever has room.
+    assert len(store.queue.claim_due(now, 10, lease)[0]) == 4
