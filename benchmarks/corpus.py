@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from benchmarks import rewrites
 from bot.core.diff import Change, diff_snapshots, for_sensitivity, tokenize
 from bot.core.extract import NotAnArticle, Snapshot, extract_with_options
 from bot.core.fingerprint import fingerprint
@@ -395,6 +396,9 @@ def main(argv: list[str] | None = None) -> int:
         compare_options(corpus, only, sys.stdout)
         return 0
     totals = run(corpus, only, out=sys.stdout, show=args.show)
+    if not only:
+        print(file=sys.stdout)
+        rewrites.report(sys.stdout, show=args.show)
     return 0 if not totals.failed else 1
 
 
