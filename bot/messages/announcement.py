@@ -7,6 +7,10 @@ is built: each paragraph block is rendered, coarsened (neighbouring changed word
 one run) until it fits, and when nothing more fits the rest is summarised as
 "and N more paragraphs changed — /diff K". Markup is produced only as whole tags around
 already-escaped text, so a cut can never fall inside a tag or an entity.
+
+An announcement also keeps a reader's budget (one phone screen, whatever the shape of the edit:
+many paragraphs or one long block): past it the message becomes a digest whose excerpts are the
+changed runs chosen by what changed (core.significance.salience), shown in reading order.
 """
 
 from __future__ import annotations
@@ -469,9 +473,10 @@ def _render(
     pointer: bool,
     budget: int | None = None,
 ) -> str:
-    """Every change that fits Telegram's limits; with a ``budget``, an edit of two or more
-    paragraphs whose full message would take more than ``budget`` visible characters becomes a
-    digest: headline in full, a one-line summary, the most significant changes as excerpts."""
+    """Every change that fits Telegram's limits; with a ``budget``, an edit whose full message
+    would take more than ``budget`` visible characters (many paragraphs or one long one) becomes
+    a digest: headline in full, a one-line summary of the kind of rewrite, the most significant
+    changed runs as excerpts in reading order, then what was left out and "/diff N"."""
     summary = summarize(list(changes))
     site = _cut(ctx.site or ctx.url, 80)
     sig = assess(changes)
