@@ -120,7 +120,10 @@ def test_diff_of_a_rewrite_keeps_the_announcement_budget() -> None:
     result = redline("diff", *pages)
     assert result.returncode == 0, result.stderr
     assert visible_len(result.stdout.rstrip("\n")) <= 1000
-    assert "\n4 paragraphs edited, 2 added, 1 removed\n" in result.stdout
+    # the digest's summary names the kind of rewrite (issue 14: was "4 paragraphs edited, ...")
+    assert (
+        "\nThe lede was rewritten, 3 more paragraphs edited, 2 new paragraphs, 1 removed\n" in result.stdout
+    )
     roomy = redline("diff", *pages, env={"REDLINE_TELEGRAM_MAX_ANNOUNCEMENT_CHARS": "4096"})
     assert 2500 < visible_len(roomy.stdout.rstrip("\n")) <= 4096
     assert "4 paragraphs edited, 2 added, 1 removed — silent edit" in roomy.stdout.splitlines()[0]

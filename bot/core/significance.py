@@ -97,6 +97,9 @@ def assess(changes: Sequence[Change]) -> Significance:
 # person quoted matters as much as one dropped), plus a new sentence of reporting.
 NEW_SENTENCE = 3
 MAX_FACTS_WEIGHT = 40
+LEDE = 16  # the lede is read first: a change there weighs what a changed number does
+
+
 _SENTENCE_END = re.compile(r"[.!?…。！？]")
 _CLOCK = re.compile(r"\d{1,2}:\d{2}")  # a live page's entry stamp ("7:30 p.m."), not a fact
 _QUOTATION = re.compile(r'["“„«‘]([^"“”„«»‘’]{8,})["”»’]')
@@ -144,7 +147,7 @@ def salience(deleted: str, inserted: str, *, lede: bool) -> tuple[int, int]:
     if sorted(negations(deleted)) != sorted(negations(inserted)):
         score += WEIGHTS["negation"]
     if lede:
-        score += WEIGHTS["lede"]
+        score += LEDE
     words = len(inserted.split())
     if words >= 6 and _SENTENCE_END.search(inserted):
         score += NEW_SENTENCE
