@@ -474,6 +474,8 @@ def test_an_edit_inside_one_long_block_keeps_the_budget() -> None:
     message = render_announcement([change], CTX)
     assert_telegram_html(message)
     assert visible_len(message) <= 1000, visible_len(message)
+    # read at a glance, and two such digests still fit one coalesced update (Telegram keeps 100)
+    assert count_entities(message) <= 40
     lines = message.split("\n")
     assert lines[-1] == "v2 → v3 · 35 min after the last version · /diff 4"
     # excerpts around the changed words, the number change among them, with the pointer

@@ -300,7 +300,8 @@ def _block_variants(c: Change, m: _Markup, style: _Style) -> Iterator[str]:
 
 # Excerpts in a digest, from fullest to tightest: (context chars, run chars, paragraph chars).
 _EXCERPTS = ((25, 70, 120), (12, 45, 70))
-_MAX_UNITS = 80  # runs considered for one digest: past these, only "/diff" shows the rest
+_MAX_UNITS = 80
+_DIGEST_ENTITIES = 40  # a digest is read at a glance; two still fit one coalesced update (100)
 
 
 def _hunks(segments: Sequence[Segment]) -> list[tuple[int, int]]:
@@ -365,13 +366,20 @@ def _units(paragraphs: Sequence[Change], coarse: Sequence[Sequence[Segment]]) ->
                 rank = salience("", "", lede=lede)
             units.append(_Unit(k, None, rank))
             continue
-        for a, b in _hunks(coarse[k]):
-            run = coarse[k][a:b]
-            deleted = "".join(s.text for s in run if s.op == "delete")
-            inserted = "".join(s.text for s in run if s.op == "insert")
-            units.append(_Unit(k, (a, b), salience(deleted, inserted, lede=lede)))
+        runs = []
+        for hunk in _hunks(coarse[k]):
+            runs.append(_Unit(k, hunk, salience(*_run_texts(coarse[k], hunk), lede=False)))
+        if lede and runs:  # the lede counts once, for its most telling run, not for every comma
+            top = min(runs, key=lambda u: (-u.rank[0], -u.rank[1]))
+            runs[runs.index(top)] = _Unit(k, top.hunk, salience(*_run_texts(coarse[k], top.hunk), lede=True))
+        units += runs
     units.sort(key=lambda u: (-u.rank[0], -u.rank[1], _position(paragraphs[u.para]), u.hunk or (0, 0)))
     return units[:_MAX_UNITS]
+
+
+def _run_texts(segments: Sequence[Segment], hunk: tuple[int, int] | None) -> tuple[str, str]:
+    run = segments[hunk[0] : hunk[1]] if hunk else ()
+    return "".join(s.text for s in run if s.op == "delete"), "".join(s.text for s in run if s.op == "insert")
 
 
 def _window(text: str, found: Sequence[Fact], limit: int) -> str:
@@ -596,7 +604,9 @@ def _render(
         return "and " + ", ".join(bits) + tail
 
     def within(message: str) -> bool:
-        return seen(message) <= budget and fits(message)
+        return (
+            seen(message) <= budget and fits(message) and limits.count_entities(message) <= _DIGEST_ENTITIES
+        )
 
     best: tuple[int, str] | None = None
     for style in _EXCERPTS:
