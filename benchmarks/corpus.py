@@ -35,13 +35,14 @@ from bot.core.extract import NotAnArticle, Snapshot, extract_with_options
 from bot.core.fingerprint import fingerprint
 from bot.core.normalize import comparison_form
 from bot.core.sensitivity import Sensitivity
-from bot.messages.announcement import MessageContext, render_announcement
+from bot.messages.announcement import SEARCH_TITLE_LINE, MessageContext, render_announcement
 from bot.messages.limits import count_entities, utf16_len, visible_len
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = "../shared/corpus"
 
-Extractor = Callable[[str, str | None], Snapshot]
+# (html, url, headline carrier) → Snapshot, as bot.core.extract.extract
+Extractor = Callable[[str, str | None, str | None], Snapshot]
 
 
 def corpus_dir() -> Path | None:
@@ -125,9 +126,11 @@ def _read(path: Path) -> str:
         return f.read()
 
 
-def _timed_extract(extractor: Extractor, html_text: str, url: str) -> tuple[Snapshot, float]:
+def _timed_extract(
+    extractor: Extractor, html_text: str, url: str, carrier: str | None
+) -> tuple[Snapshot, float]:
     t0 = time.perf_counter()
-    snap = extractor(html_text, url)
+    snap = extractor(html_text, url, carrier)
     return snap, (time.perf_counter() - t0) * 1000
 
 
@@ -177,7 +180,12 @@ def _check_expected(case: Case, changes: list[Change], message: str) -> list[str
         got = ", ".join(f"{c.kind}" for c in substantive) or "nothing"
         return [f"expected a substantive {expected_kind} change with the manifest text; got {got}"]
     problems = []
-    extra = [c for c in substantive if c is not match]
+    # v2 rewrites the metadata titles too: their line beside the headline's is right
+    extra = [
+        c
+        for c in substantive
+        if c is not match and not (expected_kind == "headline" and c.kind == "search_title")
+    ]
     if extra:
         problems.append("extra changes: " + "; ".join(f"{c.kind} {(c.old or c.new)[:50]!r}" for c in extra))
     if expected_kind in ("headline", "edited"):
@@ -204,13 +212,31 @@ def _check_message(message: str) -> list[str]:
 
 def evaluate(case: Case, corpus: Path, extractor: Extractor | None = None) -> Result:
     """Run one case exactly as the monitor would and judge the outcome."""
-    ex: Extractor = extractor or (lambda h, u: extract_with_options(h, u, {}))
     pages = corpus / "pages" / case.slug
-    result = Result(case)
     old_html, new_html = _read(pages / "v1.html"), _read(pages / case.file)
+    result = _compare(Result(case), case.url, old_html, new_html, extractor)
+    if result.problems:
+        return result
+    if case.notify:
+        result.problems += _check_expected(case, result.changes, result.message)
+    elif result.changes:
+        result.problems.append(
+            "noise produced changes: "
+            + "; ".join(f"{c.kind} {(c.old or c.new)[:60]!r}" for c in result.changes)
+        )
+    elif not result.same_hash:
+        result.problems.append("noise changed the content hash")
+    return result
+
+
+def _compare(result: Result, url: str, old_html: str, new_html: str, extractor: Extractor | None) -> Result:
+    """Track ``old_html``, check ``new_html`` as the monitor would: the headline is read from
+    the carrier chosen when the article was tracked; fill in the changes and the message."""
+    case = result.case
+    ex: Extractor = extractor or (lambda h, u, c: extract_with_options(h, u, {}, c))
     try:
-        before = ex(old_html, case.url)
-        after, result.extract_ms = _timed_extract(ex, new_html, case.url)
+        before = ex(old_html, url, None)
+        after, result.extract_ms = _timed_extract(ex, new_html, url, before.carrier)
     except NotAnArticle as exc:
         result.problems.append(f"NotAnArticle: {exc.args[0]}")
         return result
@@ -234,16 +260,87 @@ def evaluate(case: Case, corpus: Path, extractor: Extractor | None = None) -> Re
     if result.changes:
         result.message = render_announcement(result.changes, ctx)
         result.problems += _check_message(result.message)
-    if case.notify:
-        result.problems += _check_expected(case, result.changes, result.message)
-    elif result.changes:
-        result.problems.append(
-            "noise produced changes: "
-            + "; ".join(f"{c.kind} {(c.old or c.new)[:60]!r}" for c in result.changes)
-        )
-    elif not result.same_hash:
-        result.problems.append("noise changed the content hash")
     return result
+
+
+# --------------------------------------------------------------------------------------------
+# Headline identity: the display headline and the search/social title edited apart
+# --------------------------------------------------------------------------------------------
+
+_CHUNK = re.compile(r"(?<=>)")  # split after every ">": a tag closes each chunk
+
+
+def headline_variants(v1: str, v2: str) -> tuple[str, str] | None:
+    """``v2``'s headline edit applied to ``v1``'s visible headline elements only (``<h1>`` or
+    the template's headline element), and to its metadata titles only (``<title>``, title
+    ``<meta>`` tags, JSON-LD); None when the two pages do not line up chunk for chunk.
+
+    v2 rewrites every carrier and nothing else, so each chunk that differs is one carrier:
+    metadata when it is a ``<meta>`` tag, ``<title>`` text or inside a ``<script>``.
+    """
+    old, new = _CHUNK.split(v1), _CHUNK.split(v2)
+    if len(old) != len(new):
+        return None
+    visible, metadata = list(old), list(old)
+    in_script = False
+    for k, (a, b) in enumerate(zip(old, new, strict=True)):
+        tag = a[a.rfind("<") :].lower() if "<" in a else ""
+        if a != b:
+            if in_script or tag.startswith(("<meta", "</title", "</script")):
+                metadata[k] = b
+            else:
+                visible[k] = b
+        if tag.startswith("<script"):
+            in_script = True
+        elif tag.startswith("</script"):
+            in_script = False
+    return "".join(visible), "".join(metadata)
+
+
+@dataclass
+class HeadlineResult:
+    """One page's two headline-identity cases; a problem list each (None: not applicable)."""
+
+    slug: str
+    visible: list[str] | None = None  # only the display headline edited
+    metadata: list[str] | None = None  # only the search/social title edited
+    messages: dict[str, str] = field(default_factory=dict)
+
+
+def _only(changes: list[Change], kind: str) -> list[str]:
+    kinds = [c.kind for c in for_sensitivity(changes, Sensitivity.SUBSTANTIVE)]
+    return [] if kinds == [kind] else [f"expected one substantive {kind} change; got {kinds or 'nothing'}"]
+
+
+def evaluate_headline(slug: str, corpus: Path, extractor: Extractor | None = None) -> HeadlineResult:
+    """Track v1, then check a page whose display headline alone was rewritten (it must be
+    announced as the headline, with its words) and one whose metadata alone was (only the
+    search/social title line, never as the headline)."""
+    manifest = load_manifest(corpus)
+    page = next(p for p in manifest["pages"] if p["slug"] == slug)
+    v2 = next(v for v in page["versions"] if v["kind"] == "headline_changed")
+    pages = corpus / "pages" / slug
+    v1_html = _read(pages / "v1.html")
+    variants = headline_variants(v1_html, _read(pages / v2["file"]))
+    out = HeadlineResult(slug)
+    if variants is None:
+        return out
+    case = Case(slug, page["lang"], page["url"], v2["file"], v2["kind"], True, v2["old"], v2["new"])
+    for name, variant in zip(("visible", "metadata"), variants, strict=True):
+        if variant == v1_html:
+            continue  # this page has no such carrier
+        r = _compare(Result(case), page["url"], v1_html, variant, extractor)
+        problems = list(r.problems)
+        if not problems:
+            if name == "visible":
+                problems = _only(r.changes, "headline") or _names_words(r.message, v2["old"], v2["new"])
+            else:
+                problems = _only(r.changes, "search_title") or _names_words(r.message, v2["old"], v2["new"])
+                if not problems and SEARCH_TITLE_LINE not in html.unescape(r.message):
+                    problems = ["message has no search/social title line"]
+        setattr(out, name, problems)
+        out.messages[name] = r.message
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -263,6 +360,9 @@ class Totals:
     failed: list[str] = field(default_factory=list)
     times: list[float] = field(default_factory=list)
     lengths: dict[str, int] = field(default_factory=dict)  # case id → announcement, visible chars
+    # "visible" / "metadata" headline edits (evaluate_headline): pages tried, announced right
+    headline_cases: dict[str, int] = field(default_factory=dict)
+    headline_right: dict[str, int] = field(default_factory=dict)
 
     @property
     def named_share(self) -> float:
@@ -323,6 +423,18 @@ def run(
             if show and r.message:
                 print("\n".join(" " * 18 + line for line in r.message.split("\n")), file=out)
     totals.times = [statistics.median(v) for v in per_page.values()]
+    for slug in dict.fromkeys(c.slug for c in iter_cases(manifest, only)):
+        h = evaluate_headline(slug, corpus, extractor)
+        for name, problems in (("visible", h.visible), ("metadata", h.metadata)):
+            if problems is None:
+                continue
+            totals.headline_cases[name] = totals.headline_cases.get(name, 0) + 1
+            if problems:
+                totals.failed.append(f"{slug}/{name}-headline")
+                if out:
+                    print(f"{slug:15} {name + ' headline':18} ! {'; '.join(problems)[:140]}", file=out)
+            else:
+                totals.headline_right[name] = totals.headline_right.get(name, 0) + 1
     if out:
         print(file=out)
         print(f"edits announced:        {totals.announced}/{totals.edits}", file=out)
@@ -331,6 +443,16 @@ def run(
         print(
             f"right old/new words:    {totals.named_right}/{totals.announced} announcements "
             f"({totals.named_share:.0%})",
+            file=out,
+        )
+        print(
+            f"display headline only:  {totals.headline_right.get('visible', 0)}/"
+            f"{totals.headline_cases.get('visible', 0)} pages announce it as the headline change",
+            file=out,
+        )
+        print(
+            f"metadata title only:    {totals.headline_right.get('metadata', 0)}/"
+            f"{totals.headline_cases.get('metadata', 0)} pages announce only the search/social title",
             file=out,
         )
         print(f"fingerprint unchanged:  {totals.fingerprint_same} versions (not extracted)", file=out)
@@ -369,8 +491,8 @@ def compare_options(corpus: Path, only: set[str] | None, out: Any) -> None:
     )
     for name, opts in OPTION_SETS.items():
 
-        def ex(h: str, u: str | None, opts: dict[str, Any] = opts) -> Snapshot:
-            return extract_with_options(h, u, opts)
+        def ex(h: str, u: str | None, c: str | None, opts: dict[str, Any] = opts) -> Snapshot:
+            return extract_with_options(h, u, opts, c)
 
         t = run(corpus, only, ex)
         print(

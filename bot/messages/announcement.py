@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.core.anchors import NEGATION, NUMBER
-from bot.core.diff import Change, Segment, split_tokens, summarize
+from bot.core.diff import SEARCH_TITLE_CHANGED, Change, Segment, split_tokens, summarize
 from bot.core.significance import WEIGHTS, Fact, assess, novel, salience
 from bot.messages import limits
 from bot.messages.limits import DEFAULT_BUDGET, visible_len
@@ -261,6 +261,10 @@ def _no_space_script(ch: str) -> bool:
 # --------------------------------------------------------------------------------------------
 
 _COARSEN_LEVELS = (0, 3, 8, 20, 60, 10**9)
+# The changes shown at the top, before the paragraphs: the display headline, then the search
+# and social title (<title>, og:title), which is worth a line but never passes for the headline.
+_TITLE_KINDS = ("headline", "search_title")
+SEARCH_TITLE_LINE = SEARCH_TITLE_CHANGED[:1].upper() + SEARCH_TITLE_CHANGED[1:] + ": "
 
 
 def _label(c: Change) -> str:
@@ -283,6 +287,8 @@ def _block_variants(c: Change, m: _Markup, style: _Style) -> Iterator[str]:
     """Renderings of one change, from most detailed to most compact (lazily: usually the
     first fits)."""
     label = "" if c.kind == "headline" else f"{_label(c)}: "
+    if c.kind == "search_title":  # a line of its own, below the headline: readers never see it
+        label = SEARCH_TITLE_LINE
     if c.kind in ("added", "removed") or (c.kind in ("moved", "split", "merged") and not c.segments):
         text = " ".join((c.old if c.kind == "removed" else c.new).split("\n"))
         wrap = {"added": m.inserted, "removed": m.deleted}.get(c.kind, m.italic)
@@ -290,7 +296,7 @@ def _block_variants(c: Change, m: _Markup, style: _Style) -> Iterator[str]:
         yield label + wrap(_cut(text, limit))
         yield label + wrap(_cut(text, 80))
         return
-    context = style.headline_context if c.kind == "headline" else style.context
+    context = style.headline_context if c.kind in _TITLE_KINDS else style.context
     for level in _COARSEN_LEVELS:
         segs = _coarsen(c.segments, level) if level else list(c.segments)
         yield label + _render_segments(segs, m, context, style.max_run)
@@ -520,11 +526,12 @@ def _render(
     def fits(message: str) -> bool:
         return limits.fits(message, m.html, source=True)
 
-    headlines = [c for c in changes if c.kind == "headline"]
-    paragraphs = [c for c in changes if c.kind != "headline"]
+    headlines = sorted((c for c in changes if c.kind in _TITLE_KINDS), key=lambda c: c.kind != "headline")
+    paragraphs = [c for c in changes if c.kind not in _TITLE_KINDS]
     counts = [part for part in summary.split(", ") if part != "headline changed"]
     # which article, when the headline is unchanged
-    title_line = [m.italic(_cut(ctx.title, 200))] if ctx.title and not headlines else []
+    shows_headline = any(c.kind == "headline" for c in headlines)
+    title_line = [m.italic(_cut(ctx.title, 200))] if ctx.title and not shows_headline else []
     top = [header([*sig.tags, *counts]), *title_line]
     blocks: list[str] = []
     shown = 0
@@ -534,7 +541,7 @@ def _render(
         rest = len(changes) - idx - 1
         chosen = None
         for variant in _block_variants(c, m, style):
-            if c.kind == "headline":
+            if c.kind in _TITLE_KINDS:
                 candidate = assemble([*top, variant], blocks, rest)
             else:
                 candidate = assemble(top, [*blocks, variant], rest)
@@ -543,7 +550,7 @@ def _render(
                 break
         if chosen is None:
             break
-        if c.kind == "headline":
+        if c.kind in _TITLE_KINDS:
             top.append(chosen)
         else:
             blocks.append(chosen)
