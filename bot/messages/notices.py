@@ -44,7 +44,7 @@ def describe(event: Event, withdrawn: bool, summary: str) -> tuple[str, str]:
 # /history's line for a version stored because the headline's element changed, not the text.
 CARRIER_NOTES = {
     "redesign": "headline element changed after a redesign; not announced",
-    "adopted": "headline now read from the page's headline element; not announced",
+    "adopted": "headline and search/social title now followed apart; not announced",
 }
 
 

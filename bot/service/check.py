@@ -114,7 +114,11 @@ class Checker:
         ):
             await asyncio.to_thread(self.store.queue.update_article, aid, state=ArticleState.DORMANT)
             return CheckResult(aid, Outcome.DORMANT)
-        last_read = PageMeta(article.etag, article.last_modified, article.body_hash, article.fingerprint)
+        # An article tracked before headline carriers were recorded is read in full once to get
+        # one: no conditional GET, no cheap path.
+        last_read: PageMeta | None = None
+        if article.headline_carrier is not None:
+            last_read = PageMeta(article.etag, article.last_modified, article.body_hash, article.fingerprint)
         try:
             page = await self.pages.fetch(article.url, last_read)
         except FetchError as exc:
@@ -127,9 +131,6 @@ class Checker:
         # ``article.fingerprint`` is only ever stored beside an extraction that was compared
         # with the last version and left it standing (same, noise, A/B flip) or became it;
         # a shrunk or unreadable page keeps the old one, so it is extracted again next time.
-        # An article tracked before headline carriers were recorded is read once to get one.
-        if article.headline_carrier is None:
-            last_read = PageMeta(article.etag, article.last_modified, article.body_hash, None)
         try:
             read = await self.pages.read(page, last_read, article.headline_carrier)
         except NotAnArticle as exc:
@@ -164,9 +165,10 @@ class Checker:
         found = diff_snapshots(old, new)
         changes = announceable(found, switch)
         if not changes:
-            if switch is CarrierSwitch.SAME or (switch is CarrierSwitch.ADOPTED and not found):
+            if switch is CarrierSwitch.SAME:
                 return await self._quiet(article, now, Outcome.NOISE, **meta, **recovered)
-            # What is read changed, the page did not: the next check compares with this.
+            # What is read changed (the headline's element, or the search title that versions
+            # stored before it was read lack), the page did not: the next check compares with this.
             interval = self.intervals.slower(article.interval)
             recorded: dict[str, object] = {
                 "title": new.title,
