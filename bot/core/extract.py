@@ -785,27 +785,14 @@ def _headline_elements(
     return out
 
 
-def _choose_carrier(
-    elements: Mapping[str, str], carriers: Mapping[str, list[str]], sites: list[str], meta: str
-) -> str:
-    """Where this page shows its headline: the <h1> that the metadata confirms (an <h1> can be
-    the site logo: Politico, CNN Arabic, Prachatai), else another headline element the metadata
-    confirms, else the metadata itself; an unconfirmed <h1> only when there is no metadata."""
-    others = [t for key in (*_METADATA_KEYS, "trafilatura") for t in carriers.get(key, [])]
-    others += [_strip_site(t, sites) for t in others]
-    for h1_round in (True, False):
-        best, best_score = "", 0.0
-        for key, text in elements.items():
-            if _is_h1(key) != h1_round:
-                continue
-            score = max((_agreement(text, o) for o in others), default=0.0)
-            if score > best_score:
-                best, best_score = key, score
-        if best and best_score >= _AGREES:
-            return best
-    if not meta:
-        return next((key for key in elements if _is_h1(key)), META_CARRIER)
-    return META_CARRIER
+def _confirmed(elements: Mapping[str, str], others: list[str]) -> str | None:
+    """The element whose text the metadata confirms best, if any confirms it enough."""
+    best, best_score = None, 0.0
+    for key, text in elements.items():
+        score = max((_agreement(text, o) for o in others), default=0.0)
+        if score > best_score:
+            best, best_score = key, score
+    return best if best_score >= _AGREES else None
 
 
 def _display_headline(
@@ -817,17 +804,30 @@ def _display_headline(
     search_title: str,
 ) -> tuple[str, str]:
     """(headline, carrier): read from ``carrier`` when the page still has it, else from the
-    carrier this page would be given if it were tracked now."""
+    carrier this page would be given if it were tracked now: the <h1> the metadata confirms
+    (an <h1> can be the site logo: Politico, CNN Arabic, Prachatai), else another headline
+    element the metadata confirms, else the metadata itself; an unconfirmed <h1> only when
+    there is no metadata."""
     meta = search_title or next(iter(carriers.get("trafilatura", [])), "")
     if carrier == META_CARRIER and meta:
         return meta, META_CARRIER
-    elements: Mapping[str, str] = {}
-    if carrier and _is_h1(carrier):
-        elements = _headline_elements(tree, sites, logos, h1_only=True)
-        if carrier in elements:
-            return elements[carrier], carrier
-    elements = _headline_elements(tree, sites, logos, h1_only=False)
-    if carrier and carrier in elements:
-        return elements[carrier], carrier
-    chosen = _choose_carrier(elements, carriers, sites, meta)
-    return (meta if chosen == META_CARRIER else elements[chosen]), chosen
+    h1s = _headline_elements(tree, sites, logos, h1_only=True)
+    if carrier in h1s:
+        return h1s[carrier], carrier
+    every: dict[str, str] | None = None
+    if carrier and carrier != META_CARRIER and not _is_h1(carrier):
+        every = _headline_elements(tree, sites, logos, h1_only=False)
+        if carrier in every:
+            return every[carrier], carrier
+    others = [t for key in (*_METADATA_KEYS, "trafilatura") for t in carriers.get(key, [])]
+    others += [_strip_site(t, sites) for t in others]
+    if chosen := _confirmed(h1s, others):
+        return h1s[chosen], chosen
+    if every is None:
+        every = _headline_elements(tree, sites, logos, h1_only=False)
+    if chosen := _confirmed({k: t for k, t in every.items() if not _is_h1(k)}, others):
+        return every[chosen], chosen
+    if not meta and h1s:
+        first = next(iter(h1s))
+        return h1s[first], first
+    return meta, META_CARRIER
