@@ -2,9 +2,12 @@
 
 Pure: a string in, a value out; no network, no database.
 
-Body text comes from trafilatura; the headline is chosen here, because trafilatura's title follows
-whatever the page's metadata says (the Telegraph's JSON-LD headline is the CMS placeholder
-"escenic"; Xinhua, Dong-A and Yonhap titles keep a site suffix). Paragraphs are read from
+Body text comes from trafilatura; the headlines are read here. The display headline is the one
+readers see, read from the element (``Snapshot.carrier``) chosen when the article was tracked —
+newsrooms and headline A/B tools edit it apart from the metadata, so a vote between carriers
+would let the old metadata title outvote a rewritten ``<h1>``. The search/social title is the
+metadata's (trafilatura's title follows it blindly: the Telegraph's JSON-LD headline is the CMS
+placeholder "escenic"; Xinhua, Dong-A and Yonhap titles keep a site suffix). Paragraphs are read from
 trafilatura's XML body rather than from ``doc.text``: the text form splits paragraphs at every
 source line break inside a ``<p>`` (Zeit), so a re-indented page would look re-paragraphed.
 
