@@ -158,15 +158,18 @@ def test_a_redesign_that_removes_the_h1_is_recorded_not_announced() -> None:
 
 
 @pytest.mark.parametrize(
-    ("stored", "used", "switch", "kept"),
+    ("stored", "used", "switch", "search_title", "kept"),
     [
-        pytest.param("h1", "h1", CarrierSwitch.SAME, ["headline", "search_title", "edited"], id="same"),
-        pytest.param("h1", "meta", CarrierSwitch.REDESIGN, ["search_title", "edited"], id="redesign"),
-        pytest.param(None, "h1", CarrierSwitch.ADOPTED, ["edited"], id="adopted"),
+        pytest.param("h1", "h1", CarrierSwitch.SAME, "d", ["headline", "search_title", "edited"], id="same"),
+        pytest.param("h1", "meta", CarrierSwitch.REDESIGN, "d", ["search_title", "edited"], id="redesign"),
+        # The stored headline was the metadata's title, and the page still says so: a new reading.
+        pytest.param(None, "h1", CarrierSwitch.ADOPTED, "a", ["edited"], id="adopted"),
+        # The stored headline is nowhere on the page any more: it was edited.
+        pytest.param(None, "h1", CarrierSwitch.ADOPTED, "d", ["headline", "edited"], id="adopted-edited"),
     ],
 )
 def test_what_a_carrier_switch_may_announce(
-    stored: str | None, used: str, switch: CarrierSwitch, kept: list[str]
+    stored: str | None, used: str, switch: CarrierSwitch, search_title: str, kept: list[str]
 ) -> None:
     changes = [
         Change("headline", None, None, "a", "b"),
@@ -174,7 +177,7 @@ def test_what_a_carrier_switch_may_announce(
         Change("edited", 0, 0, "e", "f"),
     ]
     assert carrier_switch(stored, used) is switch
-    assert [c.kind for c in announceable(changes, switch)] == kept
+    assert [c.kind for c in announceable(changes, switch, search_title)] == kept
 
 
 def test_an_ab_flip_of_the_display_headline_is_recognised() -> None:

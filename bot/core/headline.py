@@ -12,6 +12,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from bot.core.diff import Change
+from bot.core.normalize import comparison_form
 
 __all__ = ["CarrierSwitch", "announceable", "carrier_switch"]
 
@@ -28,13 +29,22 @@ def carrier_switch(stored: str | None, used: str) -> CarrierSwitch:
     return CarrierSwitch.SAME if stored == used else CarrierSwitch.REDESIGN
 
 
-def announceable(changes: list[Change], switch: CarrierSwitch) -> list[Change]:
+def announceable(changes: list[Change], switch: CarrierSwitch, search_title: str = "") -> list[Change]:
     """``changes`` without what the switch alone would make them say.
 
-    A redesign drops the headline change (the new element's text is no edit); an adopted
-    carrier also drops the search/social title's, which older versions did not record.
+    A redesign drops the headline change (the new element's text is no edit). An adopted
+    carrier drops the search/social title's change (older versions did not record it) and the
+    headline's when the old headline is the page's search title (``search_title``, what an
+    older Redline read as the headline): the page did not change, the reading did. An old
+    headline the page no longer states anywhere was edited, and is announced.
     """
     if switch is CarrierSwitch.SAME:
         return changes
-    dropped = ("headline",) if switch is CarrierSwitch.REDESIGN else ("headline", "search_title")
-    return [c for c in changes if c.kind not in dropped]
+    if switch is CarrierSwitch.REDESIGN:
+        return [c for c in changes if c.kind != "headline"]
+    return [
+        c
+        for c in changes
+        if c.kind != "search_title"
+        and not (c.kind == "headline" and comparison_form(c.old) == comparison_form(search_title))
+    ]

@@ -163,7 +163,7 @@ class Checker:
 
         old = Snapshot.from_dict(last.content)
         found = diff_snapshots(old, new)
-        changes = announceable(found, switch)
+        changes = announceable(found, switch, new.search_title)
         if not changes:
             if switch is CarrierSwitch.SAME:
                 return await self._quiet(article, now, Outcome.NOISE, **meta, **recovered)
