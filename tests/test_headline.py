@@ -27,6 +27,7 @@ from bot.core.diff import Change, diff_snapshots, for_sensitivity
 from bot.core.edits import EventKind, classify
 from bot.core.extract import META_CARRIER, Snapshot, extract
 from bot.core.headline import CarrierSwitch, announceable, carrier_switch
+from bot.core.sensitivity import Sensitivity
 from bot.messages.announcement import SEARCH_TITLE_LINE, MessageContext, render_announcement
 from tests.corpus import SKIP_REASON, corpus_or_skip, fixture_html
 
@@ -140,9 +141,9 @@ def test_headline_only_sensitivity_covers_the_display_headline_only() -> None:
     before = extract(v1, URL)
     search_only = diff_snapshots(before, extract(metadata(v1, SEO_REWRITTEN), URL, carrier="h1"))
     display_only = diff_snapshots(before, extract(display(v1, H1_REWRITTEN), URL, carrier="h1"))
-    assert [c.kind for c in for_sensitivity(search_only, "substantive")] == ["search_title"]
-    assert for_sensitivity(search_only, "headline") == []
-    assert [c.kind for c in for_sensitivity(display_only, "headline")] == ["headline"]
+    assert [c.kind for c in for_sensitivity(search_only, Sensitivity.SUBSTANTIVE)] == ["search_title"]
+    assert for_sensitivity(search_only, Sensitivity.HEADLINE) == []
+    assert [c.kind for c in for_sensitivity(display_only, Sensitivity.HEADLINE)] == ["headline"]
 
 
 def test_a_redesign_that_removes_the_h1_is_recorded_not_announced() -> None:
@@ -263,5 +264,5 @@ def test_a_redesign_without_h1_on_real_templates_is_not_announced(slug: str) -> 
     assert before.carrier == "h1" and after.carrier != "h1"
     switch = carrier_switch(before.carrier, after.carrier)
     assert switch is CarrierSwitch.REDESIGN
-    shown = for_sensitivity(announceable(diff_snapshots(before, after), switch), "substantive")
+    shown = for_sensitivity(announceable(diff_snapshots(before, after), switch), Sensitivity.SUBSTANTIVE)
     assert [c for c in shown if c.kind == "headline"] == []
