@@ -115,12 +115,30 @@ def test_diff_prints_the_announcement(tmp_path: Path) -> None:
     assert same.stdout == "No edit: the two pages have the same headline and text (noise ignored).\n"
 
 
+def test_diff_reads_the_new_headline_where_the_old_page_showed_it(tmp_path: Path) -> None:
+    """Only the <h1> rewritten: the headline change, in the <h1>'s words (the metadata's title
+    is another field, and unchanged)."""
+    old, new = tmp_path / "v1.html", tmp_path / "v2.html"
+    page = (FIXTURES / "headline_v1.html").read_text(encoding="utf-8")
+    old.write_text(page, encoding="utf-8")
+    new.write_text(
+        page.replace(">Putin cancels Paris visit amid Syria row</h1>", ">Kremlin snubs Hollande</h1>")
+    )
+    result = redline("diff", str(old), str(new), "--url", "https://www.example.com/world/putin")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0].startswith("✏️ Headline changed")
+    assert "<b>Kremlin snubs Hollande</b>" in result.stdout and "Vladimir" not in result.stdout
+
+
 def test_diff_of_a_rewrite_keeps_the_announcement_budget() -> None:
     pages = [str(FIXTURES / "desk_rewrite_v1.html"), str(FIXTURES / "desk_rewrite_v2.html")]
     result = redline("diff", *pages)
     assert result.returncode == 0, result.stderr
     assert visible_len(result.stdout.rstrip("\n")) <= 1000
-    assert "\n4 paragraphs edited, 2 added, 1 removed\n" in result.stdout
+    # the digest's summary names the kind of rewrite (issue 14: was "4 paragraphs edited, ...")
+    assert (
+        "\nThe lede was rewritten, 3 more paragraphs edited, 2 new paragraphs, 1 removed\n" in result.stdout
+    )
     roomy = redline("diff", *pages, env={"REDLINE_TELEGRAM_MAX_ANNOUNCEMENT_CHARS": "4096"})
     assert 2500 < visible_len(roomy.stdout.rstrip("\n")) <= 4096
     assert "4 paragraphs edited, 2 added, 1 removed — silent edit" in roomy.stdout.splitlines()[0]

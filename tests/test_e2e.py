@@ -398,9 +398,10 @@ async def test_a_rewrite_is_announced_within_the_configured_budget(
     message = await telegram.wait_for(ALICE, contains="strikes loom", timeout=20)
     assert visible_len(message.text) <= 700
     lines = message.text.split("\n")
-    assert lines[2:4] == ["", "4 paragraphs edited, 2 added, 1 removed"]
+    # the summary names the kind of rewrite (issue 14: was "4 paragraphs edited, 2 added, 1 removed")
+    assert lines[2:4] == ["", "The lede was rewritten, 3 more paragraphs edited, 2 new paragraphs, 1 removed"]
     assert lines[4].startswith("¶1 edited: ")
-    assert re.fullmatch(r"and \d+ more paragraphs changed — /diff 1", lines[-2])
+    assert re.fullmatch(r"and \d+ more (paragraphs? changed|changes? not shown)(, .*)? — /diff 1", lines[-2])
 
 
 def article_rows(bots: RunningBots, column: str) -> dict[str, str]:

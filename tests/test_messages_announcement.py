@@ -246,19 +246,33 @@ def test_rewrite_is_a_digest_within_the_budget() -> None:
         "<s>Thousands of UK academics 'treated as second-class citizens'</s> "
         "<b>Universities rely on 'mass casualised labour' as strikes loom, report finds</b>"
     )  # the headline change in full
-    assert lines[2:4] == ["", "4 paragraphs edited, 2 added, 1 removed"]
+    # the summary names the kind of rewrite (issue 14: was "4 paragraphs edited, 2 added, 1 removed")
+    summary = "The lede was rewritten, 3 more paragraphs edited, 2 new paragraphs, 1 removed"
+    assert lines[2:4] == ["", summary]
     excerpts = [x for x in lines if x.startswith("¶")]
-    # the changed numbers first: the lede (74 universities, 14 days) and the last paragraph
-    assert [x.split(":")[0] for x in excerpts[:3]] == ["¶1 edited", "¶15 edited", "¶11 removed"]
+    # chosen by what changed (the numbers of the lede and of ¶15, the removed quote, the new
+    # paragraphs), shown in reading order (issue 14: was most significant first)
+    assert [x.split(":")[0] for x in excerpts] == [
+        "¶1 edited",
+        "¶2 edited",
+        "¶4 added",
+        "¶11 added",
+        "¶11 removed",
+        "¶15 edited",
+    ]
     # a long rewritten run is shown around the number that made it significant
-    assert "<b>…citizens, as lecturers at 74 universities prepare to walk out again…</b>" in excerpts[0]
-    assert "<b>14 days of</b> strikes across <b>74</b>" in excerpts[1]
-    assert excerpts[2].startswith("¶11 removed: <s>“UCEA has over recent years")
+    assert "<b>…as lecturers at 74 universities prepare to…</b>" in excerpts[0]
+    assert "<b>14 days of</b> strikes across <b>74</b>" in excerpts[-1]
+    assert excerpts[4].startswith("¶11 removed: <s>“UCEA has over recent years")
+    # a new paragraph is shown where its new facts are, not by its first words
+    assert (
+        excerpts[3] == "¶11 added: <b>…on fixed-term contracts in 2018-19, and that women and black and…</b>"
+    )
     assert all(visible_len(x) <= 300 for x in excerpts)
-    assert lines[-2] == f"and {len(changes) - 1 - len(excerpts)} more paragraphs changed — /diff 4"
+    assert lines[-2] == "and 1 more paragraph changed, 3 more changes not shown — /diff 4"
     assert lines[-1] == "v2 → v3 · 35 min after the last version · /diff 4"
     plain = render_plain(changes, ctx)
-    assert len(plain) <= 1000 and "4 paragraphs edited, 2 added, 1 removed" in plain
+    assert len(plain) <= 1000 and summary in plain
 
 
 @pytest.mark.parametrize("budget", [300, 500, 700, 1000, 2000])
@@ -268,12 +282,13 @@ def test_the_budget_is_kept_unless_the_headline_alone_takes_more(budget: int) ->
     assert_telegram_html(message)
     assert "<b>Universities rely on 'mass casualised labour' as strikes loom, report finds</b>" in message
     shown = sum(1 for x in message.split("\n") if x.startswith("¶"))
-    more = re.search(r"and (\d+) more paragraphs? changed — /diff 4", message)
+    more = re.search(r"and (\d+) more paragraphs? changed(, \d+ more changes? not shown)? — /diff 4", message)
     assert shown + (int(more.group(1)) if more else 0) == len(changes) - 1
     if budget >= 500:
         assert visible_len(message) <= budget and shown >= 1
-    else:  # header, headline in full, summary and footer already take 354 characters
-        assert visible_len(message) == 354 and shown == 0
+    else:  # header, headline in full, summary and footer already take 392 characters (issue 14:
+        # 354 before the summary named the kind of rewrite)
+        assert visible_len(message) == 392 and shown == 0
 
 
 def test_most_of_the_text_changed_reads_rewritten() -> None:
@@ -290,7 +305,7 @@ def test_most_of_the_text_changed_reads_rewritten() -> None:
     assert visible_len(message) <= 400
 
 
-def test_most_significant_change_comes_first() -> None:
+def test_most_significant_changes_are_chosen_and_read_in_order() -> None:
     filler = "The committee discussed the proposal at length on Tuesday evening in the town hall"
     plain_edit = (f"{filler}, officials said.", f"{filler}, officials told reporters.")
     number_edit = (f"{filler}; 12 people were hurt.", f"{filler}; 19 people were hurt.")
@@ -299,11 +314,15 @@ def test_most_significant_change_comes_first() -> None:
         Change("edited", k + 1, k + 1, a, b, word_diff(a, b))
         for k, (a, b) in enumerate([plain_edit, plain_edit, negation, plain_edit, number_edit])
     ]
-    message = render_announcement(changes, CTX, budget=450)
+    message = render_announcement(changes, CTX, budget=300)
     excerpts = [x for x in message.split("\n") if x.startswith("¶")]
-    assert excerpts[0] == "¶6 edited: …in the town hall; <s>12</s> <b>19</b> people were hurt."
-    assert excerpts[1] == "¶4 edited: …hall and the mayor will <b>not</b> sign it."
-    assert visible_len(message) <= 450
+    # room for two: the number and the negation, ¶4 before ¶6 (issue 14: was ¶6 first)
+    assert excerpts == [
+        "¶4 edited: …mayor will <b>not</b> sign it.",
+        "¶6 edited: …town hall; <s>12</s> <b>19</b> people were…",
+    ]
+    assert "\nand 3 more paragraphs changed — /diff 4\n" in message
+    assert visible_len(message) <= 300
 
 
 def test_a_small_edit_is_shown_in_full_whatever_the_budget() -> None:
@@ -423,3 +442,94 @@ def test_any_changes_render_valid_messages(changes: list[Change], title: str) ->
     # without a headline change to show in full, two or more paragraphs fit the budget
     if sum(c.kind != "headline" for c in changes) >= 2 and all(c.kind != "headline" for c in changes):
         assert visible_len(render_announcement(changes, ctx)) <= 1000
+
+
+# --------------------------------------------------------------------------------------------
+# One long block (transcripts, live pages, text without paragraph markup) keeps the budget
+# --------------------------------------------------------------------------------------------
+
+TRANSCRIPT = " ".join(
+    f"Speaker {k % 4 + 1}: at the hearing on item {k} the committee heard that the budget for the "
+    f"harbour works stood at {100 + k} million and that the contractor had finished stage {k}."
+    for k in range(45)
+)
+
+
+def _one_block_edit() -> Change:
+    new = (
+        TRANSCRIPT.replace("stood at 105 million", "stood at 950 million")
+        .replace("item 12 the committee heard", "item 12 the committee was not told")
+        .replace("finished stage 20.", "finished stage 20, Mayor Anna Kowalska said.")
+        .replace("item 31 the committee", "item 31 the full council")
+        .replace("finished stage 40", "abandoned stage 40")
+    )
+    # and a copy-edit in every third sentence, as a live page's rewrite brings
+    new = re.sub(r"the contractor had (finished stage \d*[02468]\.)", r"the builder had \1", new)
+    return Change("edited", 0, 0, TRANSCRIPT, new, word_diff(TRANSCRIPT, new))
+
+
+def test_an_edit_inside_one_long_block_keeps_the_budget() -> None:
+    change = _one_block_edit()
+    assert len(TRANSCRIPT) > 7000
+    message = render_announcement([change], CTX)
+    assert_telegram_html(message)
+    assert visible_len(message) <= 1000, visible_len(message)
+    # read at a glance, and two such digests still fit one coalesced update (Telegram keeps 100)
+    assert count_entities(message) <= 40
+    lines = message.split("\n")
+    assert lines[-1] == "v2 → v3 · 35 min after the last version · /diff 4"
+    # excerpts around the changed words, the number change among them, with the pointer
+    assert "<s>105</s> <b>950</b>" in message
+    assert "<b>not</b>" in message or "<b>was not told</b>" in message
+    assert "— /diff 4" in message
+    assert "not shown" in message or "more changes" in message
+    plain = render_plain([change], CTX)
+    assert len(plain) <= 1000
+
+
+BLOCK_WORDS = st.sampled_from(
+    [
+        *("the", "council", "said", "on", "Tuesday", "that", "harbour", "works", "were", "late."),
+        *("Anna", "Kowalska", "Mayor", "12", "1,500", "3.5%", "not", "never", "“we", "will”"),
+        *("<b>", "</s>", "&amp;", "a&b", "<script>", "x<y", '"q"', "中文", "عربي", "🎉👨‍👩‍👧"),
+    ]
+)
+
+
+@st.composite
+def long_block_edits(draw: st.DrawFn) -> tuple[str, str]:
+    """One block of 250–600 words (a transcript, a live page without paragraph markup) and a
+    version with up to 60 words replaced, inserted or deleted anywhere in it."""
+    words = draw(st.lists(BLOCK_WORDS, min_size=250, max_size=600))
+    new = list(words)
+    for _ in range(draw(st.integers(1, 60))):
+        at = draw(st.integers(0, len(new) - 1))
+        op = draw(st.sampled_from(["replace", "insert", "delete"]))
+        if op == "delete" and len(new) > 1:
+            del new[at]
+        elif op == "insert":
+            new.insert(at, draw(BLOCK_WORDS))
+        else:
+            new[at] = draw(BLOCK_WORDS)
+    return " ".join(words), " ".join(new)
+
+
+_OUR_TAGS = re.compile(r'</?(?:b|s|i|code)>|<a href="[^"<>]*">|</a>')
+
+
+@settings(max_examples=40, deadline=None)
+@given(long_block_edits(), st.sampled_from([300, 600, 1000]))
+def test_any_edit_inside_one_long_block_keeps_the_budget(edit: tuple[str, str], budget: int) -> None:
+    old, new = edit
+    change = Change("edited", 0, 0, old, new, word_diff(old, new))
+    if not change.segments or all(s.op == "equal" for s in change.segments):
+        return
+    # all of plain text is visible, the article's address too: 300 is less than its fixed lines
+    plain_budget = max(budget, 600)
+    assert len(render_plain([change], CTX, budget=plain_budget)) <= plain_budget
+    message = render_announcement([change], CTX, budget=budget)
+    assert visible_len(message) <= budget
+    assert_telegram_html(message)  # valid tags, at most 100 entities, no bare "&"
+    # every user string escaped: once our own tags are gone no "<" or ">" is left
+    assert not re.search(r"[<>]", _OUR_TAGS.sub("", message))
+    assert message.split("\n")[-1] == "v2 → v3 · 35 min after the last version · /diff 4"

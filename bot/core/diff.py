@@ -25,6 +25,7 @@ from bot.core.normalize import comparison_form, is_nospace_char
 from bot.core.sensitivity import Sensitivity
 
 __all__ = [
+    "SEARCH_TITLE_CHANGED",
     "Change",
     "Segment",
     "diff_snapshots",
@@ -37,7 +38,7 @@ __all__ = [
 ]
 
 SegmentOp = Literal["equal", "delete", "insert"]
-ChangeKind = Literal["headline", "edited", "added", "removed", "moved", "split", "merged"]
+ChangeKind = Literal["headline", "search_title", "edited", "added", "removed", "moved", "split", "merged"]
 
 # Two paragraphs of a replaced block at least this similar (word-level ratio) are one paragraph
 # edited; below it they are one removed and one added. Rewrites keep far more than half.
@@ -728,21 +729,35 @@ def _paragraph_changes(o: _Paras, n: _Paras) -> list[Change]:
     return changes
 
 
+def _title_change(kind: ChangeKind, old: str, new: str) -> list[Change]:
+    if comparison_form(old) == comparison_form(new):
+        return []
+    return [Change(kind, None, None, old, new, word_diff(old, new), is_substantive(old, new))]
+
+
+def _same_words(a: Change, b: Change) -> bool:
+    """Do two changes strike and insert the same words? The search title edited along with the
+    headline, word for word, says nothing the headline line does not."""
+
+    def words(c: Change, op: SegmentOp) -> list[str]:
+        return [t.key for seg in c.segments if seg.op == op for t in _tokens(seg.text)]
+
+    return all(words(a, op) == words(b, op) for op in ("delete", "insert"))
+
+
 def diff_snapshots(old: Snapshot, new: Snapshot) -> list[Change]:
-    """Headline change first, then paragraph changes in new order; [] when only noise moved."""
-    changes: list[Change] = []
-    if comparison_form(old.title) != comparison_form(new.title):
-        changes.append(
-            Change(
-                "headline",
-                None,
-                None,
-                old.title,
-                new.title,
-                word_diff(old.title, new.title),
-                is_substantive(old.title, new.title),
-            )
-        )
+    """Headline change first, then the search/social title's, then paragraph changes in new
+    order; [] when only noise moved.
+
+    The search title counts only when both versions have one (versions stored before it was
+    read have none, and a page that drops its metadata has not retitled the article), and only
+    when it does not repeat the headline's change word for word.
+    """
+    changes = _title_change("headline", old.title, new.title)
+    if old.search_title and new.search_title:
+        search = _title_change("search_title", old.search_title, new.search_title)
+        if not (search and changes and _same_words(search[0], changes[0])):
+            changes += search
     changes.extend(_paragraph_changes(_Paras(old.paragraphs), _Paras(new.paragraphs)))
     return changes
 
@@ -754,7 +769,8 @@ def diff_snapshots(old: Snapshot, new: Snapshot) -> list[Change]:
 
 def for_sensitivity(changes: list[Change], sensitivity: str) -> list[Change]:
     """The changes a chat with this sensitivity (a ``Sensitivity`` value) is told about:
-    headline only, substantive (the default: all but typo/punctuation fixes and pure
+    headline only (the display headline's substantive changes, not the search/social
+    title's), substantive (the default: all but typo/punctuation fixes and pure
     moves/re-paragraphing), or everything."""
     if sensitivity == Sensitivity.EVERYTHING:
         return list(changes)
@@ -766,6 +782,10 @@ def for_sensitivity(changes: list[Change], sensitivity: str) -> list[Change]:
     raise ValueError(f"unknown sensitivity {sensitivity!r}; expected one of {known}")
 
 
+# The search/social title's change in a summary ("headline changed, title in search and social
+# changed, 1 paragraph edited") and at the head of its line in an announcement.
+SEARCH_TITLE_CHANGED = "title in search and social changed"
+
 _ORDER: tuple[ChangeKind, ...] = ("edited", "added", "removed", "moved", "split", "merged")
 
 
@@ -774,6 +794,8 @@ def summarize(changes: list[Change]) -> str:
     parts = []
     if any(c.kind == "headline" for c in changes):
         parts.append("headline changed")
+    if any(c.kind == "search_title" for c in changes):
+        parts.append(SEARCH_TITLE_CHANGED)
     counts = Counter(c.kind for c in changes)
     first = True
     for kind in _ORDER:

@@ -2,9 +2,12 @@
 
 Pure: a string in, a value out; no network, no database.
 
-Body text comes from trafilatura; the headline is chosen here, because trafilatura's title follows
-whatever the page's metadata says (the Telegraph's JSON-LD headline is the CMS placeholder
-"escenic"; Xinhua, Dong-A and Yonhap titles keep a site suffix). Paragraphs are read from
+Body text comes from trafilatura; the headlines are read here. The display headline is the one
+readers see, read from the element (``Snapshot.carrier``) chosen when the article was tracked —
+newsrooms and headline A/B tools edit it apart from the metadata, so a vote between carriers
+would let the old metadata title outvote a rewritten ``<h1>``. The search/social title is the
+metadata's (trafilatura's title follows it blindly: the Telegraph's JSON-LD headline is the CMS
+placeholder "escenic"; Xinhua, Dong-A and Yonhap titles keep a site suffix). Paragraphs are read from
 trafilatura's XML body rather than from ``doc.text``: the text form splits paragraphs at every
 source line break inside a ``<p>`` (Zeit), so a re-indented page would look re-paragraphed.
 
@@ -22,8 +25,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import Any
 from urllib.parse import urlsplit
@@ -49,7 +53,7 @@ from bot.core.normalize import (
     loose_form,
 )
 
-__all__ = ["NotAnArticle", "Snapshot", "extract"]
+__all__ = ["META_CARRIER", "NotAnArticle", "Snapshot", "extract"]
 
 # Measured with `python -m benchmarks.corpus --options` (trafilatura 2.3.1; 37 pages, 148 edits
 # that must be announced + 37 noise versions that must stay silent; the whole pipeline
@@ -96,35 +100,61 @@ class NotAnArticle(Exception):
 
 @dataclass(frozen=True)
 class Snapshot:
-    """What Redline remembers of one version of an article."""
+    """What Redline remembers of one version of an article.
+
+    ``title`` is the display headline, read from the element chosen when the article was
+    tracked (``carrier``); ``search_title`` is the search/social title (``og:title``,
+    ``<title>``, JSON-LD ``headline``, site suffix stripped), which newsrooms edit separately.
+    ``carrier`` says where ``title`` came from; it is not content (not stored in ``to_dict``,
+    not hashed, not compared).
+    """
 
     title: str
     paragraphs: tuple[str, ...]
+    search_title: str = ""
+    carrier: str = field(default="", compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"title": self.title, "paragraphs": list(self.paragraphs)}
+        out: dict[str, Any] = {"title": self.title, "paragraphs": list(self.paragraphs)}
+        if self.search_title:
+            out["search_title"] = self.search_title
+        return out
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Snapshot:
-        return cls(title=str(d.get("title", "")), paragraphs=tuple(d.get("paragraphs", ())))
+        return cls(
+            title=str(d.get("title", "")),
+            paragraphs=tuple(d.get("paragraphs", ())),
+            search_title=str(d.get("search_title", "")),
+        )
 
     @property
     def content_hash(self) -> str:
-        """Hash of the comparison form, so versions differing only by noise hash equal."""
-        payload = json.dumps(
-            [comparison_form(self.title), [comparison_form(p) for p in self.paragraphs]],
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
+        """Hash of the comparison form, so versions differing only by noise hash equal.
+
+        The search title joins the hash only when there is one, so versions stored before it
+        was read keep their hashes."""
+        parts: list[Any] = [comparison_form(self.title), [comparison_form(p) for p in self.paragraphs]]
+        if self.search_title:
+            parts.append(comparison_form(self.search_title))
+        payload = json.dumps(parts, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def extract(html: str, url: str | None = None) -> Snapshot:
-    """Extract the headline and body paragraphs, or raise ``NotAnArticle``."""
-    return extract_with_options(html, url, _OPTIONS)
+def extract(html: str, url: str | None = None, carrier: str | None = None) -> Snapshot:
+    """Extract the headline and body paragraphs, or raise ``NotAnArticle``.
+
+    ``carrier`` is where the article's display headline was found before (``Snapshot.carrier``
+    of its first version); the headline is read from there again even when the metadata
+    says otherwise. Without one, or when the page no longer has it (a redesign), the carrier
+    is chosen afresh; the returned snapshot's ``carrier`` says which was used.
+    """
+    return extract_with_options(html, url, _OPTIONS, carrier)
 
 
-def extract_with_options(html: str, url: str | None, options: Mapping[str, Any]) -> Snapshot:
+def extract_with_options(
+    html: str, url: str | None, options: Mapping[str, Any], carrier: str | None = None
+) -> Snapshot:
     """``extract`` with explicit trafilatura options (the benchmark compares option sets)."""
     if not html or not html.strip():
         raise NotAnArticle(NOT_AN_ARTICLE)
@@ -147,8 +177,11 @@ def extract_with_options(html: str, url: str | None, options: Mapping[str, Any])
         paragraphs = _inside_marked_body(paragraphs, marked_body)
     if doc_title and loose_form(doc_title) not in map(loose_form, logos):
         carriers.setdefault("trafilatura", []).append(doc_title)  # unless it read the logo
+    if doc_site and any(_agreement(doc_site, t) >= 0.9 for ts in carriers.values() for t in ts):
+        doc_site = None  # trafilatura fell back to the headline (Prachatai): not a site name
     sites = [*_site_names(tree, url, doc_site), *logos]
-    title = _choose_headline(carriers, sites)
+    search_title = _search_title(carriers, sites)
+    title, used = _display_headline(tree, carrier, carriers, sites, logos, search_title)
     paragraphs = _drop_noise_paragraphs(paragraphs, title, carriers)
     _check_article(title, paragraphs, links)
     # Navigation goes last: a section front is all navigation and is told so by the check.
@@ -156,7 +189,7 @@ def extract_with_options(html: str, url: str | None, options: Mapping[str, Any])
     paragraphs = [p for p in paragraphs if not _is_navigation(p, nav_labels)]
     if not paragraphs:
         raise NotAnArticle(LINK_LIST)
-    return Snapshot(title=title, paragraphs=tuple(paragraphs))
+    return Snapshot(title=title, paragraphs=tuple(paragraphs), search_title=search_title, carrier=used)
 
 
 # --------------------------------------------------------------------------------------------
@@ -545,8 +578,12 @@ def _logo_headings(tree: HtmlElement, url: str | None, carriers: Mapping[str, li
     """
     host = (urlsplit(url or "").hostname or "").removeprefix("www.")
     # "Headline | Site": the last segment of a title with more than one names the site
+    # ("Site|Headline", NHK's "NEWS WEB EASY|…", puts the headline last: the longest part is it)
     suffixes = {
-        loose_form(parts[-1]) for t in carriers.get("title", []) if len(parts := _SEPARATOR.split(t)) > 1
+        loose_form(parts[-1])
+        for t in carriers.get("title", [])
+        if len(parts := _SEPARATOR.split(t)) > 1
+        and len(loose_form(parts[-1])) < max(len(loose_form(p)) for p in parts)
     }
     logos = []
     for h1 in tree.iter("h1"):
@@ -673,34 +710,127 @@ def _agreement(a: str, b: str) -> float:
     return SequenceMatcher(None, la, lb, autojunk=False).ratio()
 
 
-def _choose_headline(carriers: Mapping[str, list[str]], sites: list[str]) -> str:
-    """Pick the article's own headline.
+# The display headline's carrier when the page shows none of its own (no <h1>, or only the
+# site's logo in one, and no other headline element): the search/social title stands in.
+META_CARRIER = "meta"
+_METADATA_KEYS = ("og", "twitter", "jsonld", "title")
+# Besides <h1>: the elements a template may show its headline in (Politico's <h2 class=
+# "headline">, Xinhua's <div class="h-title">), told by their tag or by a class, id or itemprop
+# that says so. Only ever chosen when their text agrees with the metadata.
+_FALLBACK_TAGS = ("h2", "h3", "div", "span", "p", "header", "strong")
+_HEADLINE_HINT = re.compile(r"head|title|hdln|hed\b", re.IGNORECASE)
+_MAX_HEADLINE_CHARS = 300
+_AGREES = 0.6
+_MIN_TITLE_CHARS = 15  # shorter and confirmed by no other carrier: a placeholder
 
-    Prefer an <h1> that another carrier confirms (an <h1> can be the site logo: Politico,
-    CNN Arabic, Prachatai); otherwise the metadata titles, site suffixes stripped, preferring
-    one that some other carrier confirms (a CMS placeholder confirms nothing).
-    """
-    others = [t for key in ("og", "twitter", "jsonld", "trafilatura", "title") for t in carriers.get(key, [])]
-    others += [_strip_site(t, sites) for t in others]
-    best, best_score = "", 0.0
-    for h1 in carriers.get("h1", []):
-        if _site_like(h1, sites):  # the logo: "POLITICO", "CNN"
-            continue
-        score = max((_agreement(h1, o) for o in others), default=0.0)
-        if score > best_score:
-            best, best_score = h1, score
-    if best and best_score >= 0.6:
-        return best
-    ordered = [
-        _strip_site(t, sites)
-        for key in ("og", "twitter", "jsonld", "trafilatura", "title")
-        for t in carriers.get(key, [])
-    ]
+
+def _search_title(carriers: Mapping[str, list[str]], sites: list[str]) -> str:
+    """The search/social title: the first metadata title (og:title first), site suffix
+    stripped, that is not a CMS placeholder (the Telegraph's JSON-LD "escenic": short, and
+    confirmed by no other carrier)."""
+    ordered = [_strip_site(t, sites) for key in _METADATA_KEYS for t in carriers.get(key, [])]
     ordered = [t for t in ordered if t]
     for cand in ordered:
-        if any(_agreement(cand, o) >= 0.6 for o in ordered if o is not cand):
+        if len(loose_form(cand)) >= _MIN_TITLE_CHARS or any(
+            _agreement(cand, o) >= _AGREES for o in ordered if o is not cand
+        ):
             return cand
-    if ordered:
-        return ordered[0]
-    h1s = carriers.get("h1", [])
-    return h1s[0] if h1s else ""
+    return ordered[0] if ordered else ""
+
+
+def _locator(el: etree._Element) -> str:
+    """How a headline element is found again in a later version: ``h1`` (any <h1>: templates
+    restyle theirs), otherwise its tag and class (or id, or itemprop)."""
+    tag = str(el.tag)
+    if tag == "h1":
+        return tag
+    if classes := (el.get("class") or "").split():
+        return tag + "." + ".".join(classes)
+    if ident := (el.get("id") or "").strip():
+        return f"{tag}#{ident}"
+    if prop := (el.get("itemprop") or "").strip():
+        return f"{tag}[itemprop={prop}]"
+    return tag
+
+
+def _is_h1(key: str) -> bool:
+    base, _, n = key.rpartition(":")
+    return key == "h1" or (base == "h1" and n.isdigit())
+
+
+def _headline_elements(
+    tree: HtmlElement, sites: list[str], logos: list[str], h1_only: bool
+) -> dict[str, str]:
+    """Visible elements that may carry the display headline: locator → text, in page order.
+
+    The n-th usable element of one locator is ``locator:n`` (n ≥ 2); usable means it has
+    short text that is not the site's name or logo.
+    """
+    tags = ("h1",) if h1_only else ("h1", *_FALLBACK_TAGS)
+    seen: Counter[str] = Counter()
+    out: dict[str, str] = {}
+    logo_forms = {loose_form(t) for t in logos}
+    for el in tree.iter(*tags):
+        if el.tag != "h1":
+            hints = " ".join(el.get(a) or "" for a in ("class", "id", "itemprop"))
+            if el.tag not in ("h2", "h3") and not _HEADLINE_HINT.search(hints):
+                continue
+            if any(a.tag in ("head", "script", "noscript", "template") for a in el.iterancestors()):
+                continue
+        text = _text_of(el)
+        if not text or len(text) > _MAX_HEADLINE_CHARS or loose_form(text) in logo_forms:
+            continue
+        if _site_like(text, sites):  # the logo: "POLITICO", "CNN"
+            continue
+        key = _locator(el)
+        seen[key] += 1
+        out[key if seen[key] == 1 else f"{key}:{seen[key]}"] = text
+    return out
+
+
+def _confirmed(elements: Mapping[str, str], others: list[str]) -> str | None:
+    """The element whose text the metadata confirms best, if any confirms it enough."""
+    best, best_score = None, 0.0
+    for key, text in elements.items():
+        score = max((_agreement(text, o) for o in others), default=0.0)
+        if score > best_score:
+            best, best_score = key, score
+    return best if best_score >= _AGREES else None
+
+
+def _display_headline(
+    tree: HtmlElement,
+    carrier: str | None,
+    carriers: Mapping[str, list[str]],
+    sites: list[str],
+    logos: list[str],
+    search_title: str,
+) -> tuple[str, str]:
+    """(headline, carrier): read from ``carrier`` when the page still has it, else from the
+    carrier this page would be given if it were tracked now: the <h1> the metadata confirms
+    (an <h1> can be the site logo: Politico, CNN Arabic, Prachatai), else another headline
+    element the metadata confirms, else the metadata itself; an unconfirmed <h1> only when
+    there is no metadata."""
+    meta = search_title or next(iter(carriers.get("trafilatura", [])), "")
+    if carrier == META_CARRIER and meta:
+        return meta, META_CARRIER
+    h1s = _headline_elements(tree, sites, logos, h1_only=True)
+    if carrier in h1s:
+        return h1s[carrier], carrier
+    every: dict[str, str] | None = None
+    if carrier and carrier != META_CARRIER and not _is_h1(carrier):
+        every = _headline_elements(tree, sites, logos, h1_only=False)
+        if carrier in every:
+            return every[carrier], carrier
+    others = [t for key in (*_METADATA_KEYS, "trafilatura") for t in carriers.get(key, [])]
+    others += [_strip_site(t, sites) for t in others]
+    if chosen := _confirmed(h1s, others):
+        return h1s[chosen], chosen
+    if every is None:
+        every = _headline_elements(tree, sites, logos, h1_only=False)
+    if chosen := _confirmed({k: t for k, t in every.items() if not _is_h1(k)}, others):
+        return every[chosen], chosen
+    if not meta and h1s:
+        first = next(iter(h1s))
+        return h1s[first], first
+    return meta, META_CARRIER

@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.core.anchors import NUMBER, QUOTE, names, negations
+from bot.core.anchors import NAME, NUMBER, QUOTE, names, negations
 from bot.core.diff import Change
 
 DECLARED = re.compile(
@@ -90,3 +90,65 @@ def assess(changes: Sequence[Change]) -> Significance:
             declared = c.new if len(c.new) <= 80 else c.new[:79] + "…"
             break
     return Significance(tuple(tags), declared)
+
+
+# What one changed run is worth in a digest, where the runs of many paragraphs compete for one
+# phone screen: the WEIGHTS reasons, counted whether the thing was added or removed (a new
+# person quoted matters as much as one dropped), plus a new sentence of reporting.
+NEW_SENTENCE = 3
+MAX_FACTS_WEIGHT = 40
+LEDE = 16  # the lede is read first: a change there weighs what a changed number does
+
+
+_SENTENCE_END = re.compile(r"[.!?…。！？]")
+_CLOCK = re.compile(r"\d{1,2}:\d{2}")  # a live page's entry stamp ("7:30 p.m."), not a fact
+_QUOTATION = re.compile(r'["“„«‘]([^"“”„«»‘’]{8,})["”»’]')
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A number, name or quotation at ``start:end`` of a text; ``key`` compares it across texts."""
+
+    start: int
+    end: int
+    kind: str  # "number" | "name" | "quote"
+    key: str
+
+
+def facts(text: str) -> list[Fact]:
+    """The numbers (not clock times), multi-word names and quotations of ``text``, in order."""
+    found = [
+        Fact(m.start(), m.end(), "number", m.group())
+        for m in NUMBER.finditer(text)
+        if not _CLOCK.fullmatch(m.group())
+    ]
+    for m in NAME.finditer(text):
+        for name in names(m.group()):
+            at = text.find(name, m.start())
+            found.append(Fact(at, at + len(name), "name", name))
+    found += [Fact(m.start(), m.end(), "quote", m.group(1).casefold()) for m in _QUOTATION.finditer(text)]
+    return sorted(found, key=lambda f: f.start)
+
+
+def novel(text: str, other: str) -> list[Fact]:
+    """The facts of ``text`` that ``other`` does not state: what an added paragraph brings, or
+    what a removed one took away."""
+    known = {(f.kind, f.key) for f in facts(other)}
+    return [f for f in facts(text) if (f.kind, f.key) not in known]
+
+
+def salience(deleted: str, inserted: str, *, lede: bool) -> tuple[int, int]:
+    """(weight, words changed): what a digest shows first of two runs competing for space. A
+    whole paragraph added or removed is a run with nothing on the other side."""
+    # each new or dropped fact counts, so a paragraph bringing a toll and two names outranks one
+    # bringing a single date; capped so one long list does not crowd out everything else
+    found = {(f.kind, f.key) for f in novel(deleted, inserted) + novel(inserted, deleted)}
+    score = min(sum(WEIGHTS[kind] for kind, _ in found), MAX_FACTS_WEIGHT)
+    if sorted(negations(deleted)) != sorted(negations(inserted)):
+        score += WEIGHTS["negation"]
+    if lede:
+        score += LEDE
+    words = len(inserted.split())
+    if words >= 6 and _SENTENCE_END.search(inserted):
+        score += NEW_SENTENCE
+    return score, min(words + len(deleted.split()), 40)

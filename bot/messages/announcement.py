@@ -7,6 +7,10 @@ is built: each paragraph block is rendered, coarsened (neighbouring changed word
 one run) until it fits, and when nothing more fits the rest is summarised as
 "and N more paragraphs changed — /diff K". Markup is produced only as whole tags around
 already-escaped text, so a cut can never fall inside a tag or an entity.
+
+An announcement also keeps a reader's budget (one phone screen, whatever the shape of the edit:
+many paragraphs or one long block): past it the message becomes a digest whose excerpts are the
+changed runs chosen by what changed (core.significance.salience), shown in reading order.
 """
 
 from __future__ import annotations
@@ -18,8 +22,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.core.anchors import NEGATION, NUMBER
-from bot.core.diff import Change, Segment, split_tokens, summarize
-from bot.core.significance import assess, weight
+from bot.core.diff import SEARCH_TITLE_CHANGED, Change, Segment, split_tokens, summarize
+from bot.core.significance import WEIGHTS, Fact, assess, novel, salience
 from bot.messages import limits
 from bot.messages.limits import DEFAULT_BUDGET, visible_len
 from bot.messages.time import format_elapsed
@@ -257,6 +261,10 @@ def _no_space_script(ch: str) -> bool:
 # --------------------------------------------------------------------------------------------
 
 _COARSEN_LEVELS = (0, 3, 8, 20, 60, 10**9)
+# The changes shown at the top, before the paragraphs: the display headline, then the search
+# and social title (<title>, og:title), which is worth a line but never passes for the headline.
+_TITLE_KINDS = ("headline", "search_title")
+SEARCH_TITLE_LINE = SEARCH_TITLE_CHANGED[:1].upper() + SEARCH_TITLE_CHANGED[1:] + ": "
 
 
 def _label(c: Change) -> str:
@@ -279,6 +287,8 @@ def _block_variants(c: Change, m: _Markup, style: _Style) -> Iterator[str]:
     """Renderings of one change, from most detailed to most compact (lazily: usually the
     first fits)."""
     label = "" if c.kind == "headline" else f"{_label(c)}: "
+    if c.kind == "search_title":  # a line of its own, below the headline: readers never see it
+        label = SEARCH_TITLE_LINE
     if c.kind in ("added", "removed") or (c.kind in ("moved", "split", "merged") and not c.segments):
         text = " ".join((c.old if c.kind == "removed" else c.new).split("\n"))
         wrap = {"added": m.inserted, "removed": m.deleted}.get(c.kind, m.italic)
@@ -286,7 +296,7 @@ def _block_variants(c: Change, m: _Markup, style: _Style) -> Iterator[str]:
         yield label + wrap(_cut(text, limit))
         yield label + wrap(_cut(text, 80))
         return
-    context = style.headline_context if c.kind == "headline" else style.context
+    context = style.headline_context if c.kind in _TITLE_KINDS else style.context
     for level in _COARSEN_LEVELS:
         segs = _coarsen(c.segments, level) if level else list(c.segments)
         yield label + _render_segments(segs, m, context, style.max_run)
@@ -294,8 +304,10 @@ def _block_variants(c: Change, m: _Markup, style: _Style) -> Iterator[str]:
     yield label + _render_segments(_coarsen(c.segments, 10**9), m, 15, 60)
 
 
-# Excerpts in a digest, from fullest to tightest: (hunks shown, context chars, run chars).
-_EXCERPTS = ((2, 25, 70), (1, 20, 50))
+# Excerpts in a digest, from fullest to tightest: (context chars, run chars, paragraph chars).
+_EXCERPTS = ((25, 70, 120), (12, 45, 70))
+_MAX_UNITS = 80
+_DIGEST_ENTITIES = 40  # a digest is read at a glance; two still fit one coalesced update (100)
 
 
 def _hunks(segments: Sequence[Segment]) -> list[tuple[int, int]]:
@@ -323,62 +335,148 @@ def _focus(run: str, limit: int) -> str:
     return (" " if run[:1].isspace() else "") + "…" + run[start:].lstrip()
 
 
-def _hunk_weight(c: Change, segments: Sequence[Segment]) -> int:
-    """A hunk weighs what it would as a change of its own (a changed number, a quote…)."""
-    deleted = "".join(s.text for s in segments if s.op == "delete")
-    inserted = "".join(s.text for s in segments if s.op == "insert")
-    return weight(Change(c.kind, c.old_index, c.new_index, deleted, inserted, tuple(segments)))
+@dataclass(frozen=True)
+class _Unit:
+    """One thing a digest can show: a changed run inside a paragraph, or a whole paragraph
+    added, removed or moved (``hunk`` None)."""
+
+    para: int  # index into the digest's paragraph changes
+    hunk: tuple[int, int] | None
+    rank: tuple[int, int]  # salience: (weight, words changed)
 
 
-def _excerpts(c: Change, m: _Markup) -> Iterator[str]:
-    """Short renderings of one change for a digest: its most significant words changed, a few
-    words of context around them, from fullest to tightest."""
+def _position(c: Change) -> int:
+    return c.new_index if c.new_index is not None else c.old_index or 0
+
+
+def _others(paragraphs: Sequence[Change]) -> tuple[str, str]:
+    """All the old and all the new text of the changed paragraphs: what an added paragraph's
+    facts are compared with (the unchanged paragraphs state nothing new either way)."""
+    old = "\n".join(c.old for c in paragraphs if c.kind != "added")
+    new = "\n".join(c.new for c in paragraphs if c.kind != "removed")
+    return old, new
+
+
+def _units(paragraphs: Sequence[Change], coarse: Sequence[Sequence[Segment]]) -> list[_Unit]:
+    """Every run of every changed paragraph, most salient first (reading order breaks ties)."""
+    old_text, new_text = _others(paragraphs)
+    units: list[_Unit] = []
+    for k, c in enumerate(paragraphs):
+        lede = 0 in (c.old_index, c.new_index)
+        if not c.segments:
+            if c.kind == "removed":
+                rank = salience(c.old, new_text, lede=lede)
+            elif c.kind == "added":
+                rank = salience(old_text, c.new, lede=lede)
+            else:
+                rank = salience("", "", lede=lede)
+            units.append(_Unit(k, None, rank))
+            continue
+        runs = []
+        for hunk in _hunks(coarse[k]):
+            runs.append(_Unit(k, hunk, salience(*_run_texts(coarse[k], hunk), lede=False)))
+        if lede and runs:  # the lede counts once, for its most telling run, not for every comma
+            top = min(runs, key=lambda u: (-u.rank[0], -u.rank[1]))
+            runs[runs.index(top)] = _Unit(k, top.hunk, salience(*_run_texts(coarse[k], top.hunk), lede=True))
+        units += runs
+    units.sort(key=lambda u: (-u.rank[0], -u.rank[1], _position(paragraphs[u.para]), u.hunk or (0, 0)))
+    return units[:_MAX_UNITS]
+
+
+def _run_texts(segments: Sequence[Segment], hunk: tuple[int, int] | None) -> tuple[str, str]:
+    run = segments[hunk[0] : hunk[1]] if hunk else ()
+    return "".join(s.text for s in run if s.op == "delete"), "".join(s.text for s in run if s.op == "insert")
+
+
+def _window(text: str, found: Sequence[Fact], limit: int) -> str:
+    """At most ``limit`` characters of a long paragraph, placed to hold the most of its new
+    facts: "…the death toll rose to at least 398 people…" rather than its first words."""
+    if len(text) <= limit or not found:
+        return _cut(text, limit)
+    best, start = 0, 0
+    for at in [0, *(max(0, f.start - 25) for f in found)]:
+        at = text.rfind(" ", 0, at) + 1 if at else 0
+        held = sum(WEIGHTS[f.kind] for f in found if at <= f.start and f.end <= at + limit - 2)
+        if held > best:
+            best, start = held, at
+    return ("…" if start else "") + _cut(text[start:], limit - (1 if start else 0))
+
+
+def _excerpt(
+    c: Change,
+    segments: Sequence[Segment],
+    hunks: Sequence[tuple[int, int]],
+    m: _Markup,
+    style: tuple[int, int, int],
+    other: str = "",
+) -> str:
+    """One paragraph's line in a digest: the chosen runs in reading order, each with a few
+    words of context, "…" where text is left out."""
+    context, max_run, max_para = style
     label = f"{_label(c)}: "
     if not c.segments:
         text = " ".join((c.old if c.kind == "removed" else c.new).split("\n"))
         wrap = {"added": m.inserted, "removed": m.deleted}.get(c.kind, m.italic)
-        for limit in (120, 60):
-            yield label + wrap(_cut(text, limit))
-        return
-    segments = _coarsen(c.segments, 3)
-    hunks = _hunks(segments)
-    ranked = sorted(hunks, key=lambda h: (-_hunk_weight(c, segments[h[0] : h[1]]), h[0]))
-    for count, context, max_run in _EXCERPTS:
-        # each chosen hunk with the unchanged text on either side; hunks sharing it go together
-        spans: list[list[int]] = []
-        for a, b in sorted(ranked[:count]):
-            lo, hi = max(0, a - 1), min(len(segments), b + 1)
-            if spans and lo < spans[-1][1]:
-                spans[-1][1] = hi
-            else:
-                spans.append([lo, hi])
-        parts: list[str] = []
-        for lo, hi in spans:
-            shown = [
-                Segment(g.op, _focus(g.text, max_run)) if g.op != "equal" else g for g in segments[lo:hi]
-            ]
-            part = _render_segments(shown, m, context, max_run)
-            if lo > 0 and not part.startswith("…"):
-                part = "…" + part
-            if hi < len(segments) and not part.endswith("…"):
-                part += "…"
-            if parts and parts[-1].endswith("…") and part.startswith("…"):
-                part = part[1:]
-            parts.append(part)
-        yield label + " ".join(parts)
+        return label + wrap(_window(text, novel(text, other), max_para))
+    # each chosen run with the unchanged text on either side; runs sharing it go together
+    spans: list[list[int]] = []
+    for a, b in sorted(hunks):
+        lo, hi = max(0, a - 1), min(len(segments), b + 1)
+        if spans and lo < spans[-1][1]:
+            spans[-1][1] = hi
+        else:
+            spans.append([lo, hi])
+    parts: list[str] = []
+    for lo, hi in spans:
+        shown = [Segment(g.op, _focus(g.text, max_run)) if g.op != "equal" else g for g in segments[lo:hi]]
+        part = _render_segments(shown, m, context, max_run)
+        if lo > 0 and not part.startswith("…"):
+            part = "…" + part
+        if hi < len(segments) and not part.endswith("…"):
+            part += "…"
+        if parts and parts[-1].endswith("…") and part.startswith("…"):
+            part = part[1:]
+        parts.append(part)
+    return label + " ".join(parts)
+
+
+def _rewritten(c: Change) -> bool:
+    """Most of the paragraph's words changed."""
+    if not c.segments:
+        return c.kind in ("added", "removed")
+    changed = sum(len(s.text.split()) for s in c.segments if s.op == "insert")
+    return changed * 2 > max(1, len(c.new.split()))
 
 
 def _summary_line(changes: Sequence[Change], paragraphs: int | None) -> str:
-    """ "Rewritten: 9 of 11 paragraphs changed, 7 new" when most of the old text changed,
-    otherwise the counts ("2 paragraphs edited, 1 added")."""
+    """The kind of rewrite in one line: "Rewritten: 9 of 11 paragraphs changed, 7 new" when most
+    of the old text changed, otherwise what happened to the lede and the counts ("The lede was
+    rewritten, 2 more paragraphs edited, 3 new paragraphs, 1 removed")."""
     touched = sum(c.old_count for c in changes if c.kind != "added")
     added = sum(c.new_count for c in changes if c.kind == "added")
     if paragraphs and touched * 2 > paragraphs:
         return f"Rewritten: {min(touched, paragraphs)} of {paragraphs} paragraphs changed" + (
             f", {added} new" if added else ""
         )
-    text = summarize(list(changes))
-    return text[:1].upper() + text[1:]
+    if len(changes) == 1 and changes[0].segments:  # one long block
+        runs = len(_hunks(_coarsen(changes[0].segments, 3)))
+        return f"{_label(changes[0]).replace('¶', 'Paragraph ')} in {runs} place{'s' if runs != 1 else ''}"
+    lede = next((c for c in changes if c.kind == "edited" and 0 in (c.old_index, c.new_index)), None)
+    if lede is None:
+        text = summarize(list(changes))
+        return text[:1].upper() + text[1:]
+    rest = [c for c in changes if c is not lede]
+    parts = ["The lede was rewritten" if _rewritten(lede) else "The lede was edited"]
+    edited = sum(c.kind == "edited" for c in rest)
+    if edited:
+        parts.append(f"{edited} more paragraph{'s' if edited != 1 else ''} edited")
+    if added:
+        parts.append(f"{added} new paragraph{'s' if added != 1 else ''}")
+    for kind in ("removed", "moved", "split", "merged"):
+        k = sum(c.kind == kind for c in rest)
+        if k:
+            parts.append(f"{k} {kind}")
+    return ", ".join(parts)
 
 
 def _render(
@@ -389,9 +487,10 @@ def _render(
     pointer: bool,
     budget: int | None = None,
 ) -> str:
-    """Every change that fits Telegram's limits; with a ``budget``, an edit of two or more
-    paragraphs whose full message would take more than ``budget`` visible characters becomes a
-    digest: headline in full, a one-line summary, the most significant changes as excerpts."""
+    """Every change that fits Telegram's limits; with a ``budget``, an edit whose full message
+    would take more than ``budget`` visible characters (many paragraphs or one long one) becomes
+    a digest: headline in full, a one-line summary of the kind of rewrite, the most significant
+    changed runs as excerpts in reading order, then what was left out and "/diff N"."""
     summary = summarize(list(changes))
     site = _cut(ctx.site or ctx.url, 80)
     sig = assess(changes)
@@ -427,11 +526,12 @@ def _render(
     def fits(message: str) -> bool:
         return limits.fits(message, m.html, source=True)
 
-    headlines = [c for c in changes if c.kind == "headline"]
-    paragraphs = [c for c in changes if c.kind != "headline"]
+    headlines = sorted((c for c in changes if c.kind in _TITLE_KINDS), key=lambda c: c.kind != "headline")
+    paragraphs = [c for c in changes if c.kind not in _TITLE_KINDS]
     counts = [part for part in summary.split(", ") if part != "headline changed"]
     # which article, when the headline is unchanged
-    title_line = [m.italic(_cut(ctx.title, 200))] if ctx.title and not headlines else []
+    shows_headline = any(c.kind == "headline" for c in headlines)
+    title_line = [m.italic(_cut(ctx.title, 200))] if ctx.title and not shows_headline else []
     top = [header([*sig.tags, *counts]), *title_line]
     blocks: list[str] = []
     shown = 0
@@ -441,7 +541,7 @@ def _render(
         rest = len(changes) - idx - 1
         chosen = None
         for variant in _block_variants(c, m, style):
-            if c.kind == "headline":
+            if c.kind in _TITLE_KINDS:
                 candidate = assemble([*top, variant], blocks, rest)
             else:
                 candidate = assemble(top, [*blocks, variant], rest)
@@ -450,7 +550,7 @@ def _render(
                 break
         if chosen is None:
             break
-        if c.kind == "headline":
+        if c.kind in _TITLE_KINDS:
             top.append(chosen)
         else:
             blocks.append(chosen)
@@ -458,32 +558,76 @@ def _render(
     message = assemble(top, blocks, len(changes) - shown)
     if not fits(message):  # only a pathological title or site name can get here
         message = assemble([f"✏️ {m.esc(summary)}"], [], len(changes))
-    if budget is None or len(paragraphs) < 2 or visible_len(message) <= budget:
+
+    def seen(message: str) -> int:
+        """What the budget counts: the visible text (all of it, when there is no markup)."""
+        return visible_len(message) if m.html else len(message)
+
+    if budget is None or not paragraphs or seen(message) <= budget:
         return message
 
     # The digest. The headline change is always shown in full: it is the story.
     headline_lines = top[1 + len(title_line) :]
     top = [header(sig.tags or ["edited"]), *title_line, *headline_lines, ""]
     top.append(m.esc(_summary_line(paragraphs, ctx.paragraphs)))
+    coarse = [_coarsen(c.segments, 3) if c.segments else [] for c in paragraphs]
+    units = _units(paragraphs, coarse)
+    old_text, new_text = _others(paragraphs)
+    runs = [len(_hunks(segs)) for segs in coarse]
 
-    def digest(excerpts: list[str], rest: int) -> str:
-        return "\n".join([*top, *excerpts, *([more_line(rest)] if rest else []), footer])
+    def digest(chosen: Sequence[_Unit], style: tuple[int, int, int]) -> str:
+        by_para: dict[int, list[tuple[int, int]]] = {}
+        for u in chosen:
+            by_para.setdefault(u.para, [])
+            if u.hunk is not None:
+                by_para[u.para].append(u.hunk)
+        # reading order: ¶1 before ¶2, whatever order the runs were chosen in
+        order = sorted(by_para, key=lambda k: (_position(paragraphs[k]), k))
+        lines = [
+            _excerpt(
+                paragraphs[k],
+                coarse[k],
+                by_para[k],
+                m,
+                style,
+                new_text if paragraphs[k].kind == "removed" else old_text,
+            )
+            for k in order
+        ]
+        rest_paras = len(paragraphs) - len(by_para)
+        # runs left out of the paragraphs shown; a paragraph not shown counts once, above
+        rest_runs = sum(runs[k] - len(by_para[k]) for k in by_para if paragraphs[k].segments)
+        return "\n".join(
+            [*top, *lines, *([more(rest_paras, rest_runs)] if rest_paras or rest_runs else []), footer]
+        )
+
+    def more(paras: int, runs: int) -> str:
+        if not runs:
+            return more_line(paras)
+        where = f"/diff {ctx.article_number}" if ctx.article_number is not None else "/diff"
+        tail = f" — {where}" if pointer else " (too long for one message)"
+        bits = [f"{paras} more paragraph{'s' if paras != 1 else ''} changed"] if paras else []
+        bits.append(f"{runs} more change{'s' if runs != 1 else ''} not shown")
+        return "and " + ", ".join(bits) + tail
 
     def within(message: str) -> bool:
-        return visible_len(message) <= budget and fits(message)
+        return (
+            seen(message) <= budget and fits(message) and limits.count_entities(message) <= _DIGEST_ENTITIES
+        )
 
-    def position(c: Change) -> int:
-        return c.new_index if c.new_index is not None else c.old_index or 0
-
-    excerpts: list[str] = []
-    for c in sorted(paragraphs, key=lambda c: (-weight(c), position(c))):
-        rest = len(paragraphs) - len(excerpts) - 1
-        chosen = next((e for e in _excerpts(c, m) if within(digest([*excerpts, e], rest))), None)
-        if chosen is not None:
-            excerpts.append(chosen)
-    while excerpts and not within(digest(excerpts, len(paragraphs) - len(excerpts))):
-        excerpts.pop()  # "and 9 more" became "and 10 more"
-    short = digest(excerpts, len(paragraphs) - len(excerpts))
+    best: tuple[int, str] | None = None
+    for style in _EXCERPTS:
+        chosen: list[_Unit] = []
+        for u in units:
+            if within(digest([*chosen, u], style)):
+                chosen.append(u)
+        candidate = digest(chosen, style)
+        if within(candidate) and (best is None or len(chosen) > best[0]):
+            best = (len(chosen), candidate)
+    if best is not None:
+        return best[1]
+    # not even one excerpt fits beside the headline: the summary and the pointer to /diff
+    short = digest([], _EXCERPTS[-1])
     return short if fits(short) else message
 
 

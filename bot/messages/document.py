@@ -19,6 +19,7 @@ from html import escape
 from urllib.parse import unquote, urlsplit
 
 from bot.core.diff import Change, Segment, summarize
+from bot.messages.announcement import SEARCH_TITLE_LINE
 
 __all__ = ["DocumentContext", "document_filename", "render_document"]
 
@@ -142,7 +143,7 @@ def _moved_away(c: Change) -> str:
 def _body(changes: Sequence[Change], ctx: DocumentContext) -> list[str]:
     """The new version's paragraphs in order, changed ones replaced by their change, removed
     ones (and the places moved ones left) right after the paragraph that preceded them."""
-    paragraph_changes = [c for c in changes if c.kind != "headline"]
+    paragraph_changes = [c for c in changes if c.kind not in ("headline", "search_title")]
     changed_old: set[int] = set()
     changed_new: set[int] = set()
     for c in paragraph_changes:
@@ -191,6 +192,9 @@ def render_document(changes: Sequence[Change], ctx: DocumentContext) -> str:
         top = f'<p class="label">Headline changed</p>{h1}{_segments(headline.segments)}</h1>'
     else:
         top = f'<h1 dir="auto">{escape(ctx.title)}</h1>'
+    if search := next((c for c in changes if c.kind == "search_title"), None):
+        label = escape(SEARCH_TITLE_LINE.rstrip(": "))
+        top += f'<p class="label">{label}</p><p dir="auto">{_segments(search.segments)}</p>'
     link = f'<a href="{escape(ctx.url, quote=True)}">{escape(ctx.site or ctx.url)}</a>'
     parts = [
         "<!DOCTYPE html>",

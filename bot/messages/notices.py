@@ -12,6 +12,7 @@ from html import escape
 from bot.core.edits import Event, EventKind
 
 __all__ = [
+    "CARRIER_NOTES",
     "EARLIER",
     "EARLIER_PLAIN",
     "SOMETHING_WENT_WRONG",
@@ -38,6 +39,13 @@ def describe(event: Event, withdrawn: bool, summary: str) -> tuple[str, str]:
     if event.kind == EventKind.REVERT:
         return f"↩️ Reverted to v{event.reverted_to}", f"reverted to v{event.reverted_to}: {summary}"
     return "", summary
+
+
+# /history's line for a version stored because the headline's element changed, not the text.
+CARRIER_NOTES = {
+    "redesign": "headline element changed after a redesign; not announced",
+    "adopted": "headline and search/social title now followed apart; not announced",
+}
 
 
 def _notice(

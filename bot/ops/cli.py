@@ -130,7 +130,8 @@ def cmd_diff(args: argparse.Namespace) -> None:
     new_html, _ = _read_html(args.new, settings)
     url = args.url or (old_url if old_url.startswith("http") else page_url(old_html) or old_url)
     try:
-        old, new = extract(old_html, url), extract(new_html, url)
+        old = extract(old_html, url)
+        new = extract(new_html, url, carrier=old.carrier)  # the headline where OLD showed it
     except NotAnArticle as exc:
         raise CLIError(str(exc.args[0])) from None
     changes = diff_snapshots(old, new)

@@ -20,6 +20,7 @@ from bot.core import policy
 from bot.core.diff import diff_snapshots, for_sensitivity, summarize
 from bot.core.edits import classify
 from bot.core.extract import NotAnArticle, Snapshot
+from bot.core.headline import CarrierSwitch, announceable, carrier_switch
 from bot.core.policy import Intervals, Outcome, next_check
 from bot.messages import notices
 from bot.messages.announcement import DEFAULT_BUDGET, MessageContext, render_announcement, render_plain
@@ -27,7 +28,7 @@ from bot.net.fetch import FetchError, HTTPStatusError
 from bot.service.pages import PageReader
 from bot.storage.articles import PageMeta
 from bot.storage.batching import GroupCommit
-from bot.storage.models import Article, ArticleState, DeliveryKind, utcnow
+from bot.storage.models import Article, ArticleState, DeliveryKind, Version, utcnow
 from bot.storage.outbox import NewDelivery
 from bot.storage.store import Storage
 
@@ -113,7 +114,11 @@ class Checker:
         ):
             await asyncio.to_thread(self.store.queue.update_article, aid, state=ArticleState.DORMANT)
             return CheckResult(aid, Outcome.DORMANT)
-        last_read = PageMeta(article.etag, article.last_modified, article.body_hash, article.fingerprint)
+        # An article tracked before headline carriers were recorded is read in full once to get
+        # one: no conditional GET, no cheap path.
+        last_read: PageMeta | None = None
+        if article.headline_carrier is not None:
+            last_read = PageMeta(article.etag, article.last_modified, article.body_hash, article.fingerprint)
         try:
             page = await self.pages.fetch(article.url, last_read)
         except FetchError as exc:
@@ -127,7 +132,7 @@ class Checker:
         # with the last version and left it standing (same, noise, A/B flip) or became it;
         # a shrunk or unreadable page keeps the old one, so it is extracted again next time.
         try:
-            read = await self.pages.read(page, last_read)
+            read = await self.pages.read(page, last_read, article.headline_carrier)
         except NotAnArticle as exc:
             return await self._failed(article, now, str(exc), permanent=False)
         if read.unchanged in (Outcome.NOT_MODIFIED, Outcome.BODY_SAME):
@@ -146,18 +151,36 @@ class Checker:
                 article, now, Outcome.FINGERPRINT_SAME, shrink_hash=None, shrink_count=0, **meta, **recovered
             )
         new = read.snapshot
+        switch = carrier_switch(article.headline_carrier, new.carrier)
+        meta["headline_carrier"] = new.carrier
 
         last = await asyncio.to_thread(self.store.articles.latest_version, aid)
         assert last is not None, "every article has version 1"
-        if new.content_hash == last.content_hash:
+        if new.content_hash == last.content_hash and switch is not CarrierSwitch.REDESIGN:
             return await self._quiet(
                 article, now, Outcome.SAME, shrink_hash=None, shrink_count=0, **meta, **recovered
             )
 
         old = Snapshot.from_dict(last.content)
-        changes = diff_snapshots(old, new)
+        found = diff_snapshots(old, new)
+        changes = announceable(found, switch, new.search_title)
         if not changes:
-            return await self._quiet(article, now, Outcome.NOISE, **meta, **recovered)
+            if switch is CarrierSwitch.SAME:
+                return await self._quiet(article, now, Outcome.NOISE, **meta, **recovered)
+            # What is read changed (the headline's element, or the search title that versions
+            # stored before it was read lack), the page did not: the next check compares with this.
+            interval = self.intervals.slower(article.interval)
+            recorded: dict[str, object] = {
+                "title": new.title,
+                "interval": interval,
+                "next_check_at": next_check(interval, now),
+                "last_checked_at": now,
+                **meta,
+                **recovered,
+            }
+            note = notices.CARRIER_NOTES[switch]
+            version = await self._store(aid, new, note, [], recorded, now)
+            return CheckResult(aid, Outcome.NOISE, version=version.number, detail=note)
 
         withdrawn = False
         if policy.shrank(old, new):
@@ -187,6 +210,8 @@ class Checker:
                 article, now, Outcome.NOISE, detail="headline A/B flip", **meta, **recovered
             )
         note, summary = notices.describe(event, withdrawn, summarize(event.changes))
+        if switch is not CarrierSwitch.SAME:
+            summary = f"{summary}; {notices.CARRIER_NOTES[switch]}"
 
         number = last.number + 1
 
@@ -229,7 +254,20 @@ class Checker:
         }
         if event.ab_titles:
             fields["ab_titles"] = list(event.ab_titles)
-        version = await asyncio.to_thread(
+        version = await self._store(aid, new, summary, deliveries, fields, now)
+        return CheckResult(aid, Outcome.CHANGED, version=version.number, deliveries=len(deliveries))
+
+    async def _store(
+        self,
+        aid: int,
+        new: Snapshot,
+        summary: str,
+        deliveries: list[NewDelivery],
+        fields: dict[str, object],
+        now: datetime,
+    ) -> Version:
+        """The new version, its announcements and the article's new state, in one transaction."""
+        return await asyncio.to_thread(
             self.store.articles.store_version,
             aid,
             title=new.title,
@@ -240,7 +278,6 @@ class Checker:
             article_fields=fields,
             now=now,
         )
-        return CheckResult(aid, Outcome.CHANGED, version=version.number, deliveries=len(deliveries))
 
     async def _failed(self, article: Article, now: datetime, reason: str, *, permanent: bool) -> CheckResult:
         """Permanent failures end the article; temporary ones back off and speak up once."""

@@ -47,8 +47,9 @@ class PageReader:
             return await self.fetcher.fetch(url)
         return await self.fetcher.fetch(url, etag=last.etag, last_modified=last.last_modified)
 
-    async def read(self, page: Page, last: PageMeta | None = None) -> PageRead:
-        """Fingerprint and extract ``page`` unless it is the page ``last`` describes.
+    async def read(self, page: Page, last: PageMeta | None = None, carrier: str | None = None) -> PageRead:
+        """Fingerprint and extract ``page`` unless it is the page ``last`` describes; the
+        headline is read from ``carrier`` (``Snapshot.carrier`` of the article's first read).
 
         Raises ``bot.core.extract.NotAnArticle`` when the changed page has no article in it.
         """
@@ -59,5 +60,5 @@ class PageReader:
         printed = await self.parser.run(fingerprint, page.html)
         if last is not None and printed == last.fingerprint:
             return PageRead(page, printed, None, Outcome.FINGERPRINT_SAME)
-        snapshot = await self.parser.extract(page.html, page.url)
+        snapshot = await self.parser.extract(page.html, page.url, carrier)
         return PageRead(page, printed, snapshot)

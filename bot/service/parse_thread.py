@@ -46,9 +46,9 @@ class ParseThread:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
 
-    async def extract(self, html: str, url: str | None) -> Snapshot:
+    async def extract(self, html: str, url: str | None, carrier: str | None = None) -> Snapshot:
         """``bot.core.extract.extract`` on the parse thread (raises ``NotAnArticle`` as it does)."""
-        return await self.run(extract, html, url)
+        return await self.run(extract, html, url, carrier)
 
     def close(self) -> None:
         """Stop taking work; a page being parsed finishes in the background."""

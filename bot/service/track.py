@@ -117,6 +117,7 @@ class TrackService:
                 meta=PageMeta(page.etag, page.last_modified, page.body_hash, read.fingerprint),
                 interval=self.settings.monitor.interval,
                 thread_id=thread_id,
+                headline_carrier=snapshot.carrier,
             )
         self.on_tracked()
         log.info(

@@ -84,6 +84,7 @@ class Articles:
         interval: int,
         now: datetime | None = None,
         thread_id: int | None = None,
+        headline_carrier: str | None = None,
     ) -> TrackResult:
         """Subscribe the chat; create the article and its version 1 if nobody tracked it yet.
 
@@ -111,6 +112,7 @@ class Articles:
                         last_modified=meta.last_modified,
                         body_hash=meta.body_hash,
                         fingerprint=meta.fingerprint,
+                        headline_carrier=headline_carrier,
                         created_at=now,
                     )
                     s.add(article)

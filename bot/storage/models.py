@@ -74,6 +74,9 @@ class Article(SQLModel, table=True):
     body_hash: str | None = None
     # bot.core.fingerprint of the page last extracted: unchanged means the extraction is too.
     fingerprint: str | None = None
+    # Where the page shows its display headline (Snapshot.carrier: "h1", "h2.headline", "meta"),
+    # chosen at /track and followed since; None for articles tracked before it was recorded.
+    headline_carrier: str | None = None
     failures: int = 0  # consecutive failed checks
     failure_reason: str = ""
     # A sudden loss of most of the text must persist this many checks before it is announced.
