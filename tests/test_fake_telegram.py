@@ -572,7 +572,7 @@ async def test_reply_keyboards_and_chat_requests(fake: FakeTelegram, bot: Bot) -
     await bot.send_message(ALICE, "again", reply_markup=keyboard)
     await bot.send_message(ALICE, "done", reply_markup=ReplyKeyboardRemove())
     assert fake.keyboard_of(ALICE) is None
-    with pytest.raises(BadRequest, match="(?i)request_id_invalid"):
+    with pytest.raises(BadRequest, match=r"(?i)request_id_invalid"):
         big = KeyboardButtonRequestChat(2**31, True)
         await bot.send_message(
             ALICE, "x", reply_markup=ReplyKeyboardMarkup([[KeyboardButton("P", request_chat=big)]])
