@@ -26,6 +26,29 @@ class CLIError(Exception):
     """Printed as one line ``redline: error: …`` with exit status 2."""
 
 
+class StartupFailed(Exception):
+    """Telegram could not be reached at start-up: one line, exit status 1 (a restart may help)."""
+
+
+TOKEN_REFUSED = (
+    "Telegram refused the token (401 Unauthorized): it was revoked or mistyped. Get the current "
+    "one from @BotFather (/mybots → API Token) and set REDLINE_TELEGRAM_TOKEN"
+)
+
+
+def _reach_telegram(settings: Settings) -> None:
+    """Before the bot is built: a network blip at boot is retried, a refused token ends it."""
+    from bot.tg.startup import TelegramUnreachable, TokenRejected, reach_telegram
+
+    t = settings.telegram
+    try:
+        asyncio.run(reach_telegram(t.token, t.base_url, t.startup_attempts))
+    except TokenRejected:
+        raise CLIError(TOKEN_REFUSED) from None
+    except TelegramUnreachable as exc:
+        raise StartupFailed(str(exc)) from None
+
+
 def _settings(path: str | None) -> Settings:
     if path is None and Path("config.toml").is_file():
         path = "config.toml"
@@ -48,6 +71,7 @@ def cmd_run(args: argparse.Namespace) -> None:
     settings = _settings(args.config)
     _need_token(settings)
     setup_logging(settings.logging.level, settings.telegram.token)
+    _reach_telegram(settings)
     app = build_application(settings, stop_signals=True)
     t = settings.telegram
     if t.webhook_url:
@@ -59,9 +83,12 @@ def cmd_run(args: argparse.Namespace) -> None:
             webhook_url=t.webhook_url,
             secret_token=t.webhook_secret or None,
             allowed_updates=Update.ALL_TYPES,
+            bootstrap_retries=t.startup_attempts,
         )
     else:
-        app.run_polling(allowed_updates=Update.ALL_TYPES, timeout=t.poll_timeout)
+        app.run_polling(
+            allowed_updates=Update.ALL_TYPES, timeout=t.poll_timeout, bootstrap_retries=t.startup_attempts
+        )
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
@@ -320,6 +347,9 @@ def main(argv: list[str] | None = None) -> int:
     except (CLIError, ConfigError, DatabaseError, MetricsError) as exc:
         print(f"redline: error: {exc}", file=sys.stderr)
         return 2
+    except StartupFailed as exc:
+        print(f"redline: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `redline check … | head`: the reader left, which is not an error
