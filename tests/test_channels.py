@@ -4,6 +4,7 @@ and the user's admin rights are asked of Telegram at every command. Over the fak
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from bot.messages import channels as words
@@ -14,6 +15,7 @@ from tests.conftest import RunningBots
 from tests.fakes.telegram_api import FakeTelegram, SentMessage
 from tests.fakes.web import ArticleServer
 from tests.pages import article_html, putin_v2
+from tests.test_cli import redline
 
 CHANNEL = -1001234500001
 EDITOR = 7001  # an admin of the channel, writing to the bot in private
@@ -91,6 +93,19 @@ async def test_admin_tracks_for_a_channel_from_a_private_chat(
         assert [(n, u) for n, _url, u in owners[CHANNEL]] == [(1, EDITOR)]  # the editor owns it
     finally:
         store.engine.dispose()
+
+    report = await asyncio.to_thread(
+        redline, "chats", env={"REDLINE_DATABASE_URL": f"sqlite:///{bots.db_path}"}
+    )
+    assert report.returncode == 0, report.stderr
+    assert report.stdout == (
+        "2 chats, 1 subscriptions, 1 owners\n"
+        "\n"
+        f"7001 private 'Editor' · manages channel {CHANNEL} · 0 articles\n"
+        "\n"
+        f"{CHANNEL} channel 'Press Watch' · 1 article\n"
+        f"  #1 {url} · user 7001\n"
+    )
 
     articles.set_page("/p", putin_v2())
     announcement = await telegram.wait_for(CHANNEL, contains="<b>cancels</b>", timeout=30)

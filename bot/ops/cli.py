@@ -1,5 +1,5 @@
 """The ``redline`` command: ``run``, ``worker``, ``check URL``, ``diff OLD.html NEW.html``,
-``migrate``, ``stats``, ``export --article URL`` and ``backup PATH``."""
+``migrate``, ``stats``, ``chats``, ``export --article URL`` and ``backup PATH``."""
 
 from __future__ import annotations
 
@@ -250,6 +250,15 @@ def cmd_stats(args: argparse.Namespace) -> None:
     print(format_stats(collect(_store(settings).engine)))
 
 
+def cmd_chats(args: argparse.Namespace) -> None:
+    """For the operator: every chat, what it tracks and who tracked it."""
+    from bot.messages.operator import chats_report
+
+    settings = _settings(args.config)
+    setup_logging("WARNING")
+    print(chats_report(_store(settings).chats.overview()))
+
+
 def cmd_export(args: argparse.Namespace) -> None:
     from bot.messages.export import export
     from bot.net.urls import URLError, canonical_url, parse_user_url, url_key
@@ -324,6 +333,9 @@ def parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("stats", help="articles, checks in the last hour, backlog, deliveries, chats, size")
     sp.add_argument("--config", metavar="PATH")
     sp.set_defaults(func=cmd_stats)
+    sp = sub.add_parser("chats", help="every chat, the articles it tracks and who tracked each")
+    sp.add_argument("--config", metavar="PATH")
+    sp.set_defaults(func=cmd_chats)
     sp = sub.add_parser("export", help="an article's history: every version (JSON) or change (CSV)")
     sp.add_argument("--article", metavar="URL", required=True, help="the article's URL")
     sp.add_argument("--format", choices=["json", "csv"], default="json")
