@@ -36,6 +36,23 @@ TOKEN_REFUSED = (
 )
 
 
+def _database_opens(settings: Settings) -> None:
+    """A database that cannot be opened is said first (a local mistake), before any network."""
+    from sqlalchemy.exc import OperationalError
+
+    from bot.storage.engine import make_engine
+    from bot.storage.schema import cannot_open
+
+    engine = make_engine(settings.database.url)
+    try:
+        with engine.connect() as conn:  # only a connection: nothing is read, written or logged
+            conn.exec_driver_sql("SELECT 1")
+    except OperationalError as exc:
+        raise cannot_open(engine, exc) from None
+    finally:
+        engine.dispose()
+
+
 def _reach_telegram(settings: Settings) -> None:
     """Before the bot is built: a network blip at boot is retried, a refused token ends it."""
     from bot.tg.startup import TelegramUnreachable, TokenRejected, reach_telegram
@@ -71,6 +88,7 @@ def cmd_run(args: argparse.Namespace) -> None:
     settings = _settings(args.config)
     _need_token(settings)
     setup_logging(settings.logging.level, settings.telegram.token)
+    _database_opens(settings)
     _reach_telegram(settings)
     app = build_application(settings, stop_signals=True)
     t = settings.telegram
