@@ -26,6 +26,7 @@ from bot.storage.engine import make_engine
 from bot.storage.retention import Retention
 from bot.storage.stats import CheckCounter
 from bot.storage.store import Storage
+from bot.tg.allowlist import Allowlist
 from bot.tg.commands import Commands
 from bot.tg.membership import ChatEvents
 from bot.tg.sender import Sender
@@ -148,6 +149,7 @@ def build_application(
     )
     app.bot_data["redline"] = redline
     ChatEvents(store, on_resumed=sender.wake).register(app)
+    Allowlist(t.allowed_users, t.allowed_chats).register(app)
     redline.commands.register(app)
     app.add_error_handler(_on_error)
     assert app.job_queue is not None, "install python-telegram-bot[job-queue]"

@@ -45,6 +45,13 @@ class TelegramSettings:
     # Edits of one article this close together update the last announcement instead of
     # posting another (while it is still the chat's newest message). 0 turns it off.
     coalesce_minutes: float = 10.0
+    # Who may use the bot: user ids, and chat ids (a group or channel lets all its members in).
+    # Both empty: everyone. Anyone else gets one polite line and costs nothing more.
+    allowed_users: tuple[int, ...] = ()
+    allowed_chats: tuple[int, ...] = ()
+    # Attempts to reach Telegram at start-up (getMe) before giving up, with back-off between
+    # them (1 s, doubling, at most 30 s): a network blip at boot must not leave the bot dead.
+    startup_attempts: int = 10
 
 
 @dataclass(frozen=True)
@@ -90,6 +97,9 @@ class LimitsSettings:
     commands_per_minute: int = 20
     # Articles one chat may track.
     max_articles_per_chat: int = 200
+    # Articles one person may track across every chat (0: no cap), so one user cannot make the
+    # bot fetch max_articles_per_chat URLs in each of many chats.
+    max_articles_per_user: int = 400
     max_message_chars: int = 2000
     max_url_chars: int = 2000
 
@@ -203,6 +213,10 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
     t = settings.telegram
     if t.send_concurrency < 1 or t.send_lease <= 0 or t.coalesce_minutes < 0:
         raise ConfigError("telegram: send_concurrency and send_lease must be positive, coalesce_minutes >= 0")
+    if t.startup_attempts < 1:
+        raise ConfigError("telegram: startup_attempts must be at least 1")
+    if settings.limits.max_articles_per_user < 0:
+        raise ConfigError("limits: max_articles_per_user must be 0 (no cap) or more")
     return settings
 
 

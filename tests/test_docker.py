@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import subprocess
 import uuid
@@ -68,7 +69,17 @@ async def start(image: str, volume: str, telegram: FakeTelegram) -> str:
     (plus the fake Bot API's address and fast checks for the test)."""
     env = [arg for key, value in fast_bot_env(telegram).items() for arg in ("-e", f"{key}={value}")]
     run = await asyncio.to_thread(
-        docker, "run", "-d", "--network", "host", "-v", f"{volume}:/data", *env, image
+        docker,
+        "run",
+        "-d",
+        "--restart",
+        "unless-stopped",
+        "--network",
+        "host",
+        "-v",
+        f"{volume}:/data",
+        *env,
+        image,
     )
     assert run.returncode == 0, run.stderr
     return run.stdout.strip()
@@ -118,3 +129,22 @@ def test_docker_unwritable_bind_mount_is_one_line(image: str, tmp_path: Path) ->
     run = docker("run", "--rm", "-e", "REDLINE_TELEGRAM_TOKEN=1:x", "-v", f"{data}:/data", image, timeout=120)
     assert run.returncode == 2
     assert run.stderr == "redline: error: database directory is not writable by uid 10001: /data\n"
+
+
+def test_readme_and_compose_restart_the_bot_after_a_blip() -> None:
+    """No daemon needed: the documented `docker run` and every service of compose.yaml restart
+    unless stopped, and compose's bot and worker reach its PostgreSQL with its credentials."""
+    readme = (ROOT / "README.md").read_text()
+    runs = [line for line in readme.splitlines() if line.startswith("docker run ")]
+    assert runs and all("--restart unless-stopped" in line for line in runs), runs
+    compose = (ROOT / "compose.yaml").read_text()
+    services = re.findall(r"^  (\w+):\n", compose.split("\nservices:\n", 1)[1], re.MULTILINE)
+    assert services == ["bot", "worker", "db"]
+    assert compose.count("restart: unless-stopped") == 2  # the shared Redline block and the database
+    assert re.search(r'^  bot:\n    <<: \*redline\n    command: \["run"\]$', compose, re.MULTILINE)
+    assert re.search(r'^  worker:\n    <<: \*redline\n    command: \["worker"\]$', compose, re.MULTILINE)
+    url = re.search(r"REDLINE_DATABASE_URL: postgresql\+psycopg://(\w+):(\S+)@db:5432/(\w+)", compose)
+    assert url is not None
+    assert f"POSTGRES_USER: {url[1]}" in compose and f"POSTGRES_DB: {url[3]}" in compose
+    assert f"POSTGRES_PASSWORD: {url[2]}" in compose
+    assert "'.[postgres]'" in (ROOT / "Dockerfile").read_text()

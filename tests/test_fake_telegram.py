@@ -534,3 +534,59 @@ def test_lenient_ampersand_matches_telegram_exactly() -> None:
     with pytest.raises(EntityParseError):
         parse_telegram_html("AT&T")
     assert utf16_len("😀a") == 3
+
+
+async def test_reply_keyboards_and_chat_requests(fake: FakeTelegram, bot: Bot) -> None:
+    """A chat-request button is checked as Telegram checks it; picking a chat sends a
+    ``chat_shared`` message only for a chat the request lists; a one-time keyboard hides."""
+    from telegram import (
+        ChatAdministratorRights,
+        KeyboardButton,
+        KeyboardButtonRequestChat,
+        ReplyKeyboardMarkup,
+        ReplyKeyboardRemove,
+    )
+
+    fake.add_chat(ALICE)
+    fake.add_chat(-1009, "channel", title="News")
+    fake.add_chat(-1008, "channel", title="Other")
+    fake.set_chat_member(-1009, ALICE, "administrator")
+    rights = ChatAdministratorRights(*([False] * 11), can_post_messages=True)
+    request = KeyboardButtonRequestChat(
+        1, True, bot_is_member=True, user_administrator_rights=rights, request_title=True
+    )
+    keyboard = ReplyKeyboardMarkup([[KeyboardButton("Pick", request_chat=request)]], one_time_keyboard=True)
+    await bot.send_message(ALICE, "pick one", reply_markup=keyboard)
+    assert fake.keyboard_of(ALICE) is not None
+    with pytest.raises(AssertionError, match="lacks the requested rights"):
+        fake.share_chat(ALICE, 1, -1008)  # Alice is no admin there: her client does not list it
+    with pytest.raises(AssertionError, match="no chat-request button with request_id 2"):
+        fake.share_chat(ALICE, 2, -1009)
+    fake.share_chat(ALICE, 1, -1009)
+    update = Update.de_json((await bot.get_updates())[-1].to_dict(), bot)
+    assert update.message is not None and update.message.chat_shared is not None
+    shared = update.message.chat_shared
+    assert (shared.request_id, shared.chat_id, shared.title) == (1, -1009, "News")
+    assert fake.keyboard_of(ALICE) is None  # one-time: hidden once used
+
+    await bot.send_message(ALICE, "again", reply_markup=keyboard)
+    await bot.send_message(ALICE, "done", reply_markup=ReplyKeyboardRemove())
+    assert fake.keyboard_of(ALICE) is None
+    with pytest.raises(BadRequest, match=r"(?i)request_id_invalid"):
+        big = KeyboardButtonRequestChat(2**31, True)
+        await bot.send_message(
+            ALICE, "x", reply_markup=ReplyKeyboardMarkup([[KeyboardButton("P", request_chat=big)]])
+        )
+    member = await bot.get_chat_member(-1009, ALICE)
+    assert member.status == "administrator" and member.can_post_messages is True  # type: ignore[attr-defined]
+
+
+async def test_gateway_blip_and_revoked_token(fake: FakeTelegram, bot: Bot) -> None:
+    """Telegram's 502 is an HTML page (PTB: NetworkError); a revoked token answers 401 to all."""
+    fake.gateway_down("getMe", count=1)
+    with pytest.raises(NetworkError, match=r"Bad Gateway \(502\)"):
+        await bot.get_me()
+    assert (await bot.get_me()).username == fake.bot_username
+    fake.revoke_token()
+    with pytest.raises(InvalidToken):
+        await bot.get_me()

@@ -178,3 +178,39 @@ async def test_a_full_chat_is_refused_before_the_page_is_read(
         )
         assert [row.number for row in sqlite_store.articles.tracked(ALICE)] == [1]
         assert articles.hits("/news/b") == 1  # fetched (it may redirect to a known article), never extracted
+
+
+async def test_a_full_chat_is_refused_an_article_other_chats_track(
+    sqlite_store: Storage, articles: ArticleServer
+) -> None:
+    """The cap held only for articles nobody tracked yet: a full chat could add any article
+    another chat tracks, past max_articles_per_chat."""
+    articles.set_page("/news/a", article_html())
+    articles.set_page("/news/b", article_html("Another story"))
+    async for t in _tracking(sqlite_store, articles, settings(max_articles_per_chat=1)):
+        assert isinstance(await t.service.track(BOB, articles.url("/news/b")), TrackResult)
+        assert isinstance(await t.service.track(ALICE, articles.url("/news/a")), TrackResult)
+        result = await t.service.track(ALICE, articles.url("/news/b"))
+        assert result == Refused(Refusal.FULL, count=1)
+        assert [row.number for row in sqlite_store.articles.tracked(ALICE)] == [1]
+        again = await t.service.track(ALICE, articles.url("/news/a"))  # already tracked: not refused
+        assert isinstance(again, TrackResult) and again.already
+
+
+async def test_the_per_user_cap_counts_every_chat(sqlite_store: Storage, articles: ArticleServer) -> None:
+    """limits.max_articles_per_user: one person across chats; tracking again is no new article."""
+    for path in ("/a", "/b", "/c"):
+        articles.set_page(path, article_html(f"Story {path}"))
+    sqlite_store.chats.ensure(-2002, "group")
+    async for t in _tracking(sqlite_store, articles, settings(max_articles_per_user=2)):
+        assert isinstance(await t.service.track(ALICE, articles.url("/a"), user_id=ALICE), TrackResult)
+        assert isinstance(await t.service.track(-2002, articles.url("/b"), user_id=ALICE), TrackResult)
+        again = await t.service.track(-2002, articles.url("/b"), user_id=ALICE)
+        assert isinstance(again, TrackResult) and again.already
+        result = await t.service.track(-2002, articles.url("/c"), user_id=ALICE)
+        assert result == Refused(Refusal.USER_FULL, count=2)
+        assert track_reply(result) == (
+            "You already track 2 articles across your chats, the most I allow one person. /untrack some first."
+        )
+        assert isinstance(await t.service.track(-2002, articles.url("/c"), user_id=BOB), TrackResult)
+        assert sqlite_store.articles.count_owned(ALICE) == 2

@@ -24,6 +24,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("diff", "Word-level diff: /diff 2 (last edit) or /diff 2 1 3 (versions 1 and 3)", "N [A B]"),
     ("export", "History as a file: /export 2 (every version, JSON), /export 2 csv (every change)", "N [csv]"),
     ("sensitivity", "What counts as an edit in this chat: headline only, substantive, everything", ""),
+    ("channel", "Manage a channel from this private chat: pick it, then /track, /list… act on it", "[off]"),
     ("help", "What this bot does and how to use it", ""),
 ]
 
@@ -76,8 +77,9 @@ def sensitivity_question(current: str) -> str:
     return f"What should count as an edit in this chat? Now: <b>{label}</b>."
 
 
-def sensitivity_saved(choice: str) -> str:
-    return f"This chat now gets: <b>{SENSITIVITY_LABELS[Sensitivity(choice)]}</b>."
+def sensitivity_saved(choice: str, channel: str | None = None) -> str:
+    who = "This chat" if channel is None else f"<b>{escape(channel)}</b>"
+    return f"{who} now gets: <b>{SENSITIVITY_LABELS[Sensitivity(choice)]}</b>."
 
 
 TRACK_BUTTON = "Track this article"
@@ -133,10 +135,12 @@ def _link(article: ArticleRecord) -> str:
     return f'<a href="{escape(article.url, quote=True)}">{escape(title)}</a>'
 
 
-def tracking_started(number: int, article: ArticleRecord) -> str:
+def tracking_started(number: int, article: ArticleRecord, channel: str | None = None) -> str:
+    """``channel``: the title of the channel tracked for (managed from a private chat)."""
+    where, which = ("here", "this chat") if channel is None else (f"in <b>{escape(channel)}</b>", "it")
     return (
         f"👀 Tracking #{number}: {_link(article)} · {escape(article.site)}\n"
-        "I'll post here when the headline or a paragraph changes. /list shows what this chat tracks."
+        f"I'll post {where} when the headline or a paragraph changes. /list shows what {which} tracks."
     )
 
 

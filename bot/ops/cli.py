@@ -1,5 +1,5 @@
 """The ``redline`` command: ``run``, ``worker``, ``check URL``, ``diff OLD.html NEW.html``,
-``migrate``, ``stats``, ``export --article URL`` and ``backup PATH``."""
+``migrate``, ``stats``, ``chats``, ``export --article URL`` and ``backup PATH``."""
 
 from __future__ import annotations
 
@@ -26,6 +26,46 @@ class CLIError(Exception):
     """Printed as one line ``redline: error: …`` with exit status 2."""
 
 
+class StartupFailed(Exception):
+    """Telegram could not be reached at start-up: one line, exit status 1 (a restart may help)."""
+
+
+TOKEN_REFUSED = (
+    "Telegram refused the token (401 Unauthorized): it was revoked or mistyped. Get the current "
+    "one from @BotFather (/mybots → API Token) and set REDLINE_TELEGRAM_TOKEN"
+)
+
+
+def _database_opens(settings: Settings) -> None:
+    """A database that cannot be opened is said first (a local mistake), before any network."""
+    from sqlalchemy.exc import OperationalError
+
+    from bot.storage.engine import make_engine
+    from bot.storage.schema import cannot_open
+
+    engine = make_engine(settings.database.url)
+    try:
+        with engine.connect() as conn:  # only a connection: nothing is read, written or logged
+            conn.exec_driver_sql("SELECT 1")
+    except OperationalError as exc:
+        raise cannot_open(engine, exc) from None
+    finally:
+        engine.dispose()
+
+
+def _reach_telegram(settings: Settings) -> None:
+    """Before the bot is built: a network blip at boot is retried, a refused token ends it."""
+    from bot.tg.startup import TelegramUnreachable, TokenRejected, reach_telegram
+
+    t = settings.telegram
+    try:
+        asyncio.run(reach_telegram(t.token, t.base_url, t.startup_attempts))
+    except TokenRejected:
+        raise CLIError(TOKEN_REFUSED) from None
+    except TelegramUnreachable as exc:
+        raise StartupFailed(str(exc)) from None
+
+
 def _settings(path: str | None) -> Settings:
     if path is None and Path("config.toml").is_file():
         path = "config.toml"
@@ -48,6 +88,8 @@ def cmd_run(args: argparse.Namespace) -> None:
     settings = _settings(args.config)
     _need_token(settings)
     setup_logging(settings.logging.level, settings.telegram.token)
+    _database_opens(settings)
+    _reach_telegram(settings)
     app = build_application(settings, stop_signals=True)
     t = settings.telegram
     if t.webhook_url:
@@ -59,9 +101,12 @@ def cmd_run(args: argparse.Namespace) -> None:
             webhook_url=t.webhook_url,
             secret_token=t.webhook_secret or None,
             allowed_updates=Update.ALL_TYPES,
+            bootstrap_retries=t.startup_attempts,
         )
     else:
-        app.run_polling(allowed_updates=Update.ALL_TYPES, timeout=t.poll_timeout)
+        app.run_polling(
+            allowed_updates=Update.ALL_TYPES, timeout=t.poll_timeout, bootstrap_retries=t.startup_attempts
+        )
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
@@ -224,6 +269,15 @@ def cmd_stats(args: argparse.Namespace) -> None:
     print(format_stats(collect(_store(settings).engine)))
 
 
+def cmd_chats(args: argparse.Namespace) -> None:
+    """For the operator: every chat, what it tracks and who tracked it."""
+    from bot.messages.operator import chats_report
+
+    settings = _settings(args.config)
+    setup_logging("WARNING")
+    print(chats_report(_store(settings).chats.overview()))
+
+
 def cmd_export(args: argparse.Namespace) -> None:
     from bot.messages.export import export
     from bot.net.urls import URLError, canonical_url, parse_user_url, url_key
@@ -298,6 +352,9 @@ def parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("stats", help="articles, checks in the last hour, backlog, deliveries, chats, size")
     sp.add_argument("--config", metavar="PATH")
     sp.set_defaults(func=cmd_stats)
+    sp = sub.add_parser("chats", help="every chat, the articles it tracks and who tracked each")
+    sp.add_argument("--config", metavar="PATH")
+    sp.set_defaults(func=cmd_chats)
     sp = sub.add_parser("export", help="an article's history: every version (JSON) or change (CSV)")
     sp.add_argument("--article", metavar="URL", required=True, help="the article's URL")
     sp.add_argument("--format", choices=["json", "csv"], default="json")
@@ -321,6 +378,9 @@ def main(argv: list[str] | None = None) -> int:
     except (CLIError, ConfigError, DatabaseError, MetricsError) as exc:
         print(f"redline: error: {exc}", file=sys.stderr)
         return 2
+    except StartupFailed as exc:
+        print(f"redline: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `redline check … | head`: the reader left, which is not an error

@@ -44,6 +44,23 @@ class RedactToken(logging.Filter):
         return True
 
 
+class NotJsonAnswer(logging.Filter):
+    """PTB logs every answer that is not JSON (Telegram's 502 Bad Gateway page) at ERROR, with
+    the page and a traceback, then raises ``NetworkError``, which its caller reports in one line:
+    a blip at start-up printed dozens of lines per attempt. Kept as one DEBUG line, if any."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not str(record.msg).startswith("Can not load invalid JSON data"):
+            return True
+        if not logging.getLogger().isEnabledFor(logging.DEBUG):
+            return False
+        body = record.getMessage().split(":", 1)[-1].strip()
+        record.msg, record.args = "telegram_answer_not_json body=%r", (body[:120],)
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        record.exc_info, record.exc_text = None, None
+        return True
+
+
 def setup_logging(level: str = "INFO", token: str = "") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"))
@@ -53,5 +70,9 @@ def setup_logging(level: str = "INFO", token: str = "") -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    ptb_request = logging.getLogger("telegram.request.BaseRequest")
+    for old_filter in [f for f in ptb_request.filters if isinstance(f, NotJsonAnswer)]:
+        ptb_request.removeFilter(old_filter)
+    ptb_request.addFilter(NotJsonAnswer())
     for noisy in ("httpx", "httpcore", "apscheduler.executors", "apscheduler.scheduler"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -31,6 +31,7 @@ class Refusal(StrEnum):
     BAD_URL = "bad_url"  # not a web address we may fetch (bot.net.urls.URLError)
     UNREADABLE = "unreadable"  # the fetch failed (bot.net.fetch.FetchError)
     FULL = "full"  # the chat tracks the most articles it may
+    USER_FULL = "user_full"  # the user tracks the most articles one person may, across chats
     NOT_AN_ARTICLE = "not_an_article"  # the page has no article in it
 
 
@@ -38,7 +39,7 @@ class Refusal(StrEnum):
 class Refused:
     reason: Refusal
     detail: str = ""  # the refusing layer's own explanation (URL, fetch and extraction errors)
-    count: int = 0  # FULL: how many articles the chat tracks
+    count: int = 0  # FULL: how many articles the chat tracks; USER_FULL: the user, everywhere
 
 
 def _readable(article: Article | None) -> bool:
@@ -59,10 +60,30 @@ class TrackService:
         self.settings = settings
         self.on_tracked = on_tracked  # wakes the scheduler: a new or woken article is due
 
+    async def _over_quota(self, chat_id: int, key: str, user_id: int | None) -> Refused | None:
+        """The chat's and the user's caps, for a subscription the chat does not have yet."""
+        if await asyncio.to_thread(self.articles.lookup, chat_id, url_key=key) is not None:
+            return None  # already tracked here: the reply says so, nothing new is taken
+        limits = self.settings.limits
+        count = await asyncio.to_thread(self.articles.count_subscriptions, chat_id)
+        if count >= limits.max_articles_per_chat:
+            return Refused(Refusal.FULL, count=count)
+        if user_id is not None and limits.max_articles_per_user > 0:
+            owned = await asyncio.to_thread(self.articles.count_owned, user_id)
+            if owned >= limits.max_articles_per_user:
+                log.info("track_refused chat=%s user=%s reason=user_cap owned=%d", chat_id, user_id, owned)
+                return Refused(Refusal.USER_FULL, count=owned)
+        return None
+
     async def track(
-        self, chat_id: int, target: str | None, thread_id: int | None = None
+        self,
+        chat_id: int,
+        target: str | None,
+        thread_id: int | None = None,
+        user_id: int | None = None,
     ) -> TrackResult | Refused:
-        """Subscribe ``chat_id`` to the article at ``target`` (announcements go to ``thread_id``)."""
+        """Subscribe ``chat_id`` to the article at ``target`` (announcements go to ``thread_id``);
+        ``user_id`` is who asked (kept as the subscription's owner, counted by the per-user cap)."""
         if target is None:
             return Refused(Refusal.NO_URL)
         try:
@@ -80,6 +101,9 @@ class TrackService:
                 return Refused(Refusal.UNREADABLE, exc.user_message)
             url, key = page.url, url_key(page.url)  # after redirects
             known = await asyncio.to_thread(self.articles.find, key)
+        refused = await self._over_quota(chat_id, key, user_id)
+        if refused is not None:
+            return refused
         if known is not None and _readable(known):
             result = await asyncio.to_thread(
                 self.articles.track,
@@ -93,11 +117,9 @@ class TrackService:
                 meta=PageMeta(),
                 interval=known.interval,
                 thread_id=thread_id,
+                user_id=user_id,
             )
         else:
-            count = await asyncio.to_thread(self.articles.count_subscriptions, chat_id)
-            if count >= self.settings.limits.max_articles_per_chat:
-                return Refused(Refusal.FULL, count=count)
             assert page is not None, "fetched above: no readable article had it"
             try:
                 read = await self.pages.read(page)
@@ -118,6 +140,7 @@ class TrackService:
                 interval=self.settings.monitor.interval,
                 thread_id=thread_id,
                 headline_carrier=snapshot.carrier,
+                user_id=user_id,
             )
         self.on_tracked()
         log.info(

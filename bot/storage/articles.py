@@ -70,6 +70,13 @@ class Articles:
                 select(func.count()).select_from(Subscription).where(Subscription.chat_id == chat_id)
             ).one()
 
+    def count_owned(self, user_id: int) -> int:
+        """Articles ``user_id`` tracks across every chat (the per-user cap)."""
+        with read_session(self.engine) as s:
+            return s.exec(
+                select(func.count()).select_from(Subscription).where(Subscription.user_id == user_id)
+            ).one()
+
     def track(
         self,
         chat_id: int,
@@ -85,6 +92,7 @@ class Articles:
         now: datetime | None = None,
         thread_id: int | None = None,
         headline_carrier: str | None = None,
+        user_id: int | None = None,
     ) -> TrackResult:
         """Subscribe the chat; create the article and its version 1 if nobody tracked it yet.
 
@@ -148,7 +156,13 @@ class Articles:
                 ).one()
                 number = (top or 0) + 1
                 s.add(
-                    Subscription(chat_id=chat_id, article_id=article.id, number=number, thread_id=thread_id)
+                    Subscription(
+                        chat_id=chat_id,
+                        article_id=article.id,
+                        number=number,
+                        thread_id=thread_id,
+                        user_id=user_id,
+                    )
                 )
                 return TrackResult(number, article, already=False)
 

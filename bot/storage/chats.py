@@ -41,6 +41,18 @@ class AwayChange:
     new: int
 
 
+@dataclass(frozen=True)
+class ChatOverview:
+    """One chat for the operator: what it tracks, who tracked it, which channel it manages."""
+
+    id: int
+    type: str
+    title: str
+    paused: bool
+    managing: int | None
+    articles: list[tuple[int, str, int | None]]  # (number, url, the user who tracked it)
+
+
 def unsent() -> ColumnElement[bool]:
     """Deliveries not yet (or not surely) over the wire."""
     return col(Delivery.status).in_([DeliveryStatus.PENDING, DeliveryStatus.SENDING])
@@ -89,6 +101,30 @@ class Chats:
             chat = s.get(Chat, chat_id) or Chat(id=chat_id)
             chat.sensitivity = sensitivity
             s.add(chat)
+
+    def set_managing(self, chat_id: int, channel_id: int | None) -> None:
+        """The channel a private chat's commands act on from now (None: the chat itself)."""
+        with session_scope(self.engine) as s:
+            chat = s.get(Chat, chat_id) or Chat(id=chat_id)
+            chat.managing = channel_id
+            s.add(chat)
+
+    def overview(self) -> list[ChatOverview]:
+        """Every chat with the articles it tracks and who tracked each (``redline chats``)."""
+        with read_session(self.engine) as s:
+            chats = s.exec(select(Chat).order_by(col(Chat.created_at), col(Chat.id))).all()
+            rows = s.exec(
+                select(Subscription.chat_id, Subscription.number, Subscription.user_id, Article.url)
+                .join(Article, col(Article.id) == Subscription.article_id)
+                .order_by(col(Subscription.chat_id), col(Subscription.number))
+            ).all()
+            tracked: dict[int, list[tuple[int, str, int | None]]] = {}
+            for chat_id, number, user_id, url in rows:
+                tracked.setdefault(chat_id, []).append((number, url, user_id))
+            return [
+                ChatOverview(c.id, c.type, c.title, c.paused, c.managing, tracked.get(c.id, []))
+                for c in chats
+            ]
 
     def get(self, chat_id: int) -> Chat | None:
         with read_session(self.engine) as s:
@@ -254,4 +290,4 @@ class Chats:
             )
 
 
-__all__ = ["AwayChange", "Chats"]
+__all__ = ["AwayChange", "ChatOverview", "Chats"]

@@ -50,6 +50,9 @@ class Chat(SQLModel, table=True):
     # The newest message id this bot has seen in the chat (its own or an update's), so an
     # announcement is edited in place only while nothing came after it.
     last_message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    # A private chat whose user manages a channel from here (/channel): the channel's id, on
+    # which /track, /list, /untrack and /sensitivity act until /channel off. None: this chat.
+    managing: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -115,6 +118,9 @@ class Subscription(SQLModel, table=True):
     number: int  # the chat's stable /list number
     # The forum topic the article was tracked in; None is the chat itself (or General).
     thread_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    # The Telegram user who tracked it (None: tracked before owners were kept, or by a channel
+    # post): the per-user cap counts these, and `redline chats` names them.
+    user_id: int | None = Field(default=None, sa_column=Column(BigInteger, index=True, nullable=True))
     created_at: datetime = Field(default_factory=utcnow)
 
 

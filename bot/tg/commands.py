@@ -29,6 +29,7 @@ from bot.storage.articles import Tracked
 from bot.storage.models import utcnow
 from bot.storage.store import Storage
 from bot.tg.access import ChangeGuard
+from bot.tg.channels import ChannelDesk, Target
 from bot.tg.gate import Gate
 from bot.tg.sensitivity import SENSITIVITY_DATA, SensitivityHandlers
 from bot.tg.tracking import TRACK_DATA, TrackHandlers
@@ -43,8 +44,9 @@ class Commands:
         self.settings = settings
         self.guard = ChangeGuard(settings.telegram.group_admins_only)
         self.gate = Gate(settings.limits)
-        self.tracking = TrackHandlers(store, tracker, settings, self.guard)
-        self.sensitivities = SensitivityHandlers(store, self.guard)
+        self.desk = ChannelDesk(store)
+        self.tracking = TrackHandlers(store, tracker, settings, self.guard, self.desk)
+        self.sensitivities = SensitivityHandlers(store, self.guard, self.desk)
 
     def register(self, app: Application) -> None:  # type: ignore[type-arg]
         chats = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
@@ -59,8 +61,10 @@ class Commands:
             ("diff", self.diff),
             ("sensitivity", self.sensitivities.sensitivity),
             ("export", self.export),
+            ("channel", self.desk.channel),
         ]:
             app.add_handler(CommandHandler(name, handler, filters=chats))
+        app.add_handler(MessageHandler(filters.StatusUpdate.CHAT_SHARED, self.desk.chosen))
         app.add_handler(
             CallbackQueryHandler(self.sensitivities.sensitivity_chosen, pattern=rf"^{SENSITIVITY_DATA}")
         )
@@ -77,27 +81,36 @@ class Commands:
     def bot_commands() -> list[BotCommand]:
         return [BotCommand(name, text[:256]) for name, text, _ in replies.COMMANDS]
 
-    async def _article_ref(self, update: Update, args: list[str], command: str) -> Tracked | None:
-        """Find the chat's article named by a /list number or a URL; reply when there is none."""
-        chat_id = await register_chat(self.store, update)
+    async def _article_ref(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str], command: str
+    ) -> tuple[Target, Tracked] | None:
+        """Find the article named by a /list number or a URL in the chat the command acts on
+        (this one, or the channel it manages); reply when there is none."""
+        target = await self.desk.target(update, context)
+        if target is None:
+            return None
+        row = await self._lookup(update, target, args, command)
+        return None if row is None else (target, row)
+
+    async def _lookup(self, update: Update, target: Target, args: list[str], command: str) -> Tracked | None:
         ref = article_arg(update.effective_message, args)
         if ref is None:
-            await reply(update, replies.USAGE[command])
+            await reply(update, target.say(replies.USAGE[command]))
             return None
         if ref.lstrip("#").isdigit():
             number = int(ref.lstrip("#"))
-            row = await asyncio.to_thread(self.store.articles.lookup, chat_id, number=number)
+            row = await asyncio.to_thread(self.store.articles.lookup, target.chat_id, number=number)
             if row is None:
-                await reply(update, replies.no_such_number(number))
+                await reply(update, target.say(replies.no_such_number(number)))
             return row
         try:
             key = url_key(canonical_url(parse_user_url(ref, max_chars=self.settings.limits.max_url_chars)))
         except URLError as exc:
-            await reply(update, replies.bad_url(exc.args[0], command))
+            await reply(update, target.say(replies.bad_url(exc.args[0], command)))
             return None
-        row = await asyncio.to_thread(self.store.articles.lookup, chat_id, url_key=key)
+        row = await asyncio.to_thread(self.store.articles.lookup, target.chat_id, url_key=key)
         if row is None:
-            await reply(update, replies.NOT_TRACKED)
+            await reply(update, target.say(replies.NOT_TRACKED))
         return row
 
     async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -107,31 +120,36 @@ class Commands:
     async def untrack(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if not await self.guard.may_change(update, context, "untrack"):
             return
-        row = await self._article_ref(update, context.args or [], "untrack")
-        if row is None:
+        found = await self._article_ref(update, context, context.args or [], "untrack")
+        if found is None:
             return
-        chat_id = update.effective_chat.id  # type: ignore[union-attr]
-        await asyncio.to_thread(self.store.articles.untrack, chat_id, row.number)
-        await reply(update, replies.untracked(row.number, row.article))
+        target, row = found
+        await asyncio.to_thread(self.store.articles.untrack, target.chat_id, row.number)
+        await reply(update, target.say(replies.untracked(row.number, row.article)))
 
     async def list(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        chat_id = await register_chat(self.store, update)
-        rows = await asyncio.to_thread(self.store.articles.tracked, chat_id)
-        await reply(update, replies.list_text([(r.number, r.article, r.versions) for r in rows], utcnow()))
+        target = await self.desk.target(update, context)
+        if target is None:
+            return
+        rows = await asyncio.to_thread(self.store.articles.tracked, target.chat_id)
+        text = replies.list_text([(r.number, r.article, r.versions) for r in rows], utcnow())
+        await reply(update, target.say(text))
 
     async def history(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        row = await self._article_ref(update, context.args or [], "history")
-        if row is None:
+        found = await self._article_ref(update, context, context.args or [], "history")
+        if found is None:
             return
+        target, row = found
         assert row.article.id is not None
         versions = await asyncio.to_thread(self.store.articles.versions, row.article.id)
-        await reply(update, replies.history_text(row.number, row.article, versions))
+        await reply(update, target.say(replies.history_text(row.number, row.article, versions)))
 
     async def diff(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         args = context.args or []
-        row = await self._article_ref(update, args, "diff")
-        if row is None:
+        found = await self._article_ref(update, context, args, "diff")
+        if found is None:
             return
+        _target, row = found
         assert row.article.id is not None
         versions = await asyncio.to_thread(self.store.articles.versions, row.article.id)
         answer = await asyncio.to_thread(answer_diff, row.number, row.article, versions, args)
@@ -152,9 +170,10 @@ class Commands:
         if len(args) > 1:
             await reply(update, replies.USAGE["export"])
             return
-        row = await self._article_ref(update, args, "export")
-        if row is None:
+        found = await self._article_ref(update, context, args, "export")
+        if found is None:
             return
+        _target, row = found
         assert row.article.id is not None
         versions = await asyncio.to_thread(self.store.articles.versions, row.article.id)
         data = export(row.article, versions, fmt)

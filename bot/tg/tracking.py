@@ -13,45 +13,61 @@ from telegram.ext import ContextTypes
 
 from bot.config import Settings
 from bot.messages import replies
+from bot.messages.channels import too_many_for_user
 from bot.net.urls import URLError, parse_user_url
 from bot.service.track import Refusal, Refused, TrackService
 from bot.storage.articles import TrackResult
 from bot.storage.store import Storage
 from bot.tg.access import ChangeGuard
-from bot.tg.updates import article_arg, first_link, register_chat, reply, topic_of
+from bot.tg.channels import ChannelDesk
+from bot.tg.updates import acting_user, article_arg, first_link, reply, topic_of
 
 TRACK_DATA = "track"
 
 
-def track_reply(result: TrackResult | Refused) -> str:
-    """What the chat is told after /track or the button."""
+def track_reply(result: TrackResult | Refused, channel: str | None = None) -> str:
+    """What the chat is told after /track or the button (``channel``: tracked for it)."""
     if isinstance(result, TrackResult):
         if result.already:
             return replies.already_tracking(result.number, result.article)
-        return replies.tracking_started(result.number, result.article)
+        return replies.tracking_started(result.number, result.article, channel)
     if result.reason == Refusal.NO_URL:
         return replies.USAGE["track"]
     if result.reason == Refusal.FULL:
         return replies.too_many_articles(result.count)
+    if result.reason == Refusal.USER_FULL:
+        return too_many_for_user(result.count)
     return result.detail
 
 
 class TrackHandlers:
-    def __init__(self, store: Storage, tracker: TrackService, settings: Settings, guard: ChangeGuard) -> None:
+    def __init__(
+        self,
+        store: Storage,
+        tracker: TrackService,
+        settings: Settings,
+        guard: ChangeGuard,
+        desk: ChannelDesk,
+    ) -> None:
         self.store = store
         self.tracker = tracker
         self.settings = settings
         self.guard = guard
+        self.desk = desk
 
     async def track(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if await self.guard.may_change(update, context, "track"):
-            await self._track(update, article_arg(update.effective_message, context.args or []))
+            await self._track(update, context, article_arg(update.effective_message, context.args or []))
 
-    async def _track(self, update: Update, target: str | None) -> None:
-        """/track and the "Track this article" button: the same service, the same replies."""
-        chat_id = await register_chat(self.store, update)
-        result = await self.tracker.track(chat_id, target, topic_of(update.effective_message))
-        await reply(update, track_reply(result))
+    async def _track(self, update: Update, context: ContextTypes.DEFAULT_TYPE, url: str | None) -> None:
+        """/track and the "Track this article" button: the same service, the same replies,
+        for this chat or the channel it manages."""
+        target = await self.desk.target(update, context)
+        if target is None:
+            return
+        topic = None if target.is_channel else topic_of(update.effective_message)
+        result = await self.tracker.track(target.chat_id, url, topic, user_id=acting_user(update))
+        await reply(update, target.say(track_reply(result, target.channel_title)))
 
     async def plain_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A link sent or forwarded without a command: offer to track it with one tap."""
@@ -77,4 +93,4 @@ class TrackHandlers:
         if offer is not None:
             with contextlib.suppress(BadRequest):  # a second press already removed it
                 await offer.edit_reply_markup(None)
-        await self._track(update, first_link(offer))
+        await self._track(update, context, first_link(offer))

@@ -43,6 +43,16 @@ def topic_of(message: Message | None) -> int | None:
     return message.message_thread_id if message is not None and message.is_topic_message else None
 
 
+def acting_user(update: Update) -> int | None:
+    """The person behind a command or button press; None for a channel post or an admin
+    writing anonymously as the group (Telegram hides who, and they share one placeholder)."""
+    message = update.effective_message if update.callback_query is None else None
+    if message is not None and message.sender_chat is not None:
+        return None
+    user = update.effective_user
+    return user.id if user is not None and not user.is_bot else None
+
+
 def chat_title(chat: Chat) -> str:
     return chat.title or chat.full_name or chat.username or ""
 

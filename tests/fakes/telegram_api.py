@@ -39,6 +39,7 @@ __all__ = [
     "ApiError",
     "EntityParseError",
     "FakeTelegram",
+    "GatewayError",
     "ParsedText",
     "SentMessage",
     "UploadedFile",
@@ -459,6 +460,19 @@ class ApiError(Exception):
         return body
 
 
+class GatewayError(ApiError):
+    """Telegram's front end answering 502 Bad Gateway with its HTML page, not the Bot API's JSON
+    (what a blip at Telegram looks like to a client)."""
+
+    PAGE = (
+        "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+        "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+    )
+
+    def __init__(self) -> None:
+        super().__init__(502, "Bad Gateway")
+
+
 def _bad_request(reason: str, parameters: dict[str, Any] | None = None) -> ApiError:
     return ApiError(400, f"Bad Request: {reason}", parameters)
 
@@ -572,6 +586,8 @@ class _Chat:
     bot_muted: bool = False  # a member without the right to send messages
     is_forum: bool = False
     topics: dict[int, str] = field(default_factory=dict)  # message_thread_id → name (live ones)
+    # The reply keyboard the bot last put under the message field (None: the user's own).
+    keyboard: dict[str, Any] | None = None
 
     def next_message_id(self) -> int:
         self.last_message_id += 1
@@ -674,6 +690,7 @@ class FakeTelegram:
 
         self._runner: web.AppRunner | None = None
         self._closing = False
+        self._revoked = False
         self._handlers: dict[str, Handler] = {
             name.lower(): handler
             for name, handler in {
@@ -831,6 +848,53 @@ class FakeTelegram:
             kind = "message"
         self._messages[(chat.id, message["message_id"])] = _Stored(copy.deepcopy(message), False)
         return self._push_update(kind, message)
+
+    def share_chat(self, user_chat_id: int, request_id: int, chat_id: int) -> int:
+        """The user taps the bot's chat-request button (``KeyboardButtonRequestChat``) and picks
+        ``chat_id``; Telegram sends a ``chat_shared`` service message. As Telegram's client
+        lists only chats that meet the request, picking one that does not is a test error."""
+        user = self._known_chat(user_chat_id)
+        buttons = [b for row in (user.keyboard or {}).get("keyboard", []) for b in row if isinstance(b, dict)]
+        request = next(
+            (b["request_chat"] for b in buttons if b.get("request_chat", {}).get("request_id") == request_id),
+            None,
+        )
+        if user.type != "private" or request is None:
+            raise AssertionError(
+                f"chat {user_chat_id} shows no chat-request button with request_id {request_id}"
+            )
+        chat = self._known_chat(chat_id)
+        if (chat.type == "channel") != request["chat_is_channel"]:
+            raise AssertionError(f"chat {chat_id} is a {chat.type}: the request does not list it")
+        me = self._member(chat, self.bot_id)
+        if request.get("bot_is_member") and me["status"] in ("left", "kicked"):
+            raise AssertionError(f"the bot is not a member of {chat_id}: the request does not list it")
+        if "bot_administrator_rights" in request and not _has_rights(me, request["bot_administrator_rights"]):
+            raise AssertionError(f"the bot lacks the requested rights in {chat_id}")
+        if "user_administrator_rights" in request and not _has_rights(
+            self._member(chat, user_chat_id), request["user_administrator_rights"]
+        ):
+            raise AssertionError(f"user {user_chat_id} lacks the requested rights in {chat_id}")
+        shared: dict[str, Any] = {"request_id": request_id, "chat_id": chat_id}
+        if request.get("request_title") and chat.title is not None:
+            shared["title"] = chat.title
+        if request.get("request_username") and chat.username is not None:
+            shared["username"] = chat.username
+        if user.keyboard is not None and user.keyboard.get("one_time_keyboard"):
+            user.keyboard = None  # a one-time keyboard hides once used
+        message = {
+            "message_id": user.next_message_id(),
+            "date": _now(),
+            "chat": user.as_json(),
+            "from": self._ensure_user(user_chat_id, None),
+            "chat_shared": shared,
+        }
+        self._messages[(user.id, message["message_id"])] = _Stored(copy.deepcopy(message), False)
+        return self._push_update("message", message)
+
+    def keyboard_of(self, chat_id: int) -> dict[str, Any] | None:
+        """The reply keyboard the user of a chat sees under the message field, if the bot set one."""
+        return copy.deepcopy(self._known_chat(chat_id).keyboard)
 
     def user_message_ids(self, chat_id: int) -> list[int]:
         """Ids of the messages users (not the bot) wrote in the chat, oldest first."""
@@ -991,6 +1055,14 @@ class FakeTelegram:
         queue = self._faults.setdefault(method.lower(), deque())
         queue.extend(ApiError(error_code, description, params or None) for _ in range(count))
 
+    def gateway_down(self, method: str, count: int = 1) -> None:
+        """The next ``count`` calls of ``method`` get Telegram's 502 Bad Gateway HTML page."""
+        self._faults.setdefault(method.lower(), deque()).extend(GatewayError() for _ in range(count))
+
+    def revoke_token(self) -> None:
+        """The owner revoked the token in @BotFather: every call answers 401 Unauthorized."""
+        self._revoked = True
+
     def answer_late(self, method: str, seconds: float, count: int = 1) -> None:
         """Carry out the next ``count`` calls of ``method`` at once but answer ``seconds`` later,
         as Telegram does when it is slow: a client that times out has still sent the message."""
@@ -1138,7 +1210,8 @@ class FakeTelegram:
 
     async def _handle_api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
-        if request.match_info["token"] != self.token:
+        if request.match_info["token"] != self.token or self._revoked:
+            self.failures.append((method, 401, "Unauthorized"))
             return _json(ApiError(401, "Unauthorized").payload(), 401)
         try:
             params, files = await _read_params(request)
@@ -1170,6 +1243,8 @@ class FakeTelegram:
                 await asyncio.sleep(slow.popleft())
         except ApiError as exc:
             self.failures.append((method, exc.error_code, exc.description))
+            if isinstance(exc, GatewayError):
+                return web.Response(text=exc.PAGE, status=502, content_type="text/html")
             return _json(exc.payload(), exc.error_code)
         return _json({"ok": True, "result": result}, 200)
 
@@ -1297,6 +1372,11 @@ class FakeTelegram:
             return None
         if not isinstance(markup, dict):
             raise _bad_request("can't parse reply keyboard markup JSON object")
+        kinds = [k for k in ("inline_keyboard", "keyboard", "remove_keyboard", "force_reply") if k in markup]
+        if len(kinds) != 1:
+            raise _bad_request("can't parse reply keyboard markup JSON object")
+        if "keyboard" in markup:
+            _check_reply_keyboard(markup["keyboard"])
         for row in markup.get("inline_keyboard", []):
             for button in row:
                 data = button.get("callback_data")
@@ -1346,6 +1426,10 @@ class FakeTelegram:
         message.update(content)
         if markup and "inline_keyboard" in markup:
             message["reply_markup"] = markup
+        elif markup and "keyboard" in markup:
+            chat.keyboard = copy.deepcopy(markup)
+        elif markup and "remove_keyboard" in markup:
+            chat.keyboard = None
         self._messages[(chat.id, message["message_id"])] = _Stored(copy.deepcopy(message), True)
         return message
 
@@ -1764,6 +1848,53 @@ _RESTRICTED_FLAGS = (
     "can_send_videos", "can_send_video_notes", "can_send_voice_notes", "can_edit_tag",
     "can_react_to_messages",
 )  # fmt: skip
+
+
+_CHAT_REQUEST_FIELDS = {
+    "request_id": int, "chat_is_channel": bool, "chat_is_forum": bool, "chat_has_username": bool,
+    "chat_is_created": bool, "user_administrator_rights": dict, "bot_administrator_rights": dict,
+    "bot_is_member": bool, "request_title": bool, "request_username": bool, "request_photo": bool,
+}  # fmt: skip
+_BUTTON_KINDS = (
+    "request_users", "request_chat", "request_contact", "request_location", "request_poll", "web_app",
+)  # fmt: skip
+
+
+def _check_reply_keyboard(rows: Any) -> None:
+    """A ReplyKeyboardMarkup as Telegram checks it: rows of buttons, each with a text and at
+    most one special kind; a chat request carries a signed 32-bit request_id and typed fields."""
+    if not isinstance(rows, list) or not rows or not all(isinstance(r, list) and r for r in rows):
+        raise _bad_request("can't parse reply keyboard markup JSON object")
+    for row in rows:
+        for button in row:
+            if isinstance(button, str):
+                continue
+            if not isinstance(button, dict) or not str(button.get("text", "")).strip():
+                raise _bad_request("can't parse keyboard button: Text must be non-empty")
+            if sum(kind in button for kind in _BUTTON_KINDS) > 1:
+                raise _bad_request("can't parse keyboard button: more than one button kind")
+            request = button.get("request_chat")
+            if request is None:
+                continue
+            if not isinstance(request, dict) or "chat_is_channel" not in request:
+                raise _bad_request(
+                    'can\'t parse keyboard button: Field "chat_is_channel" must be of type Boolean'
+                )
+            for key, value in request.items():
+                kind = _CHAT_REQUEST_FIELDS.get(key)
+                if kind is None or type(value) is not kind:
+                    raise _bad_request(f'can\'t parse keyboard button: bad field "{key}"')
+            if not -(2**31) <= request.get("request_id", 2**31) < 2**31:
+                raise _bad_request("REQUEST_ID_INVALID")
+
+
+def _has_rights(member: dict[str, Any], rights: dict[str, Any] | None) -> bool:
+    """Whether an administrator (or the owner) holds every right a chat request asks for."""
+    if member["status"] == "creator":
+        return True
+    if member["status"] != "administrator":
+        return False
+    return all(member.get(key, False) for key, wanted in (rights or {}).items() if wanted is True)
 
 
 def _chat_member(status: str, user: dict[str, Any], chat_type: str) -> dict[str, Any]:
