@@ -247,9 +247,10 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
 
 
 def split_listen(listen: str) -> tuple[str, int] | None:
-    """``host:port`` (``[::1]:8080`` for IPv6; no host: every address) → (host, port), or None."""
+    """``host:port`` (``[::1]:8080`` for IPv6; no host: every address; port 0: any free one)
+    → (host, port), or None."""
     host, sep, port = listen.rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+    if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
         return None
     return host.strip("[]") or "0.0.0.0", int(port)
 

@@ -19,7 +19,7 @@ from xml.etree import ElementTree as ET
 from bot.core.diff import summarize
 from bot.core.record import ArticleRef, Edit
 from bot.messages.document import render_changes
-from bot.messages.pages import utc
+from bot.messages.time import utc_stamp
 from bot.messages.weblinks import WebLinks
 
 __all__ = ["FeedHead", "atom_feed", "entry_id", "feed_id", "rfc3339"]
@@ -56,7 +56,7 @@ class FeedHead:
 
 def _entry_html(facts: ArticleRef, edit: Edit, links: WebLinks) -> str:
     lead = (
-        f"<p>v{edit.old_number} → v{edit.new_number} · {escape(utc(edit.new_at))} · "
+        f"<p>v{edit.old_number} → v{edit.new_number} · {escape(utc_stamp(edit.new_at))} · "
         f'<a href="{escape(facts.url, quote=True)}">{escape(facts.site or facts.url)}</a></p>'
     )
     body = render_changes(

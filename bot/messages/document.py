@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlsplit
 
 from bot.core.diff import Change, Segment, summarize
 from bot.messages.announcement import SEARCH_TITLE_LINE
+from bot.messages.time import utc_stamp
 
 __all__ = ["STYLE", "DocumentContext", "document_filename", "render_changes", "render_document"]
 
@@ -211,7 +212,7 @@ def render_changes(
 
 
 def _stamp(moment: datetime | None) -> str:
-    return f" ({moment.strftime('%Y-%m-%d %H:%M')} UTC)" if moment is not None else ""
+    return f" ({utc_stamp(moment)})" if moment is not None else ""
 
 
 def render_document(changes: Sequence[Change], ctx: DocumentContext) -> str:

@@ -9,15 +9,16 @@ renderer the /diff document and the Atom feeds use, so the three never drift.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from html import escape
 
 from bot.core.diff import summarize
 from bot.core.record import FIGURES, ArticleFacts, Edit, Window
+from bot.core.states import ArticleState
 from bot.messages.document import STYLE, render_changes
+from bot.messages.time import utc_stamp
 from bot.messages.weblinks import WebLinks
 
-__all__ = ["FIGURE_LABELS", "history_page", "not_found_page", "outlet_page", "utc"]
+__all__ = ["FIGURE_LABELS", "history_page", "not_found_page", "outlet_page"]
 
 _PAGE_CSS = """
 nav { font-size: 15px; color: var(--muted); margin: 0 0 6px; }
@@ -44,12 +45,6 @@ FIGURE_LABELS = {
     "undeclared": "No correction note",
 }
 assert set(FIGURE_LABELS) == set(FIGURES)
-
-
-def utc(moment: datetime) -> str:
-    """``2026-12-07 14:05 UTC`` (the database gives naive UTC times on SQLite)."""
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _page(title: str, header: Sequence[str], main: Sequence[str], footer: str) -> str:
@@ -84,10 +79,10 @@ def _summary(edit: Edit) -> str:
 
 
 def _checked(facts: ArticleFacts) -> str:
-    last = f"Last checked {utc(facts.last_checked)}" if facts.last_checked else "Not checked yet"
-    if facts.state == "dormant":
+    last = f"Last checked {utc_stamp(facts.last_checked)}" if facts.last_checked else "Not checked yet"
+    if facts.state == ArticleState.DORMANT:
         return f"{last}; won't be checked again (unchanged for a long time; tracking it again wakes it)"
-    if facts.state == "gone":
+    if facts.state == ArticleState.GONE:
         return f"{last}; won't be checked again (the page is gone)"
     return last
 
@@ -112,7 +107,7 @@ def history_page(facts: ArticleFacts, edits: Sequence[Edit], links: WebLinks) ->
     ]
     facts_list = [
         f"<li>Source: {_link(ref.url, ref.url)}</li>",
-        f"<li>First seen {utc(facts.first_seen)}</li>",
+        f"<li>First seen {utc_stamp(facts.first_seen)}</li>",
         f"<li>{escape(_checked(facts))}</li>",
         f"<li>{_times(facts.versions - 1)} ({_count(facts.versions, 'version')})</li>",
     ]
@@ -120,7 +115,7 @@ def history_page(facts: ArticleFacts, edits: Sequence[Edit], links: WebLinks) ->
     if not edits:
         main.append("<p>Redline has seen one version of this article so far: no edits yet.</p>")
     for edit in sorted(edits, key=lambda e: e.new_number, reverse=True):
-        stamp = f"v{edit.old_number} → v{edit.new_number} · {utc(edit.new_at)} · {_summary(edit)}"
+        stamp = f"v{edit.old_number} → v{edit.new_number} · {utc_stamp(edit.new_at)} · {_summary(edit)}"
         main += [
             f'<section class="pair" id="v{edit.new_number}">',
             f"<h2>{escape(stamp)}</h2>",
@@ -183,7 +178,7 @@ def outlet_page(site: str, windows: Sequence[Window], titles: Mapping[int, str],
                 continue
             items = [
                 f"<li>{_link(links.article(e.article_id, e.new_number), e.title)} "
-                f'<span class="when">v{e.old_number} → v{e.new_number} · {utc(e.new_at)}</span></li>'
+                f'<span class="when">v{e.old_number} → v{e.new_number} · {utc_stamp(e.new_at)}</span></li>'
                 for e in reversed(behind)
             ]
             main += [

@@ -14,7 +14,7 @@ from bot.core.sensitivity import Sensitivity
 from bot.core.states import ArticleState
 from bot.messages.limits import fits, truncate
 from bot.messages.records import ArticleRecord, AwayRecord, VersionRecord
-from bot.messages.time import ago
+from bot.messages.time import ago, utc_stamp
 
 COMMANDS: list[tuple[str, str, str]] = [
     ("track", "Track an article: /track https://example.com/news/story", "URL"),
@@ -189,7 +189,7 @@ def list_text(rows: Sequence[tuple[int, ArticleRecord, int]], now: datetime) -> 
 def history_text(number: int, article: ArticleRecord, versions: Sequence[VersionRecord]) -> str:
     lines = [f"<b>History of #{number}</b>: {_link(article)}"]
     for v in versions:
-        stamp = v.created_at.strftime("%Y-%m-%d %H:%M UTC")
+        stamp = utc_stamp(v.created_at)
         lines.append(f"v{v.number} · {stamp} · {escape(v.summary)}")
     if len(versions) > 1:
         lines.append(f"/diff {number} A B compares any two versions.")
