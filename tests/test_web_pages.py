@@ -5,13 +5,11 @@ in what the browser renders — Latin, Arabic and Chinese articles from the corp
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import pytest
 from aiohttp import ClientSession
 
 from bot.core.diff import Change, diff_snapshots
-from bot.storage.engine import make_engine
 from bot.storage.store import Storage
 from tests.phone import PHONE, read_as_phone
 from tests.test_document import changed_runs, words
@@ -20,25 +18,19 @@ from tests.web_history import add_history, base_url, corpus_history, serving
 CHAT = 1001
 
 
-@pytest.fixture
-def sqlite_store(tmp_path: Path) -> Storage:
-    store = Storage(make_engine(f"sqlite:///{tmp_path / 'redline.db'}"))
-    store.upgrade_schema()
-    return store
-
-
 def _text_of(change: Change, side: str) -> str:
     return words(change.old if side == "old" else change.new)
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("slug", ["guardian", "cnn-arabic", "xinhua"])
 async def test_history_page_shows_every_version_pair_on_a_phone_without_javascript(
-    sqlite_store: Storage, slug: str
+    store: Storage, slug: str
 ) -> None:
     url, versions = corpus_history(slug)
-    article = add_history(sqlite_store, CHAT, url, versions)
-    token = sqlite_store.chats.web_token(CHAT)
-    async with serving(sqlite_store) as server:
+    article = add_history(store, CHAT, url, versions)
+    token = store.chats.web_token(CHAT)
+    async with serving(store) as server:
         page = f"{base_url(server)}/c/{token}/a/{article}"
         async with ClientSession() as http, http.get(page) as answer:
             assert answer.status == 200
