@@ -1,4 +1,5 @@
-"""What the web pages and feeds show: versions read from storage, paired and diffed by the core.
+"""What the web pages and feeds show (versions read from storage, paired and diffed by the core)
+and where a chat's links to them point.
 
 No Telegram, no HTTP, no cache: ``bot.web`` serves and caches what these return. Every call is
 synchronous (one read transaction plus the diffs), for ``asyncio.to_thread``.
@@ -10,10 +11,13 @@ import itertools
 from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 
+from bot.config import WebSettings
 from bot.core.diff import diff_snapshots
 from bot.core.extract import Snapshot
 from bot.core.record import WINDOWS, ArticleFacts, ArticleRef, Edit, Window, outlet_record
-from bot.storage.models import Article, Version
+from bot.messages.weblinks import WebLinks
+from bot.storage.chats import Chats
+from bot.storage.models import Article, Chat, Version
 from bot.storage.web import Reader, WebReads
 
 FEED_ENTRIES = 50  # the newest edits a chat's feed lists
@@ -43,6 +47,39 @@ def _edit(old: Version, new: Version) -> Edit:
         old_paragraphs=before.paragraphs,
         new_paragraphs=after.paragraphs,
     )
+
+
+class PageLinks:
+    """Where a chat's links to the web pages point: ``web.public_url``, with the chat's token
+    unless articles are public. None everywhere while no public address is set."""
+
+    def __init__(self, chats: Chats, settings: WebSettings) -> None:
+        self.chats = chats
+        self.settings = settings
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.settings.public_url)
+
+    def for_chat(self, chat: Chat) -> WebLinks | None:
+        """The chat's addresses from its row as read (no query: announcements, one per chat)."""
+        if not self.settings.public_url or (chat.web_token is None and not self.settings.public_articles):
+            return None
+        return WebLinks(self.settings.public_url, None if self.settings.public_articles else chat.web_token)
+
+    def article(self, chat_id: int, article_id: int) -> str | None:
+        """The article's history page, as the chat should link to it."""
+        if not self.settings.public_url:
+            return None
+        token = None if self.settings.public_articles else self.chats.web_token(chat_id)
+        return WebLinks(self.settings.public_url, token).article(article_id)
+
+    def feed(self, chat_id: int, *, revoke: bool = False) -> str | None:
+        """The chat's feed (a new address, the old one dead, with ``revoke``)."""
+        if not self.settings.public_url:
+            return None
+        token = self.chats.replace_web_token(chat_id) if revoke else self.chats.web_token(chat_id)
+        return WebLinks(self.settings.public_url, token).chat_feed()
 
 
 class History:
@@ -88,4 +125,4 @@ class History:
         return outlet_record(edits, len(articles), now), titles
 
 
-__all__ = ["FEED_ENTRIES", "History"]
+__all__ = ["FEED_ENTRIES", "History", "PageLinks"]

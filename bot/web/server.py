@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import time
 from collections.abc import Awaitable, Callable, Hashable
@@ -94,9 +95,8 @@ class WebServer:
             await site.start()
         except OSError as exc:
             await self._runner.cleanup()
-            raise WebError(
-                f"cannot serve web pages on {self.settings.listen}: {exc.strerror or exc}"
-            ) from None
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)  # asyncio's text names no cause
+            raise WebError(f"cannot serve web pages on {self.settings.listen}: {reason}") from None
         server = getattr(site, "_server", None)
         sockets = getattr(server, "sockets", None) or []
         self.port = int(sockets[0].getsockname()[1]) if sockets else port
