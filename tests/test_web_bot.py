@@ -5,7 +5,6 @@ announcement link to them, and every link opens."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from pathlib import Path
 
 import feedparser
@@ -14,7 +13,7 @@ from aiohttp import ClientSession
 from bot.config import with_overrides
 from bot.messages import replies
 from tests.conftest import RunningBots, e2e_settings
-from tests.fakes.ports import free_port
+from tests.fakes.ports import free_port, taken_port
 from tests.fakes.telegram_api import FakeTelegram, SentMessage
 from tests.fakes.web import ArticleServer
 from tests.pages import PUTIN_V2, article_html, putin_v2
@@ -98,10 +97,7 @@ async def test_without_a_public_address_feed_says_so_and_messages_carry_no_page_
 
 
 async def test_run_with_the_web_port_taken_is_one_line(telegram: FakeTelegram, tmp_path: Path) -> None:
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
+    with taken_port() as port:
         env = bot_env(
             telegram, f"sqlite:///{tmp_path / 'redline.db'}", REDLINE_WEB_LISTEN=f"127.0.0.1:{port}"
         )
