@@ -13,10 +13,16 @@ import feedparser
 import pytest
 from aiohttp import ClientSession
 from multidict import CIMultiDict
+from sqlalchemy import text
 
 from bot.core.extract import Snapshot
+from bot.storage.engine import make_engine
+from bot.storage.models import utcnow
+from bot.storage.schema import upgrade_schema
 from bot.storage.store import Storage
+from bot.storage.web import Reader
 from tests.pages import PUTIN_P1_V1, PUTIN_P1_V2, PUTIN_REST, PUTIN_V1, PUTIN_V2
+from tests.test_migrations import insert_rows, make_legacy_database
 from tests.test_record import BASE, EDITS
 from tests.web_history import START, QueryCounter, add_history, add_version, base_url, serving
 
@@ -118,6 +124,8 @@ async def test_conditional_get_answers_304_until_a_new_version(store: Storage, h
             status, headers, body = await get(http, url)
             assert status == 200 and body
             etag, modified = headers["ETag"], headers["Last-Modified"]
+            async with http.head(url) as head:  # HEAD: the same headers, no body
+                assert (head.status, head.headers["ETag"], await head.read()) == (200, etag, b"")
             assert modified == "Fri, 20 Nov 2026 14:00:00 GMT"  # v3, when it was stored
             assert (await get(http, url, **{"If-None-Match": etag}))[::2] == (304, b"")
             assert (await get(http, url, **{"If-Modified-Since": modified}))[::2] == (304, b"")
@@ -282,3 +290,44 @@ async def test_an_outlets_record_links_every_figure_to_the_articles_behind_it(
     assert behind("d30-name") == behind("d30-number") == [ids[2]]
     assert behind("d30-undeclared") == [ids[0], ids[1], ids[2]]  # newest first
     assert f"/a/{made[4]}" not in page and "d7-name" not in page  # 40 days ago; no empty lists
+
+
+def test_an_upgrade_gives_every_existing_chat_a_token_of_its_own(database_url: str) -> None:
+    """Migration 0009 on a database with chats (Alice, tracking one article, and a group): each
+    gets its own token, in SQL (so `redline migrate --sql` prints it), and it opens her pages."""
+    engine = make_engine(database_url)
+    try:
+        make_legacy_database(engine, "0001")
+        insert_rows(engine, "http://127.0.0.1:9/p")
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO chat (id, type, title, sensitivity, blocked, created_at) "
+                    "VALUES (-5, 'group', 'Desk', 'substantive', :no, :now)"
+                ),
+                {"no": False, "now": utcnow()},
+            )
+        upgrade_schema(engine)
+        with engine.connect() as conn:
+            group, alice = (t for (t,) in conn.execute(text("SELECT web_token FROM chat ORDER BY id")))
+        assert group != alice and all(re.fullmatch(r"[0-9a-f]{48,64}", t) for t in (group, alice))
+        reads = Storage(engine).web
+        assert reads.reader(alice) == Reader(1001, frozenset({1}))
+        assert reads.reader(group) == Reader(-5, frozenset())
+        assert reads.reader("not-a-token-of-anyone") is None
+    finally:
+        engine.dispose()
+
+
+def test_a_group_that_becomes_a_supergroup_keeps_its_feed_address(store: Storage) -> None:
+    article = add_history(store, -100, URL, [V1, V2], chat_title="Desk")
+    token = store.chats.web_token(-100)
+    store.chats.migrate(-100, -1000100)
+    assert store.chats.web_token(-1000100) == token
+    assert store.web.reader(token) == Reader(-1000100, frozenset({article}))
+    # a supergroup Redline already knew keeps its own
+    store.chats.ensure(-1000200, "supergroup", "Known")
+    known = store.chats.web_token(-1000200)
+    add_history(store, -200, "https://example.com/other", [BASE], chat_title="Old")
+    store.chats.migrate(-200, -1000200)
+    assert store.chats.web_token(-1000200) == known
