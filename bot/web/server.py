@@ -97,9 +97,7 @@ class WebServer:
             await self._runner.cleanup()
             reason = os.strerror(exc.errno) if exc.errno else str(exc)  # asyncio's text names no cause
             raise WebError(f"cannot serve web pages on {self.settings.listen}: {reason}") from None
-        server = getattr(site, "_server", None)
-        sockets = getattr(server, "sockets", None) or []
-        self.port = int(sockets[0].getsockname()[1]) if sockets else port
+        self.port = int(self._runner.addresses[0][1])  # the port chosen, when listen asked for 0
         log.info("web_listening address=%s:%s public=%s", host, self.port, self.settings.public_articles)
 
     async def stop(self) -> None:
@@ -135,7 +133,7 @@ class WebServer:
         log.debug("web_request path=%s status=%s", _redact(request.path), response.status)
         return response
 
-    def _links(self, request: web.Request, reader: Reader | None) -> WebLinks:
+    def _links(self, request: web.Request) -> WebLinks:
         root = self.settings.public_url or f"{request.scheme}://{request.host}"
         return WebLinks(root, request.match_info.get("token"))
 
@@ -209,7 +207,7 @@ class WebServer:
         article_id = int(request.match_info["article"])
         if reader is not None and article_id not in reader.articles:
             raise _NotHere
-        links = self._links(request, reader)
+        links = self._links(request)
 
         def fill() -> Entry:
             found = self.history.article(article_id)
@@ -222,7 +220,7 @@ class WebServer:
     async def _chat_feed(self, request: web.Request) -> web.Response:
         reader = await self._reader(request)
         assert reader is not None  # the route carries a token
-        links = self._links(request, reader)
+        links = self._links(request)
 
         def fill() -> Entry:
             edits = self.history.latest_edits(reader.articles)
@@ -243,7 +241,7 @@ class WebServer:
     async def _outlet(self, request: web.Request) -> web.Response:
         reader = await self._reader(request)
         site = request.match_info["site"]
-        links = self._links(request, reader)
+        links = self._links(request)
 
         def fill() -> Entry:
             now = datetime.now(UTC)
