@@ -22,8 +22,8 @@ from bot.storage.schema import upgrade_schema
 from bot.storage.store import Storage
 from bot.storage.web import Reader
 from tests.pages import PUTIN_P1_V1, PUTIN_P1_V2, PUTIN_REST, PUTIN_V1, PUTIN_V2
+from tests.test_core_record import BASE, EDITS
 from tests.test_migrations import insert_rows, make_legacy_database
-from tests.test_record import BASE, EDITS
 from tests.web_history import START, QueryCounter, add_history, add_version, base_url, serving
 
 ALICE, BOB = 1001, 1002
