@@ -331,3 +331,27 @@ def test_a_group_that_becomes_a_supergroup_keeps_its_feed_address(store: Storage
     add_history(store, -200, "https://example.com/other", [BASE], chat_title="Old")
     store.chats.migrate(-200, -1000200)
     assert store.chats.web_token(-1000200) == known
+
+
+@pytest.mark.parametrize(
+    ("state", "line"),
+    [
+        ("active", "Last checked 2026-11-20 14:00 UTC"),
+        ("failing", "Last checked 2026-11-20 14:00 UTC"),
+        (
+            "dormant",
+            "Last checked 2026-11-20 14:00 UTC; won't be checked again "
+            "(unchanged for a long time; tracking it again wakes it)",
+        ),
+        ("gone", "Last checked 2026-11-20 14:00 UTC; won't be checked again (the page is gone)"),
+    ],
+)
+async def test_history_page_says_whether_the_article_is_still_checked(
+    store: Storage, http: ClientSession, state: str, line: str
+) -> None:
+    article = putin(store)
+    store.queue.update_article(article, state=state)
+    async with serving(store, public_articles=True) as server:
+        status, _, body = await get(http, f"{base_url(server)}/a/{article}")
+    assert status == 200
+    assert re.findall(r"<li>(Last checked[^<]*)</li>", body.decode().replace("&#x27;", "'")) == [line]

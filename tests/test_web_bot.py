@@ -10,6 +10,7 @@ from pathlib import Path
 import feedparser
 from aiohttp import ClientSession
 
+from bot.app import build_application
 from bot.config import with_overrides
 from bot.messages import replies
 from tests.conftest import RunningBots, e2e_settings
@@ -107,3 +108,20 @@ async def test_run_with_the_web_port_taken_is_one_line(telegram: FakeTelegram, t
     assert result.stderr.endswith(
         f"redline: error: cannot serve web pages on 127.0.0.1:{port}: Address already in use\n"
     )
+
+
+def test_only_redline_run_serves_the_pages(telegram: FakeTelegram, tmp_path: Path) -> None:
+    """`redline worker` builds the same bot with serve_web=False: two processes never race for
+    web.listen, and the worker's announcements still link to the pages run serves."""
+    settings = with_overrides(
+        e2e_settings(telegram, tmp_path / "redline.db"),
+        web={"listen": "127.0.0.1:0", "public_url": "https://redline.example.org"},
+    )
+    run, worker = build_application(settings), build_application(settings, serve_web=False)
+    assert run.bot_data["redline"].web is not None
+    assert worker.bot_data["redline"].web is None
+    for app in (run, worker):
+        redline = app.bot_data["redline"]
+        assert redline.scheduler.checker.links is not None and redline.scheduler.checker.links.enabled
+        redline.parser.close()
+        redline.store.engine.dispose()
