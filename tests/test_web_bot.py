@@ -20,6 +20,7 @@ from tests.fakes.web import ArticleServer
 from tests.pages import PUTIN_V2, article_html, putin_v2
 from tests.test_cli import redline
 from tests.test_stats import bot_env
+from tests.test_tg_access import ADMIN, DESK, MEMBER, desk_with_admin
 
 ALICE = 1001
 
@@ -125,3 +126,25 @@ def test_only_redline_run_serves_the_pages(telegram: FakeTelegram, tmp_path: Pat
         assert redline.scheduler.checker.links is not None and redline.scheduler.checker.links.enabled
         redline.parser.close()
         redline.store.engine.dispose()
+
+
+async def test_in_a_group_anyone_reads_the_feed_address_only_admins_revoke_it(
+    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots, tmp_path: Path
+) -> None:
+    port = free_port()
+    settings = with_overrides(
+        e2e_settings(telegram, tmp_path / "redline.db"),
+        web={"listen": f"127.0.0.1:{port}", "public_url": f"http://127.0.0.1:{port}"},
+    )
+    await bots.start(settings)
+    await desk_with_admin(telegram, articles)
+    shown = await telegram.ask(DESK, "/feed", user_id=MEMBER, username="intern")
+    (feed_url,) = links(shown)
+    refused = await telegram.ask(DESK, "/feed revoke", user_id=MEMBER, username="intern")
+    assert refused.text == (
+        "Only this group's admins can use /feed revoke here. Everyone can use /list, /history and /diff."
+    )
+    assert (await fetch(feed_url))[0] == 200  # still the group's address
+    revoked = await telegram.ask(DESK, "/feed revoke", user_id=ADMIN, username="editor")
+    assert revoked.text.startswith("🔒 The old feed address and the old page links no longer work.")
+    assert (await fetch(feed_url))[0] == 404

@@ -38,6 +38,9 @@ async def test_history_page_shows_every_version_pair_on_a_phone_without_javascri
         seen = await read_as_phone(page, scripts=False)
 
     assert "<script" not in html.lower()
+    site = url.split("/")[2].removeprefix("www.")
+    for link in (f"{page}/feed.atom", f"{base_url(server)}/c/{token}/s/{site}", url):  # feed, outlet, source
+        assert f'href="{link}"' in html, link
     assert (seen["width"], seen["scrollWidth"], seen["overflowing"]) == (PHONE[0], PHONE[0], 0)
     assert seen["bodyFontPx"] >= 16 and seen["resources"] == 0 and seen["scripts"] == 0
     assert seen["headingFirst"]
