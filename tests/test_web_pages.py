@@ -5,6 +5,7 @@ in what the browser renders — Latin, Arabic and Chinese articles from the corp
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiohttp import ClientSession
@@ -12,6 +13,7 @@ from aiohttp import ClientSession
 from bot.core.diff import Change, diff_snapshots
 from bot.storage.store import Storage
 from tests.phone import PHONE, read_as_phone
+from tests.test_core_record import BASE, EDITS
 from tests.test_document import changed_runs, words
 from tests.web_history import add_history, base_url, corpus_history, serving
 
@@ -76,3 +78,27 @@ async def test_history_page_shows_every_version_pair_on_a_phone_without_javascri
                 (section.index(p[:20]) for c in changes if c.kind != "headline" for p in [c.new or c.old]),
                 default=len(section),
             )
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_outlet_record_fits_a_phone(store: Storage) -> None:
+    now = datetime.now(UTC)
+    for n, name in enumerate(["headline", "quote", "name and number"]):
+        add_history(
+            store,
+            CHAT,
+            f"https://example.com/story-{n}",
+            [BASE, EDITS[name]],
+            start=now - timedelta(days=n + 1),
+        )
+    token = store.chats.web_token(CHAT)
+    async with serving(store) as server:
+        seen = await read_as_phone(f"{base_url(server)}/c/{token}/s/example.com", scripts=False)
+    assert (seen["width"], seen["scrollWidth"], seen["overflowing"]) == (PHONE[0], PHONE[0], 0)
+    assert seen["bodyFontPx"] >= 16 and seen["resources"] == 0
+    text = str(seen["bodyText"])
+    for row in ("Articles edited 3 3", "Edits 3 3", "Headline changed 1 1", "A quote removed 1 1"):
+        assert row in text, row
+    assert "A name removed 1 1" in text and "No correction note 3 3" in text
+    kinds = ["edited", "headline", "quote-removed", "name", "number", "undeclared"]
+    assert seen["sections"] == [f"d{days}-{kind}" for days in (7, 30) for kind in kinds]
