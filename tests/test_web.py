@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import feedparser
 import pytest
@@ -355,3 +358,30 @@ async def test_history_page_says_whether_the_article_is_still_checked(
         status, _, body = await get(http, f"{base_url(server)}/a/{article}")
     assert status == 200
     assert re.findall(r"<li>(Last checked[^<]*)</li>", body.decode().replace("&#x27;", "'")) == [line]
+
+
+def test_what_the_web_reads_never_waits_for_the_write_lock(tmp_path: Path) -> None:
+    """SQLite: pages, feeds and /history's link are reads; none waits behind a check's write."""
+    path = tmp_path / "redline.db"
+    store = Storage(make_engine(f"sqlite:///{path}"))
+    store.upgrade_schema()
+    article = putin(store)
+    token = store.chats.web_token(ALICE)
+    writer = sqlite3.connect(path, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # holds the write lock, as a long write would
+        with ThreadPoolExecutor(1) as pool:
+            reads = pool.submit(
+                lambda: (
+                    store.chats.web_token(ALICE),
+                    store.web.reader(token),
+                    len(store.web.history(article)[1]),  # type: ignore[index]
+                    len(store.web.latest_edits({article}, 10)),
+                    len(store.web.site_edits("theguardian.com", START, None)[1]),
+                )
+            )
+            assert reads.result(timeout=5) == (token, Reader(ALICE, frozenset({article})), 3, 2, 2)
+        writer.execute("ROLLBACK")
+    finally:
+        writer.close()
+        store.engine.dispose()

@@ -132,7 +132,12 @@ class Chats:
             return s.get(Chat, chat_id)
 
     def web_token(self, chat_id: int) -> str:
-        """The chat's web token (one is made for a chat that has none)."""
+        """The chat's web token (one is made for a chat that has none). Read first, on a read
+        session: asked for every /history, it must not wait for the write lock."""
+        with read_session(self.engine) as s:
+            token = s.exec(select(Chat.web_token).where(Chat.id == chat_id)).first()
+        if token is not None:
+            return token
         with session_scope(self.engine) as s:
             chat = s.get(Chat, chat_id) or Chat(id=chat_id)
             if chat.web_token is None:
