@@ -245,9 +245,9 @@ class Checker:
             rendered = message(chat.sensitivity, sub.number)
             if rendered is not None:
                 text, plain = rendered
-                pages = self.links.for_chat(chat) if self.links is not None else None
-                if pages is not None:
-                    text, plain = with_page_link(text, plain, pages.article(aid, number))
+                addresses = self.links.for_chat(chat) if self.links is not None else None
+                if addresses is not None:  # its own line, after the /diff pointer
+                    text, plain = with_page_link(text, plain, addresses.article(aid, number))
                 deliveries.append(NewDelivery(chat.id, DeliveryKind.EDIT, text=text, plain=plain))
         interval = self.intervals.faster(article.interval)
         fields: dict[str, object] = {
