@@ -21,6 +21,7 @@ from tests.pages import PUTIN_V2, article_html, putin_v2
 from tests.test_cli import redline
 from tests.test_stats import bot_env
 from tests.test_tg_access import ADMIN, DESK, MEMBER, desk_with_admin
+from tests.test_tg_channels import CHANNEL, EDITOR, pick_the_channel, press_watch
 
 ALICE = 1001
 
@@ -148,3 +149,27 @@ async def test_in_a_group_anyone_reads_the_feed_address_only_admins_revoke_it(
     revoked = await telegram.ask(DESK, "/feed revoke", user_id=ADMIN, username="editor")
     assert revoked.text.startswith("🔒 The old feed address and the old page links no longer work.")
     assert (await fetch(feed_url))[0] == 404
+
+
+async def test_feed_in_a_private_chat_that_manages_a_channel_is_the_channels(
+    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots, tmp_path: Path
+) -> None:
+    port = free_port()
+    settings = with_overrides(
+        e2e_settings(telegram, tmp_path / "redline.db"),
+        web={"listen": f"127.0.0.1:{port}", "public_url": f"http://127.0.0.1:{port}"},
+    )
+    await bots.start(settings)
+    press_watch(telegram)
+    await pick_the_channel(telegram, [])
+    articles.set_page("/p", article_html())
+    await telegram.ask(EDITOR, f"/track {articles.url('/p')}", username="editor")
+    shown = await telegram.ask(EDITOR, "/feed", username="editor")
+    (feed_url,) = links(shown)
+    assert "Press Watch" in shown.plain_text
+    store = bots.running[0].bot_data["redline"].store
+    assert feed_url == f"http://127.0.0.1:{port}/c/{store.chats.web_token(CHANNEL)}/feed.atom"
+    articles.set_page("/p", putin_v2())
+    await telegram.wait_for(CHANNEL, contains="cancels", timeout=20)
+    status, body = await fetch(feed_url)
+    assert status == 200 and len(feedparser.parse(body).entries) == 1

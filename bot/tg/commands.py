@@ -59,7 +59,7 @@ class Commands:
         self.desk = ChannelDesk(store)
         self.tracking = TrackHandlers(store, tracker, settings, self.guard, self.desk, on_chat_changed)
         self.sensitivities = SensitivityHandlers(store, self.guard, self.desk)
-        self.feeds = FeedHandlers(store, links, self.guard, on_chat_changed)
+        self.feeds = FeedHandlers(store, links, self.guard, self.desk, on_chat_changed)
 
     def register(self, app: Application) -> None:  # type: ignore[type-arg]
         chats = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
