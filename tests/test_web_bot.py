@@ -30,6 +30,18 @@ def links(message: SentMessage) -> list[str]:
     return [e["url"] for e in message.entities if e["type"] == "text_link"]
 
 
+async def start_with_pages(bots: RunningBots, telegram: FakeTelegram, tmp_path: Path) -> str:
+    """`redline run` serving its pages on a free port, linked from Telegram; their address."""
+    port = free_port()
+    public = f"http://127.0.0.1:{port}"
+    settings = with_overrides(
+        e2e_settings(telegram, tmp_path / "redline.db"),
+        web={"listen": f"127.0.0.1:{port}", "public_url": public},
+    )
+    await bots.start(settings)
+    return public
+
+
 async def fetch(url: str) -> tuple[int, str]:
     async with ClientSession() as http, http.get(url) as answer:
         return answer.status, await answer.text()
@@ -38,13 +50,7 @@ async def fetch(url: str) -> tuple[int, str]:
 async def test_feed_history_and_announcements_link_to_pages_that_open(
     telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots, tmp_path: Path
 ) -> None:
-    port = free_port()
-    public = f"http://127.0.0.1:{port}"
-    settings = with_overrides(
-        e2e_settings(telegram, tmp_path / "redline.db"),
-        web={"listen": f"127.0.0.1:{port}", "public_url": public},
-    )
-    await bots.start(settings)
+    public = await start_with_pages(bots, telegram, tmp_path)
     articles.set_page("/world/putin", article_html())
     assert (await telegram.ask(ALICE, f"/track {articles.url('/world/putin')}")).text.startswith(
         "👀 Tracking #1"
@@ -132,12 +138,7 @@ def test_only_redline_run_serves_the_pages(telegram: FakeTelegram, tmp_path: Pat
 async def test_in_a_group_anyone_reads_the_feed_address_only_admins_revoke_it(
     telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots, tmp_path: Path
 ) -> None:
-    port = free_port()
-    settings = with_overrides(
-        e2e_settings(telegram, tmp_path / "redline.db"),
-        web={"listen": f"127.0.0.1:{port}", "public_url": f"http://127.0.0.1:{port}"},
-    )
-    await bots.start(settings)
+    await start_with_pages(bots, telegram, tmp_path)
     await desk_with_admin(telegram, articles)
     shown = await telegram.ask(DESK, "/feed", user_id=MEMBER, username="intern")
     (feed_url,) = links(shown)
@@ -154,12 +155,7 @@ async def test_in_a_group_anyone_reads_the_feed_address_only_admins_revoke_it(
 async def test_feed_in_a_private_chat_that_manages_a_channel_is_the_channels(
     telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots, tmp_path: Path
 ) -> None:
-    port = free_port()
-    settings = with_overrides(
-        e2e_settings(telegram, tmp_path / "redline.db"),
-        web={"listen": f"127.0.0.1:{port}", "public_url": f"http://127.0.0.1:{port}"},
-    )
-    await bots.start(settings)
+    public = await start_with_pages(bots, telegram, tmp_path)
     press_watch(telegram)
     await pick_the_channel(telegram, [])
     articles.set_page("/p", article_html())
@@ -168,7 +164,7 @@ async def test_feed_in_a_private_chat_that_manages_a_channel_is_the_channels(
     (feed_url,) = links(shown)
     assert "Press Watch" in shown.plain_text
     store = bots.running[0].bot_data["redline"].store
-    assert feed_url == f"http://127.0.0.1:{port}/c/{store.chats.web_token(CHANNEL)}/feed.atom"
+    assert feed_url == f"{public}/c/{store.chats.web_token(CHANNEL)}/feed.atom"
     articles.set_page("/p", putin_v2())
     await telegram.wait_for(CHANNEL, contains="cancels", timeout=20)
     status, body = await fetch(feed_url)
