@@ -66,7 +66,7 @@ async def test_one_broken_article_does_not_stop_the_others(
     articles.set_page("/bad", b"\x00\xff\xfe garbage \x00" * 1000, content_type="text/html")
     articles.set_page("/ok", putin_v2())
     message = await telegram.wait_for(ALICE, contains="<b>cancels</b>", timeout=15)
-    assert "/diff 2" in message.text
+    assert "/diff_2" in message.text
     assert (await telegram.ask(ALICE, "/list")).text.count("· 127.0.0.1 ·") == 2
 
 
