@@ -36,14 +36,73 @@ def article(k: int) -> Article:
     )
 
 
-def test_a_long_list_is_cut_within_telegrams_limits() -> None:
-    """150 tracked articles do not fit one message: the oldest rows give way to the pointer,
-    and what is left keeps Telegram's limits."""
-    text = replies.list_text([(k, article(k), 1) for k in range(1, 151)], NOW)
-    assert limits.count_entities(text) <= 100 and limits.fits(text)
-    lines = text.split("\n")
-    assert lines[:2] == ["<b>Tracked articles</b>", "…and more. /untrack articles you no longer need."]
-    assert lines[-1].startswith('150. <a href="https://example.com/150">Story 150</a>')
+def test_a_full_list_page_of_the_longest_rows_keeps_telegrams_limits() -> None:
+    """A /list page of ten rows whose titles and sites are as long as they can be — emoji,
+    two UTF-16 units each, and characters that grow when escaped — fits, as Telegram counts."""
+    worst = Article(
+        url="https://example.com/" + "p" * 2000,
+        url_key="k",
+        site="🎉&" * 200,
+        title="🎉<&>" * 500,
+        state="failing",
+        last_changed_at=NOW - timedelta(days=400),
+    )
+    rows = [(k, worst, 1000) for k in range(1000, 1000 - replies.LIST_PAGE_SIZE, -1)]
+    text = replies.list_page(rows, NOW, total=200, page=3, pages=20)
+    assert limits.fits(text) and limits.count_entities(text) <= 1 + replies.LIST_PAGE_SIZE
+    assert limits.utf16_len(limits.visible_text(text)) == 3151  # of 4096: the worst page there is
+    first = text.split("\n")[1]
+    assert first.startswith("#1000 <a href=") and first.endswith(
+        " · v1000, changed 400 days ago · can't read it right now"
+    )
+
+
+@pytest.mark.parametrize(
+    ("wanted", "head", "empty"),
+    [
+        ("all", "<b>Tracked articles</b> · 3", "This chat tracks no articles yet. Send /track URL to start."),
+        (
+            "changed",
+            "<b>Edited articles</b> · 3",
+            "None of this chat's articles has been edited yet. /list shows them all.",
+        ),
+        (
+            "failing",
+            "<b>Articles I can't read</b> · 3",
+            "I can read every article this chat tracks. /list shows them all.",
+        ),
+    ],
+)
+def test_list_pages_say_what_they_show(wanted: str, head: str, empty: str) -> None:
+    rows = [(k, article(k), 1) for k in (3, 2, 1)]
+    text = replies.list_page(rows, NOW, wanted=wanted, total=3)
+    assert text.split("\n")[0] == head + " · newest change first"  # one page: no page count
+    assert replies.list_page([], NOW, wanted=wanted, total=0) == empty
+
+
+def test_a_history_page_shows_times_in_the_chats_zone_newest_first() -> None:
+    from zoneinfo import ZoneInfo
+
+    class V:
+        def __init__(self, number: int) -> None:
+            self.number = number
+            self.created_at = datetime(2026, 7, 1, 12, 0) + timedelta(hours=number)  # naive: UTC
+            self.summary = "first version" if number == 1 else "headline changed"
+            self.content: dict[str, object] = {}
+
+    versions = [V(n) for n in range(1, 41)]
+    page1 = replies.history_page(7, article(7), versions, page=1)
+    lines = page1.split("\n")
+    assert (
+        lines[0]
+        == '<b>History of #7</b>: <a href="https://example.com/7">Story 7</a> · page 1 of 3, newest first'
+    )
+    assert lines[1] == "v40 · 2026-07-03 04:00 UTC · headline changed · /diff_7_39_40"
+    berlin = replies.history_page(7, article(7), versions, page=3, tz=ZoneInfo("Europe/Berlin"))
+    assert berlin.split("\n")[-2] == "v1 · 2026-07-01 15:00 CEST · first version"
+    assert replies.history_page(7, article(7), versions, page=99) == replies.history_page(
+        7, article(7), versions, page=3
+    )  # a page past the end (versions pruned meanwhile) is the last one
 
 
 def test_every_sensitivity_has_a_label_and_a_filter() -> None:
@@ -94,9 +153,9 @@ def test_gone_and_failing_notices_word_the_article_once_for_html_and_plain() -> 
     gone = notices.article_gone(3, "", "https://x.org/a?b&c", "x.org", "HTTP 404 <not found>")
     assert gone == (
         '🚫 Article #3 is gone · x.org\n<a href="https://x.org/a?b&amp;c">https://x.org/a?b&amp;c</a>\n'
-        "HTTP 404 &lt;not found&gt;\nI've stopped checking it. /untrack 3 to remove it.",
+        "HTTP 404 &lt;not found&gt;\nI've stopped checking it. /untrack_3 removes it.",
         "Article #3 is gone · x.org\nhttps://x.org/a?b&c\nhttps://x.org/a?b&c\nHTTP 404 <not found>\n"
-        "I've stopped checking it. /untrack 3 to remove it.",
+        "I've stopped checking it. /untrack_3 removes it.",
     )
     failing = notices.article_failing(2, "Tom & Jerry", "https://x.org/t", "x.org", "timed out")
     assert failing == (
