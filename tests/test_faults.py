@@ -28,6 +28,7 @@ async def test_gone_article_is_announced_once_and_no_longer_fetched(
     articles.set_page("/g", "<html><body>Gone</body></html>", status=410)
     notice = await telegram.wait_for(ALICE, contains="is gone", timeout=15)
     assert notice.text.startswith("🚫 Article #1 is gone · 127.0.0.1")
+    assert notice.button_data == ["ah:1", "au:1"]  # History and Stop tracking; no diff to show
     hits = articles.hits("/g")
     await asyncio.sleep(2.5)
     assert articles.hits("/g") == hits

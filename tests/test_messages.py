@@ -9,7 +9,7 @@ import pytest
 
 from bot.core.diff import for_sensitivity
 from bot.core.sensitivity import Sensitivity
-from bot.messages import limits, notices, replies
+from bot.messages import buttons, limits, notices, replies
 from bot.messages.time import ago, duration
 from bot.storage.chats import AwayChange
 from bot.storage.models import Article
@@ -182,3 +182,46 @@ def test_welcome_back_plain_text_keeps_the_limit_in_utf16_units() -> None:
 def test_truncate_counts_utf16_units_and_keeps_emoji_whole() -> None:
     assert limits.truncate("abc", 2) == "ab" and limits.truncate("abc", 3) == "abc"
     assert limits.truncate("a🎉b", 2) == "a" and limits.truncate("a🎉b", 3) == "a🎉"
+
+
+@pytest.mark.parametrize(
+    ("data", "parsed"),
+    [
+        ("ad:12:3:4", buttons.ArticlePress(buttons.ArticleAction.DIFF, 12, 3, 4)),
+        ("ah:12", buttons.ArticlePress(buttons.ArticleAction.HISTORY, 12)),
+        ("au:12", buttons.ArticlePress(buttons.ArticleAction.UNTRACK, 12)),
+        ("ad:12", None),  # a diff names its versions
+        ("ah:12:1", None),
+        ("au:-1", None),
+        ("ah:x", None),
+        ("zz:1", None),
+        ("ls:all:1", None),
+    ],
+)
+def test_button_data_is_read_back_or_refused(data: str, parsed: buttons.ArticlePress | None) -> None:
+    assert buttons.parse_article(data) == parsed
+
+
+def test_button_data_names_stable_ids_within_64_bytes() -> None:
+    huge = 2**63 - 1  # the largest id a BIGINT holds
+    for row in buttons.announcement_keyboard(huge, huge - 1, huge):
+        for _label, data in row:
+            assert len(data.encode()) <= buttons.MAX_DATA_BYTES
+    press = buttons.parse_article(buttons.announcement_keyboard(huge, 1, 2)[0][0][1])
+    assert press == buttons.ArticlePress(buttons.ArticleAction.DIFF, huge, 1, 2)
+    assert buttons.parse_list("ls:changed:3") == buttons.ListPress(buttons.ListFilter.CHANGED, 3)
+    assert buttons.parse_list("ls:bogus:3") is None and buttons.parse_list("ls:all:x") is None
+    assert (
+        buttons.parse_history("hs:7:2") == buttons.HistoryPress(7, 2)
+        and buttons.parse_history("hs:7") is None
+    )
+    assert buttons.list_keyboard(buttons.ListFilter.ALL, 1, 1) == []  # one page: no buttons
+    assert buttons.pager("ls:all", 2, 3) == [("◀", "ls:all:1"), ("▶", "ls:all:3")]
+
+
+def test_a_coalesced_message_keeps_its_buttons_and_its_diff_spans_both_edits() -> None:
+    earlier, latest = buttons.announcement_keyboard(5, 1, 2), buttons.announcement_keyboard(5, 2, 3)
+    assert buttons.coalesced_keyboard(earlier, latest) == buttons.announcement_keyboard(5, 1, 3)
+    assert buttons.coalesced_keyboard(None, latest) == latest  # the earlier one had none (before 0010)
+    assert buttons.coalesced_keyboard(earlier, None) == earlier
+    assert buttons.coalesced_keyboard(buttons.notice_keyboard(5), latest) == latest
