@@ -57,6 +57,25 @@ def test_a_full_list_page_of_the_longest_rows_keeps_telegrams_limits() -> None:
     )
 
 
+def test_a_full_history_page_of_the_longest_lines_keeps_telegrams_limits() -> None:
+    from zoneinfo import ZoneInfo
+
+    class V:
+        def __init__(self, number: int) -> None:
+            self.number = number
+            self.created_at = NOW
+            self.summary = "🎉<&>" * 300
+            self.content: dict[str, object] = {}
+
+    worst = Article(url="https://example.com/" + "p" * 2000, url_key="k", site="x", title="🎉<&>" * 500)
+    versions = [V(n) for n in range(100_000, 100_000 - 3 * replies.HISTORY_PAGE_SIZE, -1)]
+    text = replies.history_page(
+        99_999, worst, versions, page=2, tz=ZoneInfo("America/Argentina/ComodRivadavia")
+    )
+    assert limits.fits(text) and len(text.split("\n")) == replies.HISTORY_PAGE_SIZE + 2
+    assert limits.utf16_len(limits.visible_text(text)) == 3375  # of 4096: the worst page there is
+
+
 @pytest.mark.parametrize(
     ("wanted", "head", "empty"),
     [

@@ -204,6 +204,7 @@ LIST_PAGE_SIZE = 10
 limits (measured with limits.fits in test_messages) and reads on one phone screen."""
 HISTORY_PAGE_SIZE = 15
 TITLE_CHARS = 120
+SUMMARY_CHARS = 120
 
 LIST_HEADS = {
     "all": "Tracked articles",
@@ -275,7 +276,7 @@ def history_page(
     where = f" · page {page} of {pages}, newest first" if pages > 1 else ""
     lines = [f"<b>History of #{number}</b>: {_short_link(article)}{where}"]
     for v in shown:
-        line = f"v{v.number} · {stamp(v.created_at, tz)} · {escape(_cut(v.summary, 200))}"
+        line = f"v{v.number} · {stamp(v.created_at, tz)} · {escape(_cut(v.summary, SUMMARY_CHARS))}"
         if v.number > 1:
             line += f" · /diff_{number}_{v.number - 1}_{v.number}"
         lines.append(line)
