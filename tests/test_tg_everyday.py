@@ -251,6 +251,10 @@ async def test_list_filters_and_a_long_history_page(telegram: FakeTelegram, bots
     page3 = await press(telegram, page2, "hs:5:3")  # a press on the message as edited
     assert page3.plain_text.splitlines()[-2].startswith("v1 · 2026-12-01 08:05 UTC · first version")
     assert page3.button_data == ["hs:5:2"]
+    assert (await telegram.ask(ALICE, "/untrack_5")).text.startswith("Stopped tracking #5")
+    assert await refused_press(telegram, page3, "hs:5:2") == (
+        "This chat no longer tracks that article (or it was deleted). /list shows what it tracks."
+    )
 
 
 async def test_settings_quiet_announcements_and_the_time_zone(
@@ -313,3 +317,17 @@ async def test_settings_in_a_group_take_an_admin(telegram: FakeTelegram, bots: R
     assert (await telegram.ask(GROUP, "/timezone Europe/Paris", user_id=member)).text == (
         "Only this group's admins can use /timezone here. Everyone can use /list, /history and /diff."
     )
+
+
+async def test_in_a_channel_only_an_admin_turns_the_page(telegram: FakeTelegram, bots: RunningBots) -> None:
+    """Every subscriber sees the channel's /list: a page turned is turned for all of them."""
+    admin, subscriber, channel = 4001, 4003, -1005551234
+    seed_articles(bots.db_path, channel, 12)
+    await bots.start()
+    listing = await telegram.ask(channel, "/list", chat_type="channel", title="Edits")
+    telegram.set_chat_admins(channel, [admin])
+    assert numbers(listing) == list(range(12, 2, -1)) and listing.button_data == ["ls:all:2"]
+    refusal = await refused_press(telegram, listing, "ls:all:2", user_id=subscriber)
+    assert refusal == "Only this channel's admins can use its buttons."
+    turned = await press(telegram, listing, "ls:all:2", user_id=admin)
+    assert turned.method == "editMessageText" and numbers(turned) == [2, 1]

@@ -84,6 +84,15 @@ class ChangeGuard:
         self.admins_only = admins_only  # telegram.group_admins_only
         self.admins = admins or AdminCache()
 
+    async def may_press(self, update: Update, context: ContextTypes.DEFAULT_TYPE, command: str) -> bool:
+        """A reading button (a page turned, a diff posted) acts for everyone who sees the chat:
+        open to all in private chats and groups, an admin's call in a channel, where any
+        subscriber can press it."""
+        chat = update.effective_chat
+        if chat is not None and chat.type != ChatType.CHANNEL:
+            return True
+        return await self.may_change(update, context, command)
+
     async def may_change(self, update: Update, context: ContextTypes.DEFAULT_TYPE, command: str) -> bool:
         """For a button press the presser decides, never the message the button sits under."""
         chat, user, query = update.effective_chat, update.effective_user, update.callback_query

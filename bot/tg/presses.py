@@ -14,7 +14,6 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 
 from telegram import Update
-from telegram.constants import ChatType
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
 from bot.messages import replies
@@ -51,11 +50,11 @@ class ArticleButtons:
             if query is not None:
                 await query.answer(replies.UNKNOWN_CHOICE)
             return
-        changes = press.action == ArticleAction.UNTRACK
-        # In a channel a reading button posts to every subscriber: that is an admin's call too.
-        if (changes or chat.type == ChatType.CHANNEL) and not await self.guard.may_change(
-            update, context, "untrack" if changes else "diff"
-        ):
+        if press.action == ArticleAction.UNTRACK:
+            allowed = await self.guard.may_change(update, context, "untrack")
+        else:
+            allowed = await self.guard.may_press(update, context, press.action.name.lower())
+        if not allowed:
             return
         row = await asyncio.to_thread(self.store.articles.subscribed, chat.id, press.article_id)
         if row is None:
