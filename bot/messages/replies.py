@@ -19,7 +19,7 @@ from bot.messages.time import ago
 COMMANDS: list[tuple[str, str, str]] = [
     ("track", "Track an article: /track https://example.com/news/story", "URL"),
     ("untrack", "Stop tracking: /untrack 2 (number from /list) or /untrack URL", "N|URL"),
-    ("list", "The articles this chat tracks", ""),
+    ("list", "The articles this chat tracks, newest change first; /list changed, /list failing", ""),
     ("history", "Every version seen of an article: /history 2", "N|URL"),
     ("diff", "Word-level diff: /diff 2 (last edit) or /diff 2 1 3 (versions 1 and 3)", "N [A B]"),
     ("export", "History as a file: /export 2 (every version, JSON), /export 2 csv (every change)", "N [csv]"),
@@ -144,7 +144,7 @@ def help_text() -> str:
         "Reply /track to any message with a link to track it; reply /diff, /history or /untrack "
         "to one of my edit messages to act on that article.",
         "Works in private chats, groups and channels (add me as an admin in a channel). "
-        "In groups only admins can /track, /untrack and change /sensitivity.",
+        "In groups only admins can /track, /untrack and change /sensitivity and /settings.",
     ]
     return "\n".join(lines)
 
