@@ -281,7 +281,13 @@ async def test_settings_quiet_announcements_and_the_time_zone(
             )
         ),
     ]
+    answered = len(telegram.callback_answers)
+    telegram.press_button(ALICE, menu.message_id, "set:tz:UTC")  # what is set already
+    assert (await telegram.wait_for_callback_answer(answered + 1))[
+        "text"
+    ] == "Times in /history are now shown in UTC."
     quiet = await press(telegram, menu, "set:quiet:1")
+    assert [m.text for m in telegram.sent if m.chat_id == ALICE and "went wrong" in m.text] == []
     assert quiet.method == "editMessageText" and "Announcements arrive 🔕 without sound." in quiet.text
     assert telegram.callback_answers[-1]["text"] == "Announcements now arrive without sound."
     berlin = await press(telegram, quiet, "set:tz:Europe/Berlin")  # a press on the edited message

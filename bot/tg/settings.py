@@ -17,7 +17,7 @@ from bot.messages import replies
 from bot.messages.buttons import SETTING_DATA, Keyboard, parse_setting, setting
 from bot.storage.store import Storage
 from bot.tg.access import ChangeGuard
-from bot.tg.keyboards import markup
+from bot.tg.keyboards import markup, show_in_place
 from bot.tg.updates import register_chat, reply
 
 log = logging.getLogger("redline.commands")
@@ -107,4 +107,4 @@ class SettingsHandlers:
         log.info("setting chat=%s %s=%s", chat.id, press.key, press.value)
         await query.answer(saved)
         text, keyboard = await self._menu(chat.id)
-        await query.edit_message_text(text, reply_markup=markup(keyboard))
+        await show_in_place(query, text, keyboard)
