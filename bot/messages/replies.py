@@ -29,6 +29,8 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("settings", "Quiet announcements and the time zone of this chat", ""),
     ("help", "What this bot does and how to use it", ""),
 ]
+PRIVATE_ONLY = frozenset({"channel"})
+"""Commands that work in a private chat only: no group's menu shows them."""
 READ_ONLY = frozenset({"list", "history", "diff", "export", "help"})
 """Commands every group member may use (the rest change what the chat tracks or gets): what
 group members see in their command menu; admins see them all."""

@@ -127,6 +127,7 @@ class Chats:
                 ChatOverview(c.id, c.type, c.title, c.paused, c.managing, tracked.get(c.id, []))
                 for c in chats
             ]
+
     def set_quiet(self, chat_id: int, quiet: bool) -> None:
         with session_scope(self.engine) as s:
             chat = s.get(Chat, chat_id) or Chat(id=chat_id)

@@ -74,7 +74,7 @@ class Commands:
         self.tracking = TrackHandlers(store, tracker, settings, self.guard, self.desk, on_chat_changed)
         self.sensitivities = SensitivityHandlers(store, self.guard, self.desk)
         self.feeds = FeedHandlers(store, links, self.guard, self.desk, on_chat_changed)
-        self.settings_menu = SettingsHandlers(store, self.guard)
+        self.settings_menu = SettingsHandlers(store, self.guard, self.desk)
         self.presses = ArticleButtons(store, self.guard, self.send_diff, self.send_history)
 
     def register(self, app: Application) -> None:  # type: ignore[type-arg]

@@ -33,7 +33,8 @@ def bot_commands(only: frozenset[str] | None = None) -> list[BotCommand]:
 async def publish_menus(bot: Bot) -> None:
     await bot.set_my_commands(bot_commands(), scope=BotCommandScopeDefault())
     await bot.set_my_commands(bot_commands(replies.READ_ONLY), scope=BotCommandScopeAllGroupChats())
-    await bot.set_my_commands(bot_commands(), scope=BotCommandScopeAllChatAdministrators())
+    in_groups = frozenset(name for name, _, _ in replies.COMMANDS) - replies.PRIVATE_ONLY
+    await bot.set_my_commands(bot_commands(in_groups), scope=BotCommandScopeAllChatAdministrators())
     await bot.set_my_description(replies.BOT_DESCRIPTION)
     await bot.set_my_short_description(replies.BOT_SHORT_DESCRIPTION)
     log.info("menus_published commands=%d", len(replies.COMMANDS))
