@@ -175,7 +175,7 @@ def build_application(
     )
     app.bot_data["redline"] = redline
     ChatEvents(store, on_resumed=sender.wake).register(app)
-    Allowlist(t.allowed_users, t.allowed_chats).register(app)
+    Allowlist(t.allowed_users, t.allowed_chats, redline.commands.gate.addressed).register(app)
     redline.commands.register(app)
     app.add_error_handler(_on_error)
     assert app.job_queue is not None, "install python-telegram-bot[job-queue]"

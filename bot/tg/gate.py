@@ -76,12 +76,16 @@ class Gate:
         self.known: frozenset[str] = frozenset()  # set by Commands.register
         self.tappable: frozenset[str] = frozenset()
 
+    def addressed(self, text: str, chat_type: str, bot_username: str) -> bool:
+        """Whether a command is ours, by the commands registered (for the allowlist too)."""
+        return for_this_bot(text, chat_type, bot_username, self.known, self.tappable)
+
     async def __call__(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message, chat = update.effective_message, update.effective_chat
         if message is None or chat is None:
             return
         text = message.text or ""
-        if not for_this_bot(text, chat.type, context.bot.username, self.known, self.tappable):
+        if not self.addressed(text, chat.type, context.bot.username):
             raise ApplicationHandlerStop
         if len(text) > self.limits.max_message_chars:
             log.info("command_refused chat=%s reason=too_long chars=%d", chat.id, len(text))
