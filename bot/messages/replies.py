@@ -31,7 +31,7 @@ COMMANDS: list[tuple[str, str, str]] = [
 ]
 PRIVATE_ONLY = frozenset({"channel"})
 """Commands that work in a private chat only: no group's menu shows them."""
-READ_ONLY = frozenset({"list", "history", "diff", "export", "help"})
+READ_ONLY = frozenset({"list", "history", "diff", "export", "feed", "help"})
 """Commands every group member may use (the rest change what the chat tracks or gets): what
 group members see in their command menu; admins see them all."""
 
@@ -358,6 +358,8 @@ def feed_revoked(url: str) -> str:
         "🔒 The old feed address and the old page links no longer work. The new feed:\n"
         f'<a href="{escape(url, quote=True)}">{escape(url)}</a>'
     )
+
+
 ZONES = ("UTC", "Europe/London", "Europe/Berlin", "Europe/Moscow", "America/New_York", "Asia/Kolkata")
 """The time zones /settings offers as buttons; /timezone takes any IANA name."""
 

@@ -4,7 +4,7 @@ announcement, stored with its text so a restart or a coalesced edit keeps them).
 Existing chats get sound on and UTC; queued announcements get no buttons.
 
 Revision ID: 0010
-Revises: 0011
+Revises: 0009
 Create Date: 2026-12-07
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0011"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
