@@ -24,6 +24,7 @@ from bot.core.headline import CarrierSwitch, announceable, carrier_switch
 from bot.core.policy import Intervals, Outcome, next_check
 from bot.messages import notices
 from bot.messages.announcement import DEFAULT_BUDGET, MessageContext, render_announcement, render_plain
+from bot.messages.buttons import announcement_keyboard, notice_keyboard
 from bot.messages.replies import with_page_link
 from bot.net.fetch import FetchError, HTTPStatusError
 from bot.service.history import PageLinks
@@ -240,6 +241,7 @@ class Checker:
             )
             return render_announcement(shown, ctx, self.budget), render_plain(shown, ctx, self.budget)
 
+        keyboard = announcement_keyboard(aid, last.number, number)
         deliveries = []
         for sub, chat in await asyncio.to_thread(self.store.articles.audience, aid):
             rendered = message(chat.sensitivity, sub.number)
@@ -248,7 +250,9 @@ class Checker:
                 addresses = self.links.for_chat(chat) if self.links is not None else None
                 if addresses is not None:  # its own line, after the /diff pointer
                     text, plain = with_page_link(text, plain, addresses.article(aid, number))
-                deliveries.append(NewDelivery(chat.id, DeliveryKind.EDIT, text=text, plain=plain))
+                deliveries.append(
+                    NewDelivery(chat.id, DeliveryKind.EDIT, text=text, plain=plain, buttons=keyboard)
+                )
         interval = self.intervals.faster(article.interval)
         fields: dict[str, object] = {
             "title": new.title,
@@ -336,4 +340,7 @@ class Checker:
 def _notice(chat_id: int, kind: DeliveryKind, article: Article, number: int, reason: str) -> NewDelivery:
     worded = notices.article_gone if kind == DeliveryKind.GONE else notices.article_failing
     text, plain = worded(number, article.title, article.url, article.site, reason)
-    return NewDelivery(chat_id=chat_id, kind=kind, text=text, plain=plain)
+    assert article.id is not None
+    return NewDelivery(
+        chat_id=chat_id, kind=kind, text=text, plain=plain, buttons=notice_keyboard(article.id)
+    )
