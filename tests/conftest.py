@@ -67,6 +67,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[Storage]:
+    """A fresh SQLite database only, for tests about the sender rather than the database."""
+    s = Storage(make_engine(f"sqlite:///{tmp_path / 'redline.db'}"))
+    s.upgrade_schema()
+    yield s
+    s.engine.dispose()
+
+
+@pytest.fixture
 def store(database_url: str) -> Iterator[Storage]:
     s = Storage(make_engine(database_url))
     s.upgrade_schema()

@@ -63,8 +63,8 @@ def test_sent_and_failed_deliveries_go_after_keep_sent_days_pending_stay(store: 
     now = utcnow()
     edit(store, aid, 2, [1, 2], now)
     sent, failed = store.outbox.claim_pending(now, 10)
-    store.outbox.finish(sent.id, DeliveryStatus.SENT)
-    store.outbox.finish(failed.id, DeliveryStatus.FAILED, error="chat blocked the bot")
+    store.outbox.finish(sent.id, DeliveryStatus.SENT, claimant="")
+    store.outbox.finish(failed.id, DeliveryStatus.FAILED, claimant="", error="chat blocked the bot")
     edit(store, aid, 3, [1], now)  # stays pending: never pruned, however old
     retention = Retention(store.engine, SETTINGS)
 
@@ -195,7 +195,7 @@ async def test_running_bot_prunes_on_its_own_schedule(
     aid = track_article(store, ALICE).article.id
     edit(store, aid, 2, [ALICE], utcnow() - 31 * DAY)
     (old,) = store.outbox.claim_pending(utcnow(), 10)
-    store.outbox.finish(old.id, DeliveryStatus.SENT)
+    store.outbox.finish(old.id, DeliveryStatus.SENT, claimant="")
     articles.set_page("/a", article_html())
     store.queue.update_article(
         aid, url=articles.url("/a"), next_check_at=utcnow()

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.storage.engine import make_engine
 from bot.storage.models import Delivery, DeliveryKind, DeliveryStatus, utcnow
 from bot.storage.outbox import NewDelivery
 from bot.storage.store import Storage
@@ -25,11 +23,8 @@ TEXT = "✏️ Headline changed · <b>cancels</b>"
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Storage]:
-    s = Storage(make_engine(f"sqlite:///{tmp_path / 'redline.db'}"))
-    s.upgrade_schema()
-    yield s
-    s.engine.dispose()
+def store(sqlite_store: Storage) -> Storage:
+    return sqlite_store
 
 
 def queue_announcement(store: Storage) -> int:
