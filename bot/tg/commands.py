@@ -98,6 +98,7 @@ class Commands:
         self.gate.known = frozenset(name for name, _ in handlers)
         self.gate.tappable = frozenset(tappable)
         app.add_handler(MessageHandler(filters.COMMAND & chats, self.gate), group=-1)
+        app.add_handler(CallbackQueryHandler(self.gate.button), group=-1)
         for name, handler in handlers:
             app.add_handler(CommandHandler(name, handler, filters=chats))
         # "/diff_1_2_3": a command a tap sends whole, its arguments joined by "_".
