@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.storage.models import DeliveryKind, utcnow
+from bot.storage.models import DeliveryKind, DeliveryStatus, utcnow
 from bot.storage.outbox import NewDelivery
 from bot.storage.store import Storage
 from tests.storage_rows import CONTENT, track_article
@@ -72,3 +72,42 @@ def test_migration_merges_into_a_supergroup_that_already_tracks(store: Storage) 
     store.chats.migrate(-2, -1002)
     assert store.chats.get(-1002).sensitivity == "headline" and store.chats.get(-1002).type == "supergroup"
     assert [r.number for r in store.articles.tracked(-1002)] == [1]
+
+
+def test_a_digest_that_fails_keeps_the_first_absence_for_the_next(store: Storage) -> None:
+    """A command resumed a chat the bot still cannot post to: its digest fails and pauses it
+    again. The next digest still covers the change made during the first absence (it used
+    to start at the failed digest's time and skip it)."""
+    aid = track_article(store, 7).article.id
+    start = utcnow() - timedelta(hours=3)
+    store.chats.pause(7, "bot was blocked by the user", now=start)
+    store.articles.store_version(
+        aid, title="v2", content=CONTENT, content_hash="h2", summary="", deliveries=[],
+        article_fields={"title": "Title 2"}, now=start + timedelta(hours=1),
+    )  # fmt: skip
+    first = store.chats.resume(
+        7, "private", "alice", lambda _: ("digest", "digest"), now=start + timedelta(hours=2)
+    )
+    assert first is not None and [(c.old, c.new) for c in first] == [(1, 2)]
+    [digest] = store.outbox.claim_pending(utcnow(), 10, claimant="a")
+    assert store.chats.pause(7, "Forbidden: bot was blocked by the user")  # the digest's refusal
+    assert not store.outbox.finish(digest.id, DeliveryStatus.FAILED, claimant="a")  # the pause dropped it
+    again = store.chats.resume(7, "private", "alice", lambda _: ("digest", "digest"))
+    assert again is not None and [(c.number, c.old, c.new) for c in again] == [(1, 1, 2)]
+
+
+def test_the_absence_ends_when_something_reaches_the_chat(store: Storage) -> None:
+    """Once the digest is delivered, a later pause starts a new absence: the next digest
+    does not repeat what the first one said."""
+    aid = track_article(store, 7).article.id
+    start = utcnow() - timedelta(hours=3)
+    store.chats.pause(7, "blocked", now=start)
+    store.articles.store_version(
+        aid, title="v2", content=CONTENT, content_hash="h2", summary="", deliveries=[],
+        article_fields={"title": "Title 2"}, now=start + timedelta(hours=1),
+    )  # fmt: skip
+    store.chats.resume(7, "private", "alice", lambda _: ("digest", "digest"), now=start + timedelta(hours=2))
+    [digest] = store.outbox.claim_pending(utcnow(), 10, claimant="a")
+    assert store.outbox.finish(digest.id, DeliveryStatus.SENT, claimant="a", message_id=5)
+    store.chats.pause(7, "blocked")
+    assert store.chats.resume(7, "private", "alice", lambda _: ("digest", "digest")) == []

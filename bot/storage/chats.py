@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import Update, func, or_, update
 from sqlalchemy.engine import Engine
@@ -67,6 +67,22 @@ def saw_message(chat_id: int, message_id: int) -> Update:
         .where(or_(col(Chat.last_message_id).is_(None), col(Chat.last_message_id) < message_id))
         .values(last_message_id=message_id)
     )
+
+
+def reached(chat_id: int) -> Update:
+    """Something was delivered to the chat: an absence it had is over."""
+    return (
+        update(Chat)
+        .where(col(Chat.id) == chat_id)
+        .where(col(Chat.paused).is_(False))
+        .where(col(Chat.paused_at).is_not(None))
+        .values(paused_at=None)
+    )
+
+
+def _aware(t: datetime) -> datetime:
+    """SQLite hands datetimes back naive (they are stored in UTC)."""
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
 def subscription(chat_id: int, article_id: int) -> SelectOfScalar[Subscription]:
@@ -170,7 +186,9 @@ class Chats:
     def pause(self, chat_id: int, reason: str, now: datetime | None = None) -> bool:
         """The bot was removed or blocked, or Telegram will not deliver here: send nothing
         more, keep the subscriptions. Unsent announcements are dropped (the digest sent on
-        return covers them), and the pause dates from the oldest of them. True if newly paused."""
+        return covers them), and the pause dates from the oldest of them, or from an earlier
+        absence whose digest never arrived (``paused_at`` is kept until something reaches the
+        chat). True if newly paused."""
         now = now or utcnow()
         with session_scope(self.engine) as s:
             chat = s.get(Chat, chat_id)
@@ -181,7 +199,8 @@ class Chats:
             oldest = s.exec(
                 select(func.min(Delivery.created_at)).where(Delivery.chat_id == chat_id).where(unsent())
             ).one()
-            chat.paused, chat.paused_at = True, oldest or now
+            since = [t for t in (oldest, chat.paused_at) if t is not None]
+            chat.paused, chat.paused_at = True, min(since, key=_aware) if since else now
             s.add(chat)
             s.exec(  # type: ignore[call-overload]
                 update(Delivery)
@@ -210,7 +229,7 @@ class Chats:
                 return None
             changes = self._away_changes(s, chat_id, chat.paused_at or now)
             chat.type, chat.title = chat_type, title or chat.title
-            chat.paused, chat.paused_at = False, None
+            chat.paused = False  # paused_at stays until the digest (or anything) is delivered
             s.add(chat)
             if changes:
                 text, plain = digest(changes)

@@ -14,7 +14,7 @@ from sqlalchemy import and_, func, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.storage.chats import saw_message
+from bot.storage.chats import reached, saw_message
 from bot.storage.engine import read_session, session_scope
 from bot.storage.models import Chat, Delivery, DeliveryKind, DeliveryStatus, utcnow
 from bot.storage.queue import set_fields
@@ -208,6 +208,9 @@ class Outbox:
             if buttons is not None:
                 d.buttons = [[list(b) for b in row] for row in buttons]
             s.add(d)
+            if status == DeliveryStatus.SENT:
+                s.flush()
+                s.exec(reached(d.chat_id))  # type: ignore[call-overload]
             if message_id is not None:
                 s.flush()
                 s.exec(saw_message(d.chat_id, message_id))  # type: ignore[call-overload]
