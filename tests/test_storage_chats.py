@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.storage.chats import AwayChange
 from bot.storage.models import DeliveryKind, DeliveryStatus, utcnow
 from bot.storage.outbox import NewDelivery
 from bot.storage.store import Storage
@@ -74,10 +75,8 @@ def test_migration_merges_into_a_supergroup_that_already_tracks(store: Storage) 
     assert [r.number for r in store.articles.tracked(-1002)] == [1]
 
 
-def test_a_digest_that_fails_keeps_the_first_absence_for_the_next(store: Storage) -> None:
-    """A command resumed a chat the bot still cannot post to: its digest fails and pauses it
-    again. The next digest still covers the change made during the first absence (it used
-    to start at the failed digest's time and skip it)."""
+def away_and_back(store: Storage) -> list[AwayChange] | None:
+    """Chat 7 paused three hours ago, an edit two hours ago, a command an hour ago."""
     aid = track_article(store, 7).article.id
     start = utcnow() - timedelta(hours=3)
     store.chats.pause(7, "bot was blocked by the user", now=start)
@@ -85,9 +84,16 @@ def test_a_digest_that_fails_keeps_the_first_absence_for_the_next(store: Storage
         aid, title="v2", content=CONTENT, content_hash="h2", summary="", deliveries=[],
         article_fields={"title": "Title 2"}, now=start + timedelta(hours=1),
     )  # fmt: skip
-    first = store.chats.resume(
+    return store.chats.resume(
         7, "private", "alice", lambda _: ("digest", "digest"), now=start + timedelta(hours=2)
     )
+
+
+def test_a_digest_that_fails_keeps_the_first_absence_for_the_next(store: Storage) -> None:
+    """A command resumed a chat the bot still cannot post to: its digest fails and pauses it
+    again. The next digest still covers the change made during the first absence (it used
+    to start at the failed digest's time and skip it)."""
+    first = away_and_back(store)
     assert first is not None and [(c.old, c.new) for c in first] == [(1, 2)]
     [digest] = store.outbox.claim_pending(utcnow(), 10, claimant="a")
     assert store.chats.pause(7, "Forbidden: bot was blocked by the user")  # the digest's refusal
@@ -99,14 +105,7 @@ def test_a_digest_that_fails_keeps_the_first_absence_for_the_next(store: Storage
 def test_the_absence_ends_when_something_reaches_the_chat(store: Storage) -> None:
     """Once the digest is delivered, a later pause starts a new absence: the next digest
     does not repeat what the first one said."""
-    aid = track_article(store, 7).article.id
-    start = utcnow() - timedelta(hours=3)
-    store.chats.pause(7, "blocked", now=start)
-    store.articles.store_version(
-        aid, title="v2", content=CONTENT, content_hash="h2", summary="", deliveries=[],
-        article_fields={"title": "Title 2"}, now=start + timedelta(hours=1),
-    )  # fmt: skip
-    store.chats.resume(7, "private", "alice", lambda _: ("digest", "digest"), now=start + timedelta(hours=2))
+    away_and_back(store)
     [digest] = store.outbox.claim_pending(utcnow(), 10, claimant="a")
     assert store.outbox.finish(digest.id, DeliveryStatus.SENT, claimant="a", message_id=5)
     store.chats.pause(7, "blocked")
