@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.messages import replies
 from bot.storage.chats import AwayChange
 from bot.storage.models import DeliveryKind, DeliveryStatus, utcnow
 from bot.storage.outbox import NewDelivery
@@ -110,3 +111,28 @@ def test_the_absence_ends_when_something_reaches_the_chat(store: Storage) -> Non
     assert store.outbox.finish(digest.id, DeliveryStatus.SENT, claimant="a", message_id=5)
     store.chats.pause(7, "blocked")
     assert store.chats.resume(7, "private", "alice", lambda _: ("digest", "digest")) == []
+
+
+def test_migration_points_every_pending_message_at_the_merged_numbers(store: Storage) -> None:
+    """The group tracks a (#1) and b (#2); the supergroup already tracks b (#1), so a becomes
+    #2. Every unsent message moving over names the merged numbers: /diff, /untrack, "#N" in
+    a notice, and every article of a digest, not just the first; one renumbering pass, so
+    a's 1→2 is not then taken for b's 2→1."""
+    a = track_article(store, -1, "example.com/a").article.id
+    b = track_article(store, -1, "example.com/b").article.id
+    track_article(store, -1001, "example.com/b")
+    now = utcnow()
+    edit = "✏️ Headline changed · example.com\nv1 → v2 · /diff 2"
+    gone = "🚫 Article #1 is gone · example.com\nI've stopped checking it. /untrack 1 to remove it."
+    changes = [AwayChange(1, a, "A", 1, 2), AwayChange(2, b, "B", 1, 3)]
+    digest, plain = replies.welcome_back(changes)
+    store.outbox.add_notices(b, [NewDelivery(-1, DeliveryKind.EDIT, edit, edit)], {}, now)
+    store.outbox.add_notices(a, [NewDelivery(-1, DeliveryKind.GONE, gone, gone)], {}, now)
+    store.outbox.add_notices(a, [NewDelivery(-1, DeliveryKind.DIGEST, digest, plain)], {}, now)
+    store.chats.migrate(-1, -1001)
+    assert [(r.number, r.article.id) for r in store.articles.tracked(-1001)] == [(1, b), (2, a)]
+    moved = {d.kind: d for d in store.outbox.deliveries(-1001)}
+    assert moved[DeliveryKind.EDIT].text.endswith("/diff 1")
+    assert moved[DeliveryKind.GONE].text == gone.replace("#1", "#2").replace("/untrack 1", "/untrack 2")
+    merged = [AwayChange(2, a, "A", 1, 2), AwayChange(1, b, "B", 1, 3)]
+    assert (moved[DeliveryKind.DIGEST].text, moved[DeliveryKind.DIGEST].plain) == replies.welcome_back(merged)

@@ -93,10 +93,20 @@ def subscription(chat_id: int, article_id: int) -> SelectOfScalar[Subscription]:
     )
 
 
-def _renumber(text: str, old: int, new: int) -> str:
-    """Point a rendered message's ``/diff N``, ``/diff_N`` and ``/untrack_N`` commands at the
-    article's new number."""
-    return re.sub(rf"(/diff[ _]|/untrack_|/history_){old}(?!\d)", rf"\g<1>{new}", text)
+# Where a rendered message names an article by its /list number: "/diff N" (and "/diff N A B"),
+# "/untrack N", "/history N", their tappable forms ("/diff_N", ...), a notice's "Article #N",
+# a digest line's leading "#N".
+_POINTER = re.compile(
+    r"(?:(?<=/diff )|(?<=/diff_)|(?<=/untrack )|(?<=/untrack_)|(?<=/history )|(?<=/history_)"
+    r"|(?<=Article #)|(?<=^#))(\d+)(?!\d)",
+    re.M,
+)
+
+
+def _renumber(text: str, numbers: dict[int, int]) -> str:
+    """Point every article a rendered message names at its new number, in one pass (so 1→2
+    and 2→1 swap rather than collapse)."""
+    return _POINTER.sub(lambda m: str(numbers.get(int(m.group(1)), m.group(1))), text)
 
 
 class Chats:
@@ -303,14 +313,15 @@ class Chats:
             ours = s.exec(
                 select(Subscription).where(Subscription.chat_id == old_id).order_by(col(Subscription.number))
             ).all()
-            renumbered: dict[int, tuple[int, int]] = {}  # article id → (old, new) number
+            numbers: dict[int, int] = {}  # the group's /list number → the merged chat's
             for sub in ours:
                 if sub.article_id in theirs:
+                    numbers[sub.number] = theirs[sub.article_id].number
                     s.delete(sub)
                     continue
                 if sub.number in taken:
                     top += 1
-                    renumbered[sub.article_id] = (sub.number, top)
+                    numbers[sub.number] = top
                     sub.number = top
                 top = max(top, sub.number)
                 taken.add(sub.number)
@@ -326,8 +337,8 @@ class Chats:
                     s.delete(d)  # the supergroup already has (or had) this very message
                 else:
                     d.chat_id = new_id
-                    if d.article_id in renumbered:  # its /diff pointers name the new number
-                        d.text, d.plain = (_renumber(t, *renumbered[d.article_id]) for t in (d.text, d.plain))
+                    if numbers:  # its pointers name the merged numbers
+                        d.text, d.plain = _renumber(d.text, numbers), _renumber(d.plain, numbers)
                     s.add(d)
             if old is not None:
                 token = old.web_token
