@@ -128,3 +128,12 @@ async def test_token_never_logged_at_debug(
 def stored_errors(db_path: Path) -> list[str]:
     with closing(sqlite3.connect(db_path)) as db:
         return [row[0] for row in db.execute("SELECT error FROM delivery WHERE error != ''")]
+
+
+async def test_an_unknown_command_is_echoed_escaped(telegram: FakeTelegram, bots: RunningBots) -> None:
+    """Before the fix the command went into the HTML reply as typed: Telegram refused the
+    reply ("can't parse entities") and the user got no answer at all."""
+    await bots.start()
+    reply = await telegram.ask(ALICE, "/x<b>&")
+    assert reply.text == "I don't know /x&lt;b&gt;&amp;. /help lists what I can do."
+    assert telegram.failures == []

@@ -76,7 +76,8 @@ def too_many_articles(count: int) -> str:
 
 
 def unknown_command(command: str) -> str:
-    return f"I don't know {command[:40]}. /help lists what I can do."
+    """The command is echoed as typed, so it is escaped like any other user text."""
+    return f"I don't know {escape(command[:40])}. /help lists what I can do."
 
 
 SENSITIVITY_LABELS: dict[Sensitivity, str] = {
