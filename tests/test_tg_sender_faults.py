@@ -15,11 +15,12 @@ from sqlalchemy import update
 from sqlmodel import Session
 from telegram import Bot
 
+from bot.messages.notices import EARLIER
 from bot.storage.engine import make_engine
 from bot.storage.models import Delivery, DeliveryKind, DeliveryStatus, utcnow
 from bot.storage.outbox import NewDelivery
 from bot.storage.store import Storage
-from bot.tg.sender import EARLIER, MAX_ATTEMPTS, Sender
+from bot.tg.sender import MAX_ATTEMPTS, Sender
 from tests.fakes.database import DatabaseFaults
 from tests.fakes.postgres import PostgresServer
 from tests.fakes.telegram_api import FakeTelegram
