@@ -103,6 +103,9 @@ class LimitsSettings:
     max_articles_per_user: int = 400
     max_message_chars: int = 2000
     max_url_chars: int = 2000
+    # Bytes of one file sent (/export): Telegram takes at most 50 MB from a bot; a local Bot
+    # API server takes up to 2000 MB.
+    max_upload_bytes: int = 50_000_000
 
 
 @dataclass(frozen=True)

@@ -198,6 +198,18 @@ def export_caption(number: int, article: ArticleRecord, versions: int, fmt: str)
     )
 
 
+def size_text(n: int) -> str:
+    return f"{n / 1_000_000:.1f} MB" if n >= 1_000_000 else f"{n / 1000:.3g} KB"
+
+
+def export_too_big(number: int, size: int, limit: int, fmt: str) -> str:
+    smaller = f" /export {number} csv is smaller." if fmt != "csv" else ""
+    return (
+        f"The history of #{number} is too big to send: {size_text(size)} as {fmt.upper()}, "
+        f"and I may send at most {size_text(limit)}.{smaller}"
+    )
+
+
 def untracked(number: int, article: ArticleRecord) -> str:
     return f"Stopped tracking #{number}: {_link(article)}"
 
