@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
@@ -80,6 +81,12 @@ async def test_answer_too_late_counts_as_sent(telegram: FakeTelegram, store: Sto
     assert [m.text for m in telegram.messages_to(ALICE)] == [TEXT]
     row = delivery(store, delivery_id)
     assert row.status == DeliveryStatus.SENT and row.error.startswith("timed out")
+    # What the README promises for this case is what happened here, word for word.
+    readme = " ".join((Path(__file__).parent.parent / "README.md").read_text().split())
+    assert (
+        'it is recorded as sent (with "timed out" as its note) and not sent again, because a '
+        "duplicate is the worse failure for an edit bot — so one that in fact never arrived is lost."
+    ) in readme
 
 
 async def test_connect_timeout_is_retried_not_lost(
