@@ -136,3 +136,24 @@ def test_migration_points_every_pending_message_at_the_merged_numbers(store: Sto
     assert moved[DeliveryKind.GONE].text == gone.replace("#1", "#2").replace("/untrack 1", "/untrack 2")
     merged = [AwayChange(2, a, "A", 1, 2), AwayChange(1, b, "B", 1, 3)]
     assert (moved[DeliveryKind.DIGEST].text, moved[DeliveryKind.DIGEST].plain) == replies.welcome_back(merged)
+
+
+def test_a_chat_that_moved_or_paused_after_the_audience_was_read_gets_no_orphan(store: Storage) -> None:
+    """The check read the audience (group -1 and chat 7), then the group became a supergroup
+    and chat 7 blocked the bot, then the version was stored: no message is queued for a chat
+    id that no longer exists (it was never claimed, never pruned) nor for the paused chat,
+    whose digest covers the version instead."""
+    aid = track_article(store, -1, "example.com/a").article.id
+    track_article(store, 7, "example.com/a")
+    audience = [chat.id for _sub, chat in store.articles.audience(aid)]
+    assert sorted(audience) == [-1, 7]
+    store.chats.migrate(-1, -1001)
+    store.chats.pause(7, "bot was blocked by the user")
+    store.articles.store_version(
+        aid, title="v2", content=CONTENT, content_hash="h2", summary="",
+        deliveries=[NewDelivery(c, DeliveryKind.EDIT, "edit", "edit") for c in audience],
+        article_fields={}, now=utcnow(),
+    )  # fmt: skip
+    assert [(d.chat_id, d.status) for d in store.outbox.deliveries()] == []
+    back = store.chats.resume(7, "private", "alice", lambda _: ("digest", "digest"))
+    assert back is not None and [(c.old, c.new) for c in back] == [(1, 2)]

@@ -14,6 +14,7 @@ from bot.config import DatabaseSettings, with_overrides
 from bot.storage.engine import make_engine, session_scope
 from bot.storage.models import (
     Article,
+    Chat,
     CheckCount,
     Delivery,
     DeliveryKind,
@@ -114,6 +115,8 @@ def sent_announcements(store: Storage, n: int) -> tuple[int, datetime]:
     about pruning, not the outbox); returns the article id and when they were queued."""
     aid = track_article(store, 1).article.id
     now = utcnow()
+    with session_scope(store.engine) as s:  # the chats exist: nothing is queued for an unknown one
+        s.add_all([Chat(id=c) for c in range(n) if c != 1])
     store.articles.store_version(
         aid,
         title="t",

@@ -290,7 +290,9 @@ class Chats:
         the new id, merged with what the supergroup already tracks (an article tracked in both
         is kept once; a number the supergroup uses goes to the next free one)."""
         with session_scope(self.engine) as s:
-            old = s.get(Chat, old_id)
+            # Locked first: a version being stored for the group either commits before (its
+            # messages are moved below) or waits and finds the group gone (outbox.add_deliveries).
+            old = s.exec(select(Chat).where(Chat.id == old_id).with_for_update()).first()
             new = s.get(Chat, new_id)
             created = new is None
             if new is None:

@@ -36,8 +36,28 @@ def add_deliveries(
     deliveries: Sequence[NewDelivery],
     now: datetime,
 ) -> None:
-    """Queue ``deliveries`` in the caller's transaction (with the version they announce)."""
+    """Queue ``deliveries`` in the caller's transaction (with the version they announce).
+
+    The audience was read before this transaction: a chat that has since moved to a
+    supergroup (its row is gone) or been paused gets nothing (a paused chat's digest covers
+    the version). The chats' rows are locked for share, so a migration or pause running
+    now either finishes first (and is seen here) or waits and then moves or drops these."""
+    wanted = {d.chat_id for d in deliveries}
+    reachable = (
+        set(
+            s.exec(
+                select(Chat.id)
+                .where(col(Chat.id).in_(wanted))
+                .where(col(Chat.paused).is_(False))
+                .with_for_update(read=True)
+            ).all()
+        )
+        if wanted
+        else set()
+    )
     for d in deliveries:
+        if d.chat_id not in reachable:
+            continue
         s.add(
             Delivery(
                 chat_id=d.chat_id,
