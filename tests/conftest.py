@@ -88,8 +88,12 @@ def store(database_url: str) -> Iterator[Storage]:
 
 @pytest.fixture
 async def telegram() -> AsyncIterator[FakeTelegram]:
+    """The fake Bot API, with Telegram's flood limits; a test fails on any HTML Telegram
+    would refuse unless it said it expects that (``expect_parse_refusals``)."""
     async with FakeTelegram() as fake:
         yield fake
+        refused = fake.unexpected_refusals()
+        assert not refused, f"Telegram would refuse the HTML of: {refused}"
 
 
 @pytest.fixture

@@ -36,11 +36,13 @@ __all__ = [
     "MAX_CAPTION_LENGTH",
     "MAX_ENTITIES",
     "MAX_MESSAGE_LENGTH",
+    "SEND_METHODS",
     "ApiError",
     "EntityParseError",
     "FakeTelegram",
     "GatewayError",
     "ParsedText",
+    "SendLimits",
     "SentMessage",
     "UploadedFile",
     "UploadedPart",
@@ -648,6 +650,23 @@ _URL = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
 Handler = Callable[[dict[str, Any], dict[str, UploadedPart]], Awaitable[Any]]
 
 
+@dataclass(frozen=True)
+class SendLimits:
+    """Telegram's flood limits for messages a bot posts, as sliding windows: (messages, seconds).
+
+    Telegram documents "about one message a second" in a chat (short bursts pass), 20 a minute
+    in a group or channel, 30 a second overall; past them it answers 429 with ``retry_after``.
+    """
+
+    per_chat: tuple[int, float] = (5, 5.0)  # a private chat: one a second, bursts of five
+    per_group: tuple[int, float] = (20, 60.0)  # groups, supergroups and channels
+    overall: tuple[int, float] = (30, 1.0)
+
+
+SEND_METHODS = frozenset({"sendmessage", "senddocument", "sendphoto"})
+"""Methods that post a new message, and so count towards ``SendLimits``."""
+
+
 class FakeTelegram:
     """A Bot API server on 127.0.0.1 that behaves, for our bot's purposes, like Telegram."""
 
@@ -657,8 +676,13 @@ class FakeTelegram:
         bot_username: str = "redline_test_bot",
         *,
         strict_ampersand: bool = True,
+        limits: SendLimits | None = SendLimits(),
     ) -> None:
         self.token = token
+        self.limits = limits  # None: no flood limits (a test about something else that bursts)
+        self._posted: deque[tuple[float, int]] = deque()  # (loop time, chat id) of each post
+        self.rate_limited: list[tuple[str, int, int]] = []  # (method, chat id, retry_after) of each 429
+        self._parse_refusals_expected = 0
         self.bot_username = bot_username
         self.strict_ampersand = strict_ampersand
         self.bot_id = int(token.split(":", 1)[0])
@@ -1109,6 +1133,18 @@ class FakeTelegram:
         if creator_id is not None:
             self.set_chat_member(chat_id, creator_id, "creator")
 
+    # -- refusals a test did not expect ------------------------------------------------------
+
+    def expect_parse_refusals(self, count: int = 1) -> None:
+        """This test provokes ``count`` "can't parse entities" refusals on purpose."""
+        self._parse_refusals_expected += count
+
+    def unexpected_refusals(self) -> list[str]:
+        """Refused HTML beyond what the test expected: a bug the plain-text fallback hides
+        (the message still arrives, and ``wait_for(contains=...)`` matches its plain text)."""
+        refused = [f"{m}: {d}" for m, _code, d in self.failures if "can't parse entities" in d]
+        return refused[self._parse_refusals_expected :]
+
     # -- what the bot sent -------------------------------------------------------------------
 
     def messages_to(self, chat_id: int) -> list[SentMessage]:
@@ -1250,7 +1286,11 @@ class FakeTelegram:
             faults = self._faults.get(method.lower())
             if faults:
                 raise faults.popleft()
+            if method.lower() in SEND_METHODS and "chat_id" in params:
+                self._check_send_limits(method, params["chat_id"], now)
             result = await handler(params, files)
+            if method.lower() in SEND_METHODS and "chat_id" in params:
+                self._posted.append((now, result.get("chat", {}).get("id", params["chat_id"])))
             if method.lower() in self._malformed:
                 self._malformed.discard(method.lower())
                 result = {}
@@ -1267,6 +1307,28 @@ class FakeTelegram:
                 return web.Response(text=exc.PAGE, status=502, content_type="text/html")
             return _json(exc.payload(), exc.error_code)
         return _json({"ok": True, "result": result}, 200)
+
+    def _check_send_limits(self, method: str, chat_id: Any, now: float) -> None:
+        """429 + retry_after when this post would go past one of ``limits``' windows."""
+        if self.limits is None:
+            return
+        longest = max(self.limits.per_chat[1], self.limits.per_group[1], self.limits.overall[1])
+        while self._posted and self._posted[0][0] <= now - longest:
+            self._posted.popleft()
+        chat = self._chats.get(chat_id) if isinstance(chat_id, int) else None
+        group = chat is not None and chat.type != "private"
+        windows = [
+            (self.limits.per_group if group else self.limits.per_chat, chat_id),
+            (self.limits.overall, None),
+        ]
+        for (count, seconds), only in windows:
+            times = [t for t, c in self._posted if t > now - seconds and (only is None or c == only)]
+            if len(times) >= count:
+                retry_after = max(1, math.ceil(times[-count] + seconds - now))
+                self.rate_limited.append((method, chat_id, retry_after))
+                raise ApiError(
+                    429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
+                )
 
     # -- shared pieces of the methods ----------------------------------------------------------
 
