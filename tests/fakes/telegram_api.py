@@ -1147,6 +1147,17 @@ class FakeTelegram:
 
     # -- what the bot sent -------------------------------------------------------------------
 
+    def calls_to(self, chat_id: int, *methods: str, after: int = 0) -> list[dict[str, Any]]:
+        """Parameters of every call about ``chat_id`` from index ``after`` of ``requests``,
+        accepted or refused (``sent`` holds only what was accepted: a blocked chat's refused
+        sends are only here)."""
+        wanted = {m.lower() for m in methods}
+        return [
+            params
+            for method, params in self.requests[after:]
+            if params.get("chat_id") == chat_id and (not wanted or method.lower() in wanted)
+        ]
+
     def messages_to(self, chat_id: int) -> list[SentMessage]:
         return [m for m in self.sent if m.chat_id == chat_id]
 
