@@ -24,6 +24,7 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     LinkPreviewOptions,
+    ReplyParameters,
     Update,
 )
 from telegram.constants import ParseMode
@@ -686,3 +687,24 @@ async def test_refused_html_is_reported_unless_expected(fake: FakeTelegram, bot:
     ]
     fake.expect_parse_refusals(1)
     assert fake.unexpected_refusals() == []
+
+
+async def test_delete_message_then_edits_and_replies_to_it(fake: FakeTelegram, bot: Bot) -> None:
+    """As Telegram: a deleted message cannot be edited or deleted again, and a reply to it is
+    refused unless the sender allows sending without the reply."""
+    fake.add_chat(ALICE)
+    sent = await bot.send_message(ALICE, "announcement")
+    assert await bot.delete_message(ALICE, sent.message_id)
+    assert fake.message_in_chat(ALICE, sent.message_id) is None
+    with pytest.raises(BadRequest, match="Message to delete not found"):
+        await bot.delete_message(ALICE, sent.message_id)
+    with pytest.raises(BadRequest, match="Message to edit not found"):
+        await bot.edit_message_text("updated", chat_id=ALICE, message_id=sent.message_id)
+    with pytest.raises(BadRequest, match="Message to be replied not found"):
+        await bot.send_message(ALICE, "reply", reply_to_message_id=sent.message_id)
+    anyway = await bot.send_message(
+        ALICE, "reply", reply_parameters=ReplyParameters(sent.message_id, allow_sending_without_reply=True)
+    )
+    assert anyway.reply_to_message is None
+    fake.delete_message(ALICE, anyway.message_id)  # someone in the chat deletes it
+    assert fake.message_in_chat(ALICE, anyway.message_id) is None

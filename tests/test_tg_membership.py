@@ -262,3 +262,41 @@ def test_reach_change(old: str, new: str, expected: bool | None) -> None:
         None,
     )
     assert reach_change(change) is expected
+
+
+async def test_an_edit_after_its_announcement_was_deleted_is_posted_anew(
+    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots
+) -> None:
+    """Someone deleted the announcement a second edit would update (Telegram does not tell
+    the bot): the update meets "message to edit not found" and the edit is posted as a new
+    message, not in reply to the deleted one, not lost."""
+    await bots.start()
+    articles.set_page("/p", article_html())
+    await track(telegram, ALICE, articles.url("/p"))
+    articles.set_page("/p", putin_v2())
+    first = await telegram.wait_for(ALICE, contains="v1 → v2")
+    telegram.delete_message(ALICE, first.message_id)
+    articles.set_page("/p", V3)
+    again = await telegram.wait_for(ALICE, contains="v2 → v3", method="sendMessage")
+    shown = telegram.message_in_chat(ALICE, again.message_id)
+    assert shown is not None and "reply_to_message" not in shown and "Earlier" not in again.text
+    assert ("editMessageText", 400, "Bad Request: message to edit not found") in telegram.failures
+    assert await telegram.ask(ALICE, "/list")  # and nothing else went wrong on the way
+
+
+async def test_an_edit_after_the_coalescing_window_is_a_new_reply(
+    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots
+) -> None:
+    """The window (telegram.coalesce_minutes, here 0.6 s) has passed when the next edit is
+    announced (checks are a second apart): a new message in reply, the first one untouched."""
+    await bots.start(
+        with_overrides(e2e_settings(telegram, bots.db_path), telegram={"coalesce_minutes": 0.01})
+    )
+    articles.set_page("/p", article_html())
+    await track(telegram, ALICE, articles.url("/p"))
+    articles.set_page("/p", putin_v2())
+    first = await telegram.wait_for(ALICE, contains="v1 → v2")
+    articles.set_page("/p", V3)
+    second = await telegram.wait_for(ALICE, contains="v2 → v3")
+    assert second.method == "sendMessage" and replied_to(second) == first.message_id
+    assert not [m for m in telegram.sent if m.method == "editMessageText"]

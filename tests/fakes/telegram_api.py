@@ -746,6 +746,7 @@ class FakeTelegram:
                 "sendMessage": self._send_message,
                 "editMessageText": self._edit_message_text,
                 "editMessageReplyMarkup": self._edit_message_reply_markup,
+                "deleteMessage": self._delete_message,
                 "answerCallbackQuery": self._answer_callback_query,
                 "getChatMember": self._get_chat_member,
                 "getChatAdministrators": self._get_chat_administrators,
@@ -1019,6 +1020,17 @@ class FakeTelegram:
         """Carry out the next call of ``method`` but answer ``ok`` with an empty result, as a
         broken proxy might: the client cannot read it (any exception, not a Telegram error)."""
         self._malformed.add(method.lower())
+
+    def message_in_chat(self, chat_id: int, message_id: int) -> dict[str, Any] | None:
+        """The message as the chat shows it now (edited, or None once deleted)."""
+        stored = self._messages.get((chat_id, message_id))
+        return copy.deepcopy(stored.message) if stored is not None else None
+
+    def delete_message(self, chat_id: int, message_id: int) -> None:
+        """Someone in the chat deletes a message (an admin tidying up, a user clearing the
+        chat). Telegram does not tell the bot: it finds out when it edits or replies to it."""
+        if self._messages.pop((chat_id, message_id), None) is None:
+            raise AssertionError(f"chat {chat_id} has no message {message_id} to delete")
 
     def create_topic(self, chat_id: int, name: str) -> int:
         """Open a forum topic in a supergroup (made a forum); its id is its service message's."""
@@ -1790,6 +1802,19 @@ class FakeTelegram:
             entities_count=count,
         )
         return new
+
+    async def _delete_message(self, params: dict[str, Any], files: dict[str, UploadedPart]) -> bool:
+        chat = self._chat(params, sending=True)
+        message_id = params.get("message_id")
+        if not message_id:
+            raise _bad_request("message identifier is not specified")
+        stored = self._messages.get((chat.id, message_id))
+        if stored is None:
+            raise _bad_request("message to delete not found")
+        if not stored.from_bot and chat.type == "private":
+            raise _bad_request("message can't be deleted for everyone")
+        del self._messages[(chat.id, message_id)]
+        return True
 
     async def _edit_message_reply_markup(
         self, params: dict[str, Any], files: dict[str, UploadedPart]
