@@ -186,14 +186,23 @@ async def test_forum_topics(telegram: FakeTelegram, articles: ArticleServer, bot
     assert thread_of(again) is None and len(telegram.failures) == 1
 
 
-async def test_edits_of_one_article_thread_as_replies(
-    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots
-) -> None:
-    await bots.start(with_overrides(e2e_settings(telegram, bots.db_path), telegram={"coalesce_minutes": 0}))
+async def alice_sees_a_first_edit(
+    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots, *, coalesce_minutes: float
+) -> SentMessage:
+    """A bot with this coalescing window; Alice tracks /p and gets its v1 → v2 announcement."""
+    await bots.start(
+        with_overrides(e2e_settings(telegram, bots.db_path), telegram={"coalesce_minutes": coalesce_minutes})
+    )
     articles.set_page("/p", article_html())
     await track(telegram, ALICE, articles.url("/p"))
     articles.set_page("/p", putin_v2())
-    first = await telegram.wait_for(ALICE, contains="v1 → v2")
+    return await telegram.wait_for(ALICE, contains="v1 → v2")
+
+
+async def test_edits_of_one_article_thread_as_replies(
+    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots
+) -> None:
+    first = await alice_sees_a_first_edit(telegram, articles, bots, coalesce_minutes=0)
     articles.set_page("/p", V3)
     second = await telegram.wait_for(ALICE, contains="v2 → v3")
     assert second.method == "sendMessage" and replied_to(second) == first.message_id
@@ -270,11 +279,7 @@ async def test_an_edit_after_its_announcement_was_deleted_is_posted_anew(
     """Someone deleted the announcement a second edit would update (Telegram does not tell
     the bot): the update meets "message to edit not found" and the edit is posted as a new
     message, not in reply to the deleted one, not lost."""
-    await bots.start()
-    articles.set_page("/p", article_html())
-    await track(telegram, ALICE, articles.url("/p"))
-    articles.set_page("/p", putin_v2())
-    first = await telegram.wait_for(ALICE, contains="v1 → v2")
+    first = await alice_sees_a_first_edit(telegram, articles, bots, coalesce_minutes=10)
     telegram.delete_message(ALICE, first.message_id)
     articles.set_page("/p", V3)
     again = await telegram.wait_for(ALICE, contains="v2 → v3", method="sendMessage")
@@ -289,13 +294,7 @@ async def test_an_edit_after_the_coalescing_window_is_a_new_reply(
 ) -> None:
     """The window (telegram.coalesce_minutes, here 0.6 s) has passed when the next edit is
     announced (checks are a second apart): a new message in reply, the first one untouched."""
-    await bots.start(
-        with_overrides(e2e_settings(telegram, bots.db_path), telegram={"coalesce_minutes": 0.01})
-    )
-    articles.set_page("/p", article_html())
-    await track(telegram, ALICE, articles.url("/p"))
-    articles.set_page("/p", putin_v2())
-    first = await telegram.wait_for(ALICE, contains="v1 → v2")
+    first = await alice_sees_a_first_edit(telegram, articles, bots, coalesce_minutes=0.01)
     articles.set_page("/p", V3)
     second = await telegram.wait_for(ALICE, contains="v2 → v3")
     assert second.method == "sendMessage" and replied_to(second) == first.message_id

@@ -1760,16 +1760,21 @@ class FakeTelegram:
             raise _bad_request(too_long)
         return parsed, count
 
-    def _editable(self, params: dict[str, Any]) -> tuple[_Chat, _Stored]:
-        if params.get("inline_message_id"):
-            raise _bad_request("MESSAGE_ID_INVALID")  # the fake knows no inline messages
+    def _target(self, params: dict[str, Any], action: str) -> tuple[_Chat, _Stored]:
+        """The chat and stored message a call names; refused as Telegram does when it is gone."""
         chat = self._chat(params, sending=True)
         message_id = params.get("message_id")
         if not message_id:
             raise _bad_request("message identifier is not specified")
         stored = self._messages.get((chat.id, message_id))
         if stored is None:
-            raise _bad_request("message to edit not found")
+            raise _bad_request(f"message to {action} not found")
+        return chat, stored
+
+    def _editable(self, params: dict[str, Any]) -> tuple[_Chat, _Stored]:
+        if params.get("inline_message_id"):
+            raise _bad_request("MESSAGE_ID_INVALID")  # the fake knows no inline messages
+        chat, stored = self._target(params, "edit")
         if not stored.from_bot:
             raise _bad_request("message can't be edited")
         return chat, stored
@@ -1804,16 +1809,10 @@ class FakeTelegram:
         return new
 
     async def _delete_message(self, params: dict[str, Any], files: dict[str, UploadedPart]) -> bool:
-        chat = self._chat(params, sending=True)
-        message_id = params.get("message_id")
-        if not message_id:
-            raise _bad_request("message identifier is not specified")
-        stored = self._messages.get((chat.id, message_id))
-        if stored is None:
-            raise _bad_request("message to delete not found")
+        chat, stored = self._target(params, "delete")
         if not stored.from_bot and chat.type == "private":
             raise _bad_request("message can't be deleted for everyone")
-        del self._messages[(chat.id, message_id)]
+        del self._messages[(chat.id, params["message_id"])]
         return True
 
     async def _edit_message_reply_markup(
