@@ -14,7 +14,8 @@ import pytest
 
 from bot.config import with_overrides
 from bot.messages.limits import visible_len
-from bot.storage.models import utcnow
+from bot.storage.models import DeliveryStatus, utcnow
+from bot.storage.store import Storage
 from tests.conftest import RunningBots, e2e_settings
 from tests.corpus import fixture_html
 from tests.fakes.telegram_api import FakeTelegram, SentMessage
@@ -30,12 +31,24 @@ def removal(message: SentMessage) -> bool:
     return re.search(r"\b\d+ (paragraphs? )?removed\b", message.text) is not None
 
 
-async def quiet(telegram: FakeTelegram, chat_id: int, seconds: float = 3.0) -> None:
-    """Assert the bot sends nothing more to ``chat_id`` for a few check intervals."""
+async def quiet(
+    telegram: FakeTelegram, chat_id: int, bots: RunningBots, articles: ArticleServer, path: str
+) -> None:
+    """Assert the bot sends nothing more to ``chat_id``, on known later events instead of a
+    sleep: it read ``path`` three more times (so two checks of what the page shows finished,
+    and whatever they found was stored), and then its outbox held nothing unsent (so nothing
+    more is on its way: a message is in the fake before its row says sent)."""
     before = len(telegram.messages_to(chat_id))
-    await asyncio.sleep(seconds)
+    await served(articles, path, 3)
+    store: Storage = bots.running[-1].bot_data["redline"].store
+    async with asyncio.timeout(15):
+        while any(d.status in UNSENT for d in await asyncio.to_thread(store.outbox.deliveries)):
+            await asyncio.sleep(0.05)
     extra = telegram.messages_to(chat_id)[before:]
     assert not extra, [m.text for m in extra]
+
+
+UNSENT = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
 
 
 async def track(telegram: FakeTelegram, chat_id: int, url: str, **kw: object) -> str:
@@ -65,7 +78,7 @@ async def test_headline_story_announced_once_and_noise_ignored(
         "/world/putin",
         article_html(updated="Updated 1 minute ago", comments=40, most_read=("Other", "Stories")),
     )
-    await quiet(telegram, ALICE, 3.5)
+    await quiet(telegram, ALICE, bots, articles, "/world/putin")
 
     articles.set_page("/world/putin", putin_v2())
     message = await telegram.wait_for(ALICE, contains="cancels", timeout=15)
@@ -78,7 +91,7 @@ async def test_headline_story_announced_once_and_noise_ignored(
     assert "v1 → v2" in message.text and "/diff_1" in message.text
     assert articles.url("/world/putin").split("?")[0] in message.text  # links the article
     print("\nREAL MESSAGE RECEIVED:\n" + message.text)
-    await quiet(telegram, ALICE, 3.0)
+    await quiet(telegram, ALICE, bots, articles, "/world/putin")
 
     history = (await telegram.ask(ALICE, "/history 1")).text
     assert "v1" in history and "v2" in history and "headline changed" in history
@@ -136,13 +149,13 @@ async def test_restart_keeps_subscriptions_and_announces_once(
     articles.set_page("/story", putin_v2())
     await bots.start()
     await telegram.wait_for(ALICE, contains="<b>cancels</b>", timeout=15)
-    await quiet(telegram, ALICE, 2.5)
+    await quiet(telegram, ALICE, bots, articles, "/story")
     assert "cancels Paris visit" in (await telegram.ask(ALICE, "/list")).text
 
     # And a second restart sends nothing again.
     await bots.stop_all()
     await bots.start()
-    await quiet(telegram, ALICE, 2.5)
+    await quiet(telegram, ALICE, bots, articles, "/story")
     announcements = [m for m in telegram.messages_to(ALICE) if "<b>cancels</b>" in m.text]
     assert len(announcements) == 1
 
@@ -289,11 +302,12 @@ async def test_sensitivity_buttons_filter_what_a_chat_gets(
     # A paragraph edit reaches the default chat but not the headline-only one.
     articles.set_page("/s", article_html(paragraphs=[PUTIN_P1_V1, *PUTIN_REST[:3]]))
     await telegram.wait_for(ALICE, predicate=removal, timeout=15)
-    await asyncio.sleep(1.5)
-    assert not [m for m in telegram.messages_to(GROUP) if removal(m)]
     # A headline edit reaches both.
     articles.set_page("/s", article_html(PUTIN_V2, [PUTIN_P1_V1, *PUTIN_REST[:3]]))
     await telegram.wait_for(GROUP, contains="<b>cancels</b>", timeout=15)
+    # The known later event: a chat's messages leave in order, so had the paragraph edit been
+    # queued for the headline-only group it would have arrived before this one.
+    assert not [m for m in telegram.messages_to(GROUP) if removal(m)]
     await telegram.wait_for(ALICE, contains="<b>cancels</b>", timeout=15)
 
 
@@ -311,7 +325,7 @@ async def test_story_on_postgresql(
     articles.set_page("/pg", putin_v2())
     message = await telegram.wait_for(ALICE, contains="<b>cancels</b>", timeout=15)
     assert "<s>postpones</s>" in message.text
-    await quiet(telegram, ALICE, 2.0)
+    await quiet(telegram, ALICE, bots, articles, "/pg")
 
 
 async def served(articles: ArticleServer, path: str, times: int, timeout: float = 15) -> None:
@@ -350,7 +364,7 @@ async def test_revert_and_headline_ab_test(
     for page in (a, b, a, b, a):
         articles.set_page("/ab", page)
         await served(articles, "/ab", 2)
-    await quiet(telegram, ALICE, 1.5)
+    await quiet(telegram, ALICE, bots, articles, "/ab")
     assert len(telegram.messages_to(ALICE)) == before
 
     # But a real edit during the test is still announced, without the flip in it.
@@ -382,8 +396,7 @@ async def test_withdrawal_is_announced_only_when_it_persists(
     articles.set_page("/w", stub)
     await served(articles, "/w", 1)
     articles.set_page("/w", full)
-    await served(articles, "/w", 3)
-    await quiet(telegram, ALICE, 1.0)
+    await quiet(telegram, ALICE, bots, articles, "/w")
 
     # The same loss over three checks in a row is announced once, as a withdrawal.
     articles.set_page("/w", stub)
@@ -392,7 +405,7 @@ async def test_withdrawal_is_announced_only_when_it_persists(
     assert articles.hits("/w") - hits >= 3
     assert message.text.startswith("🗑 The article was withdrawn or replaced\n✏️ ")
     assert "v1 → v2" in message.text
-    await quiet(telegram, ALICE, 2.0)
+    await quiet(telegram, ALICE, bots, articles, "/w")
     assert "withdrawn or replaced" in (await telegram.ask(ALICE, "/history 1")).text
 
 

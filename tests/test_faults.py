@@ -137,3 +137,18 @@ async def test_an_unknown_command_is_echoed_escaped(telegram: FakeTelegram, bots
     reply = await telegram.ask(ALICE, "/x<b>&")
     assert reply.text == "I don't know /x&lt;b&gt;&amp;. /help lists what I can do."
     assert telegram.failures == []
+
+
+async def test_a_command_for_another_bot_gets_no_answer(telegram: FakeTelegram, bots: RunningBots) -> None:
+    """Found when a sleep gave way to a known later event: the catch-all answered
+    "/list@some_other_bot" with "I don't know /list." (and counted it towards the limit)."""
+    await bots.start()
+    group = -2002
+    telegram.add_chat(group, "group", title="Desk")
+    before = len(telegram.messages_to(group))
+    telegram.user_says(group, "/list@some_other_bot")
+    telegram.user_says(group, "/frobnicate@some_other_bot now")
+    # Known later events: two answers to commands sent after them (updates are handled side by
+    # side, so one later answer alone could overtake an answer to them).
+    later = [await telegram.ask(group, f"/help@{telegram.bot_username}") for _ in range(2)]
+    assert telegram.messages_to(group)[before:] == later
