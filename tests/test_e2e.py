@@ -14,13 +14,13 @@ import pytest
 
 from bot.config import with_overrides
 from bot.messages.limits import visible_len
-from bot.storage.models import DeliveryStatus, utcnow
-from bot.storage.store import Storage
+from bot.storage.models import utcnow
 from tests.conftest import RunningBots, e2e_settings
 from tests.corpus import fixture_html
 from tests.fakes.telegram_api import FakeTelegram, SentMessage
 from tests.fakes.web import ArticleServer
 from tests.pages import PUTIN_P1_V1, PUTIN_P1_V2, PUTIN_REST, PUTIN_V1, PUTIN_V2, article_html, putin_v2
+from tests.stories import quiet, served
 
 ALICE = 1001
 GROUP = -2002
@@ -29,26 +29,6 @@ GROUP = -2002
 def removal(message: SentMessage) -> bool:
     """An announcement of removed paragraphs (not just "a name removed")."""
     return re.search(r"\b\d+ (paragraphs? )?removed\b", message.text) is not None
-
-
-async def quiet(
-    telegram: FakeTelegram, chat_id: int, bots: RunningBots, articles: ArticleServer, path: str
-) -> None:
-    """Assert the bot sends nothing more to ``chat_id``, on known later events instead of a
-    sleep: it read ``path`` three more times (so two checks of what the page shows finished,
-    and whatever they found was stored), and then its outbox held nothing unsent (so nothing
-    more is on its way: a message is in the fake before its row says sent)."""
-    before = len(telegram.messages_to(chat_id))
-    await served(articles, path, 3)
-    store: Storage = bots.running[-1].bot_data["redline"].store
-    async with asyncio.timeout(15):
-        while any(d.status in UNSENT for d in await asyncio.to_thread(store.outbox.deliveries)):
-            await asyncio.sleep(0.05)
-    extra = telegram.messages_to(chat_id)[before:]
-    assert not extra, [m.text for m in extra]
-
-
-UNSENT = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
 
 
 async def track(telegram: FakeTelegram, chat_id: int, url: str, **kw: object) -> str:
@@ -326,14 +306,6 @@ async def test_story_on_postgresql(
     message = await telegram.wait_for(ALICE, contains="<b>cancels</b>", timeout=15)
     assert "<s>postpones</s>" in message.text
     await quiet(telegram, ALICE, bots, articles, "/pg")
-
-
-async def served(articles: ArticleServer, path: str, times: int, timeout: float = 15) -> None:
-    """Wait until the bot has read ``path`` ``times`` more times."""
-    target = articles.hits(path) + times
-    async with asyncio.timeout(timeout):
-        while articles.hits(path) < target:
-            await asyncio.sleep(0.05)
 
 
 async def test_revert_and_headline_ab_test(
