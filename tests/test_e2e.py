@@ -459,3 +459,27 @@ async def test_an_article_nobody_tracks_is_no_longer_fetched(
     hits = articles.hits("/left")
     await fetched(articles, "/kept", 3)
     assert articles.hits("/left") == hits
+
+
+async def test_untrack_history_and_diff_by_url(
+    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots
+) -> None:
+    """README: /untrack, /history and /diff take the article's URL as well as its number
+    (any spelling of it: tracking parameters, a fragment, http for https)."""
+    await bots.start()
+    articles.set_page("/u", article_html())
+    articles.set_page("/keep", article_html("Another story"))
+    url = articles.url("/u")
+    await track(telegram, ALICE, articles.url("/keep"))
+    assert "Tracking #2" in await track(telegram, ALICE, url)
+    articles.set_page("/u", putin_v2())
+    await telegram.wait_for(ALICE, contains="<b>cancels</b>", timeout=15)
+    spelled = f"{url}?utm_source=x#top"
+    history = (await telegram.ask(ALICE, f"/history {spelled}")).text
+    assert history.startswith("<b>History of #2</b>") and "headline changed" in history
+    diff = (await telegram.ask(ALICE, f"/diff {spelled}")).text
+    assert "<s>postpones</s>" in diff and "<b>cancels</b>" in diff
+    untracked = (await telegram.ask(ALICE, f"/untrack {spelled}")).text
+    assert untracked.startswith("Stopped tracking #2")
+    listing = (await telegram.ask(ALICE, "/list")).text
+    assert "\n1. " in listing and "\n2. " not in listing
