@@ -240,3 +240,19 @@ def test_waits_that_are_not_failures_do_not_count_as_attempts(store: Storage) ->
     assert [c.id for c in store.outbox.claim_pending(utcnow(), 1, claimant="a")] == [d]
     assert store.outbox.finish(d, DeliveryStatus.PENDING, claimant="a", error="network")
     assert row(store, d).attempts == 1
+
+
+def test_chats_waiting_for_a_retry_do_not_crowd_out_the_others(store: Storage) -> None:
+    """Many chats whose first message waits for its retry (and whose second is due) do not
+    fill the claim's look-ahead: a chat further down the queue is still served."""
+    waiting = list(range(2001, 2011))
+    for chat_id in waiting:
+        first = announce(store, chat_id, "first")
+        announce(store, chat_id, "second", key="example.com/b")
+        [claimed] = store.outbox.claim_pending(utcnow(), 1, claimant="a", skip_chats=set(waiting) - {chat_id})
+        assert claimed.id == first
+        store.outbox.finish(
+            first, DeliveryStatus.PENDING, claimant="a", not_before=utcnow() + timedelta(hours=1)
+        )
+    served = announce(store, 3001, "for a chat further down")
+    assert [d.id for d in store.outbox.claim_pending(utcnow(), 1, claimant="b")] == [served]

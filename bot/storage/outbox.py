@@ -115,14 +115,22 @@ class Outbox:
             ),
         )
         with session_scope(self.engine) as s:
-            waiting = (
-                select(Delivery.chat_id, func.min(Delivery.id))
-                .where(due)
+            waiting = (  # each chat's oldest unfinished row: only it may go
+                select(func.min(Delivery.id))
+                .where(col(Delivery.status).in_([DeliveryStatus.PENDING, DeliveryStatus.SENDING]))
                 .group_by(col(Delivery.chat_id))
-                .order_by(func.min(Delivery.id))
-                .limit(limit * 4 + len(skip_chats))
             )
-            candidates = [chat_id for chat_id, _ in s.exec(waiting) if chat_id not in skip_chats]
+            candidates = [
+                chat_id
+                for chat_id in s.exec(
+                    select(Delivery.chat_id)
+                    .where(col(Delivery.id).in_(waiting))
+                    .where(due)
+                    .order_by(col(Delivery.id))
+                    .limit(limit * 4 + len(skip_chats))
+                )
+                if chat_id not in skip_chats
+            ]
             if not candidates:
                 return []
             locked = s.exec(
@@ -131,12 +139,7 @@ class Outbox:
                 .where(col(Chat.paused).is_(False))
                 .with_for_update(skip_locked=True)
             ).all()
-            heads = (
-                select(func.min(Delivery.id))
-                .where(col(Delivery.chat_id).in_(list(locked)))
-                .where(col(Delivery.status).in_([DeliveryStatus.PENDING, DeliveryStatus.SENDING]))
-                .group_by(col(Delivery.chat_id))
-            )
+            heads = waiting.where(col(Delivery.chat_id).in_(list(locked)))  # read again, locked
             rows = s.exec(
                 select(Delivery)
                 .where(col(Delivery.id).in_(heads))
