@@ -6,8 +6,10 @@ chat's messages keep their order and a slow group never holds up a private chat)
 the rows it claims through a lease it renews while they are in flight: a process that dies
 loses its rows to the next sender only when the lease runs out.
 
-Guarantee: nothing is lost; a crash repeats at most the messages that were in flight (sent,
-but not yet recorded as sent).
+Guarantee (the README's, word for word there): nothing is lost; a crash repeats at most the
+messages that were in flight (sent, but not yet recorded as sent). A message Telegram accepted
+is never queued again (``_record_sent`` retries the write); a read timeout counts as sent, so
+one that never arrived is the one loss we accept rather than risk a duplicate.
 
 Order of the ``except`` clauses matters: ``BadRequest`` and ``TimedOut`` are subclasses of
 ``NetworkError``, so a generic network retry placed first would loop forever on a message
