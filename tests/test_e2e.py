@@ -482,4 +482,4 @@ async def test_untrack_history_and_diff_by_url(
     untracked = (await telegram.ask(ALICE, f"/untrack {spelled}")).text
     assert untracked.startswith("Stopped tracking #2")
     listing = (await telegram.ask(ALICE, "/list")).text
-    assert "\n1. " in listing and "\n2. " not in listing
+    assert "\n#1 " in listing and "#2 " not in listing
