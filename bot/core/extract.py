@@ -534,6 +534,24 @@ def page_url(html: str) -> str | None:
     return _tree_url(tree) if tree is not None else None
 
 
+# Where a page's <head> ends: the canonical link and og:url live before it.
+_HEAD_END = re.compile(r"</head\s*>|<body[\s>]", re.IGNORECASE)
+
+
+def declared_url(html: str) -> str | None:
+    """The address the page gives itself (``<link rel=canonical>``, then ``og:url``), as
+    written: possibly relative, possibly another site's (bot.net.urls.article_url decides
+    whether to trust it). Only the ``<head>`` is parsed, so every check can afford it."""
+    end = _HEAD_END.search(html)
+    head = html[: end.start()] if end else html
+    tree = load_html(head) if head.strip() else None
+    if tree is None:
+        return None
+    links = tree.xpath('//link[contains(concat(" ", normalize-space(@rel), " "), " canonical ")]/@href')
+    candidates = [*links, *tree.xpath('//meta[@property="og:url" or @name="og:url"]/@content')]
+    return next((u.strip() for u in candidates if u and u.strip()), None)
+
+
 def _tree_url(tree: HtmlElement) -> str | None:
     candidates = [*tree.xpath('//link[@rel="canonical"]/@href'), *_meta(tree, "og:url")]
     return next((u.strip() for u in candidates if u.strip().startswith(("http://", "https://"))), None)

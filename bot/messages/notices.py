@@ -69,3 +69,10 @@ def article_failing(number: int, title: str, url: str, site: str, reason: str) -
     """Several checks in a row failed: checks go on, less often."""
     tail = "I'll keep trying and tell you when it changes."
     return _notice("⚠️", f"Article #{number} can't be read right now", title, url, site, reason, tail)
+
+
+def article_moved(number: int, title: str, old_url: str, new_url: str, site: str) -> tuple[str, str]:
+    """The publisher moved the article (a new slug, a redirect): followed there, said once."""
+    reason = f"It used to be at {old_url}"
+    tail = "I'm following it at its new address."
+    return _notice("🔀", f"URL changed: article #{number}", title, new_url, site, reason, tail)

@@ -17,6 +17,7 @@ __all__ = [
     "TRACKING_PARAMS",
     "IPAddress",
     "URLError",
+    "article_url",
     "canonical_url",
     "ip_literal",
     "join_url",
@@ -241,3 +242,26 @@ def site_name(url: str) -> str:
             if rest != host and "." in rest:
                 host, stripped = rest, True
     return host
+
+
+def article_url(page_url: str, declared: str | None) -> str:
+    """The URL that names the article served at ``page_url`` (canonical form).
+
+    The page's own canonical link or og:url (``declared``, relative or absolute) merges its
+    AMP, mobile and query-string variants into one article, but only when it stays on the
+    same site (``site_name``: www., m. and amp. hosts are one site) and names a page below
+    the front page; a syndicated copy pointing at its source, a template pointing every page
+    at the home page, or anything unparsable leaves the article at ``page_url``.
+    """
+    own = canonical_url(page_url)
+    if not declared:
+        return own
+    try:
+        named = canonical_url(str(join_url(own, declared)))
+        if urlsplit(named).scheme not in _DEFAULT_PORTS or site_name(named) != site_name(own):
+            return own
+    except URLError:
+        return own
+    if urlsplit(named).path.strip("/") == "":
+        return own  # the front page is no article's name
+    return named

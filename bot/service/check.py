@@ -26,7 +26,8 @@ from bot.messages import notices
 from bot.messages.announcement import DEFAULT_BUDGET, MessageContext, render_announcement, render_plain
 from bot.messages.buttons import announcement_keyboard, notice_keyboard
 from bot.messages.replies import with_page_link
-from bot.net.fetch import FetchError, HTTPStatusError
+from bot.net.fetch import FetchError, HTTPStatusError, Page
+from bot.net.urls import url_key
 from bot.service.history import PageLinks
 from bot.service.pages import PageReader
 from bot.storage.articles import PageMeta
@@ -134,6 +135,7 @@ class Checker:
             gone = isinstance(exc, HTTPStatusError) and exc.status in (404, 410)
             return await self._failed(article, now, exc.user_message, permanent=gone)
 
+        await self._follow_identity(article, page, now)
         recovered = {"failures": 0, "failure_reason": "", "state": ArticleState.ACTIVE}
         # ``article.fingerprint`` is only ever stored beside an extraction that was compared
         # with the last version and left it standing (same, noise, A/B flip) or became it;
@@ -295,6 +297,44 @@ class Checker:
             self.on_version(aid)
         return version
 
+    async def _follow_identity(self, article: Article, page: Page, now: datetime) -> None:
+        """Follow the article where the publisher says it now lives.
+
+        A new name (a trusted canonical link with a new slug, or a redirect to one) moves the
+        article there and tells its chats once ("URL changed"); a redirect to the same article
+        (http → https, www) only saves the next check the hop; an article recorded before its
+        name was kept takes it quietly. ``article`` is updated in place for the rest of the check.
+        """
+        assert article.id is not None
+        if page.not_modified:
+            return  # no head to read: a move is seen on the next full answer
+        named = await self.pages.named(page)
+        key = url_key(named)
+        fields: dict[str, object] = {}
+        told: list[NewDelivery] = []
+        if key != article.canonical_key:
+            fields["canonical_key"] = key
+            if key != article.url_key:
+                taken = await asyncio.to_thread(self.store.articles.find, key)
+                if taken is None:
+                    fields["url_key"] = key
+                else:  # tracked apart before the publisher merged them: both stay
+                    log.info("identity_taken article=%s by=%s key=%s", article.id, taken.id, key)
+            fields["url"] = named
+            if article.canonical_key is not None:
+                told = [
+                    _moved(sub.chat_id, article, sub.number, named)
+                    for sub, _chat in await asyncio.to_thread(self.store.articles.audience, article.id)
+                ]
+                log.info("article_moved article=%s from=%s to=%s", article.id, article.url, named)
+        elif url_key(page.url) != url_key(article.url):
+            fields["url"] = page.url
+        if not fields:
+            return
+        await asyncio.to_thread(self.store.outbox.add_notices, article.id, told, fields, now)
+        for name, value in fields.items():
+            setattr(article, name, value)
+
     async def _failed(self, article: Article, now: datetime, reason: str, *, permanent: bool) -> CheckResult:
         """Permanent failures end the article; temporary ones back off and speak up once."""
         assert article.id is not None
@@ -335,6 +375,11 @@ class Checker:
             ]
         await asyncio.to_thread(self.store.outbox.add_notices, aid, told, fields, now)
         return CheckResult(aid, Outcome.FAILED, deliveries=len(told), detail=reason)
+
+
+def _moved(chat_id: int, article: Article, number: int, new_url: str) -> NewDelivery:
+    text, plain = notices.article_moved(number, article.title, article.url, new_url, article.site)
+    return NewDelivery(chat_id=chat_id, kind=DeliveryKind.MOVED, text=text, plain=plain)
 
 
 def _notice(chat_id: int, kind: DeliveryKind, article: Article, number: int, reason: str) -> NewDelivery:

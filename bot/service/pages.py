@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.core.extract import Snapshot
+from bot.core.extract import Snapshot, declared_url
 from bot.core.fingerprint import fingerprint
 from bot.core.policy import Outcome
 from bot.net.fetch import Fetcher, Page
+from bot.net.urls import article_url
 from bot.service.parse_thread import ParseThread
 from bot.storage.articles import PageMeta
 
@@ -62,3 +63,9 @@ class PageReader:
             return PageRead(page, printed, None, Outcome.FINGERPRINT_SAME)
         snapshot = await self.parser.extract(page.html, page.url, carrier)
         return PageRead(page, printed, snapshot)
+
+    async def named(self, page: Page) -> str:
+        """The URL that names the article on ``page`` (bot.net.urls.article_url): its trusted
+        canonical link, else where it was served. A 304 has no head to read: where it was served."""
+        declared = await self.parser.run(declared_url, page.html) if page.html else None
+        return article_url(page.url, declared)

@@ -75,6 +75,20 @@ class TrackService:
                 return Refused(Refusal.USER_FULL, count=owned)
         return None
 
+    async def _article_page(self, page: Page) -> tuple[Page, str]:
+        """The page to read and the article's key: an AMP, mobile or query-string variant whose
+        trusted canonical link names another URL is read at that URL (what readers of the
+        article see), unless that cannot be fetched; then the variant stands for itself."""
+        named = await self.pages.named(page)
+        if url_key(named) == url_key(page.url):
+            return page, url_key(named)
+        try:
+            canonical = await self.pages.fetch(named)
+        except FetchError as exc:
+            log.info("canonical_unreadable url=%s reason=%r", named, exc.user_message)
+            return page, url_key(page.url)
+        return canonical, url_key(named)
+
     async def track(
         self,
         chat_id: int,
@@ -99,7 +113,8 @@ class TrackService:
             except FetchError as exc:
                 log.info("track_failed chat=%s reason=%r", chat_id, exc.user_message)
                 return Refused(Refusal.UNREADABLE, exc.user_message)
-            url, key = page.url, url_key(page.url)  # after redirects
+            page, key = await self._article_page(page)
+            url = page.url
             known = await asyncio.to_thread(self.articles.find, key)
         refused = await self._over_quota(chat_id, key, user_id)
         if refused is not None:
@@ -141,6 +156,7 @@ class TrackService:
                 thread_id=thread_id,
                 headline_carrier=snapshot.carrier,
                 user_id=user_id,
+                canonical_key=key,
             )
         self.on_tracked()
         log.info(

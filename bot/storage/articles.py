@@ -104,6 +104,7 @@ class Articles:
         thread_id: int | None = None,
         headline_carrier: str | None = None,
         user_id: int | None = None,
+        canonical_key: str | None = None,
     ) -> TrackResult:
         """Subscribe the chat; create the article and its version 1 if nobody tracked it yet.
 
@@ -132,6 +133,7 @@ class Articles:
                         body_hash=meta.body_hash,
                         fingerprint=meta.fingerprint,
                         headline_carrier=headline_carrier,
+                        canonical_key=canonical_key,
                         created_at=now,
                     )
                     s.add(article)

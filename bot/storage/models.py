@@ -40,6 +40,7 @@ class DeliveryKind(StrEnum):
     EDIT = "edit"  # a new version was stored
     GONE = "gone"  # the article disappeared (404/410)
     FAILING = "failing"  # the article failed several checks in a row
+    MOVED = "moved"  # the publisher moved the article to a new URL (a new slug, a redirect)
     DIGEST = "digest"  # a chat that came back: the articles that changed while it was away
 
 
@@ -94,6 +95,10 @@ class Article(SQLModel, table=True):
     # Where the page shows its display headline (Snapshot.carrier: "h1", "h2.headline", "meta"),
     # chosen at /track and followed since; None for articles tracked before it was recorded.
     headline_carrier: str | None = None
+    # The key of the URL the page names itself by (bot.net.urls.article_url: a trusted canonical
+    # link, else where it is served), as last read; a new one is the publisher moving the article
+    # ("URL changed", announced once). None: not read since it was recorded (adopted quietly).
+    canonical_key: str | None = None
     failures: int = 0  # consecutive failed checks
     failure_reason: str = ""
     # A sudden loss of most of the text must persist this many checks before it is announced.

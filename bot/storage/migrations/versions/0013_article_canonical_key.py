@@ -1,0 +1,31 @@
+"""Article.canonical_key: the key of the URL an article's page names itself by (its trusted
+canonical link, else where it is served), so AMP, mobile and query-string variants are one
+article and a publisher's new slug is followed and announced once as "URL changed".
+
+Existing rows get NULL: their next check that reads the page records it without an announcement.
+
+Revision ID: 0013
+Revises: 0009
+Create Date: 2026-12-07
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0013"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("article", recreate="never") as batch:
+        batch.add_column(sa.Column("canonical_key", sa.String(), nullable=True))
+
+
+def downgrade() -> None:
+    # In place (SQLite 3.35+): rebuilding article fails once other tables point at it (see 0003).
+    with op.batch_alter_table("article", recreate="never") as batch:
+        batch.drop_column("canonical_key")
