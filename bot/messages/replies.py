@@ -12,6 +12,7 @@ from html import escape
 
 from bot.core.sensitivity import Sensitivity
 from bot.core.states import ArticleState
+from bot.core.watchwords import MAX_WORD_CHARS, MAX_WORDS, Watchwords
 from bot.messages.limits import fits, truncate
 from bot.messages.records import ArticleRecord, AwayRecord, VersionRecord
 from bot.messages.time import ago
@@ -413,3 +414,29 @@ def timezone_usage(current: str) -> str:
 
 def quiet_saved(quiet: bool) -> str:
     return "Announcements now arrive without sound." if quiet else "Announcements now arrive with sound."
+
+
+WATCHWORDS_EMPTY = (
+    "Put the words after “words:”, separated by commas, like this:\n"
+    "/track https://example.com/news/story words: Putin, sanctions"
+)
+
+
+def watchwords_refused(words: Watchwords) -> str | None:
+    """Why these watchwords cannot be kept, or None when they can."""
+    if words.marked and not words.words:
+        return WATCHWORDS_EMPTY
+    if words.too_many:
+        return f"That is {len(words.words)} watchwords; {MAX_WORDS} at most, please."
+    if (long := words.too_long) is not None:
+        return f"A watchword may be {MAX_WORD_CHARS} characters at most: “{escape(long[:MAX_WORD_CHARS])}…”"
+    return None
+
+
+def watching(words: Sequence[str]) -> str:
+    """The line under a /track reply when the subscription has watchwords."""
+    listed = ", ".join(f"<b>{escape(w)}</b>" for w in words)
+    return (
+        f"🔎 Watchwords: {listed}. I'll post only edits whose changed words contain one; "
+        "the others stay in /history."
+    )

@@ -22,6 +22,7 @@ from bot.core.edits import classify
 from bot.core.extract import NotAnArticle, Snapshot
 from bot.core.headline import CarrierSwitch, announceable, carrier_switch
 from bot.core.policy import Intervals, Outcome, next_check
+from bot.core.watchwords import edit_matters
 from bot.messages import notices
 from bot.messages.announcement import DEFAULT_BUDGET, MessageContext, render_announcement, render_plain
 from bot.messages.buttons import announcement_keyboard, notice_keyboard
@@ -244,8 +245,16 @@ class Checker:
             return render_announcement(shown, ctx, self.budget), render_plain(shown, ctx, self.budget)
 
         keyboard = announcement_keyboard(aid, last.number, number)
+
+        @functools.cache
+        def matters(sensitivity: str, words: tuple[str, ...]) -> bool:
+            """Watchwords: an edit whose changed words hold none stays in /history for the chat."""
+            return edit_matters(words, for_sensitivity(event.changes, sensitivity))
+
         deliveries = []
         for sub, chat in await asyncio.to_thread(self.store.articles.audience, aid):
+            if not matters(chat.sensitivity, tuple(sub.watchwords or ())):
+                continue
             rendered = message(chat.sensitivity, sub.number)
             if rendered is not None:
                 text, plain = rendered

@@ -15,6 +15,8 @@ from enum import StrEnum
 
 from bot.config import Settings
 from bot.core.extract import NotAnArticle
+from bot.core.watchwords import Watchwords
+from bot.messages import replies
 from bot.net.fetch import FetchError, Page
 from bot.net.urls import URLError, canonical_url, parse_user_url, site_name, url_key
 from bot.service.pages import PageReader
@@ -33,6 +35,7 @@ class Refusal(StrEnum):
     FULL = "full"  # the chat tracks the most articles it may
     USER_FULL = "user_full"  # the user tracks the most articles one person may, across chats
     NOT_AN_ARTICLE = "not_an_article"  # the page has no article in it
+    BAD_WORDS = "bad_words"  # the watchwords cannot be kept (none after "words:", too many, too long)
 
 
 @dataclass(frozen=True)
@@ -95,11 +98,19 @@ class TrackService:
         target: str | None,
         thread_id: int | None = None,
         user_id: int | None = None,
+        words: Watchwords | None = None,
     ) -> TrackResult | Refused:
         """Subscribe ``chat_id`` to the article at ``target`` (announcements go to ``thread_id``);
-        ``user_id`` is who asked (kept as the subscription's owner, counted by the per-user cap)."""
+        ``user_id`` is who asked (kept as the subscription's owner, counted by the per-user cap);
+        ``words`` from bot.core.watchwords.split_watchwords (unmarked: keep the chat's own)."""
         if target is None:
             return Refused(Refusal.NO_URL)
+        watchwords: tuple[str, ...] | None = None
+        if words is not None and words.marked:
+            refused_words = replies.watchwords_refused(words)
+            if refused_words is not None:
+                return Refused(Refusal.BAD_WORDS, refused_words)
+            watchwords = words.words
         try:
             url = canonical_url(parse_user_url(target, max_chars=self.settings.limits.max_url_chars))
         except URLError as exc:
@@ -133,6 +144,7 @@ class TrackService:
                 interval=known.interval,
                 thread_id=thread_id,
                 user_id=user_id,
+                watchwords=watchwords,
             )
         else:
             assert page is not None, "fetched above: no readable article had it"
@@ -157,6 +169,7 @@ class TrackService:
                 headline_carrier=snapshot.carrier,
                 user_id=user_id,
                 canonical_key=key,
+                watchwords=watchwords,
             )
         self.on_tracked()
         log.info(

@@ -55,6 +55,7 @@ class TrackResult:
     number: int
     article: Article
     already: bool  # the chat tracked this article before
+    watchwords: tuple[str, ...] = ()  # the subscription's (bot.core.watchwords): only edits with one
 
 
 @dataclass(frozen=True)
@@ -105,9 +106,11 @@ class Articles:
         headline_carrier: str | None = None,
         user_id: int | None = None,
         canonical_key: str | None = None,
+        watchwords: Sequence[str] | None = None,
     ) -> TrackResult:
         """Subscribe the chat; create the article and its version 1 if nobody tracked it yet.
 
+        ``watchwords`` replace the subscription's (None keeps them: a plain /track again).
         Two chats tracking the same new article at once race on the unique url_key (and one
         chat's two /track commands on its numbering): the loser retries and finds the row.
         """
@@ -163,7 +166,10 @@ class Articles:
                 assert article.id is not None
                 existing = s.exec(subscription(chat_id, article.id)).first()
                 if existing is not None:
-                    return TrackResult(existing.number, article, already=True)
+                    if watchwords is not None:
+                        existing.watchwords = list(watchwords) or None
+                        s.add(existing)
+                    return TrackResult(existing.number, article, True, tuple(existing.watchwords or ()))
                 top = s.exec(
                     select(func.max(Subscription.number)).where(Subscription.chat_id == chat_id)
                 ).one()
@@ -175,9 +181,10 @@ class Articles:
                         number=number,
                         thread_id=thread_id,
                         user_id=user_id,
+                        watchwords=list(watchwords) if watchwords else None,
                     )
                 )
-                return TrackResult(number, article, already=False)
+                return TrackResult(number, article, False, tuple(watchwords or ()))
 
         for attempt in range(5):
             try:

@@ -140,6 +140,9 @@ class Subscription(SQLModel, table=True):
     # The Telegram user who tracked it (None: tracked before owners were kept, or by a channel
     # post): the per-user cap counts these, and `redline chats` names them.
     user_id: int | None = Field(default=None, sa_column=Column(BigInteger, index=True, nullable=True))
+    # Watchwords (bot.core.watchwords): only edits whose changed words hold one are announced
+    # to this chat; None: every edit.
+    watchwords: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -13,6 +13,7 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.config import Settings
+from bot.core.watchwords import Watchwords, split_watchwords
 from bot.messages import replies
 from bot.messages.channels import too_many_for_user
 from bot.net.urls import URLError, parse_user_url
@@ -29,9 +30,12 @@ TRACK_DATA = "track"
 def track_reply(result: TrackResult | Refused, channel: str | None = None) -> str:
     """What the chat is told after /track or the button (``channel``: tracked for it)."""
     if isinstance(result, TrackResult):
-        if result.already:
-            return replies.already_tracking(result.number, result.article)
-        return replies.tracking_started(result.number, result.article, channel)
+        said = (
+            replies.already_tracking(result.number, result.article)
+            if result.already
+            else replies.tracking_started(result.number, result.article, channel)
+        )
+        return f"{said}\n{replies.watching(result.watchwords)}" if result.watchwords else said
     if result.reason == Refusal.NO_URL:
         return replies.USAGE["track"]
     if result.reason == Refusal.FULL:
@@ -60,16 +64,27 @@ class TrackHandlers:
 
     async def track(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if await self.guard.may_change(update, context, "track"):
-            await self._track(update, context, article_arg(update.effective_message, context.args or []))
+            words = split_watchwords(" ".join(context.args or []))
+            await self._track(
+                update, context, article_arg(update.effective_message, words.rest.split()), words
+            )
 
-    async def _track(self, update: Update, context: ContextTypes.DEFAULT_TYPE, url: str | None) -> None:
+    async def _track(
+        self,
+        update: Update,
+        context: ContextTypes.DEFAULT_TYPE,
+        url: str | None,
+        words: Watchwords | None = None,
+    ) -> None:
         """/track and the "Track this article" button: the same service, the same replies,
         for this chat or the channel it manages."""
         target = await self.desk.target(update, context)
         if target is None:
             return
         topic = None if target.is_channel else topic_of(update.effective_message)
-        result = await self.tracker.track(target.chat_id, url, topic, user_id=acting_user(update))
+        result = await self.tracker.track(
+            target.chat_id, url, topic, user_id=acting_user(update), words=words
+        )
         if isinstance(result, TrackResult) and not result.already:
             self.on_chat_changed(target.chat_id)
         await reply(update, target.say(track_reply(result, target.channel_title)))

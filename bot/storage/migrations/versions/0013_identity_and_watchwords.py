@@ -2,7 +2,11 @@
 canonical link, else where it is served), so AMP, mobile and query-string variants are one
 article and a publisher's new slug is followed and announced once as "URL changed".
 
-Existing rows get NULL: their next check that reads the page records it without an announcement.
+Subscription.watchwords: a chat's plain substrings (bot.core.watchwords); only edits whose
+changed words hold one are announced to it.
+
+Existing rows get NULL: an article's next check that reads its page records the key without an
+announcement; a subscription without watchwords is told every edit.
 
 Revision ID: 0013
 Revises: 0009
@@ -23,9 +27,13 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("article", recreate="never") as batch:
         batch.add_column(sa.Column("canonical_key", sa.String(), nullable=True))
+    with op.batch_alter_table("subscription", recreate="never") as batch:
+        batch.add_column(sa.Column("watchwords", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
     # In place (SQLite 3.35+): rebuilding article fails once other tables point at it (see 0003).
+    with op.batch_alter_table("subscription", recreate="never") as batch:
+        batch.drop_column("watchwords")
     with op.batch_alter_table("article", recreate="never") as batch:
         batch.drop_column("canonical_key")
