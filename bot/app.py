@@ -18,6 +18,7 @@ from bot.messages import notices
 from bot.net.fetch import Fetcher, FetchPolicy, Resolver
 from bot.ops.metrics import MetricsServer, serve
 from bot.service.check import Checker
+from bot.service.digest import DigestService
 from bot.service.history import History, PageLinks
 from bot.service.pages import PageReader
 from bot.service.parse_thread import ParseThread
@@ -167,7 +168,12 @@ def build_application(
         scheduler=scheduler,
         sender=sender,
         commands=Commands(
-            store, tracker, settings, links, on_chat_changed=web.chat_changed if web is not None else _nothing
+            store,
+            tracker,
+            settings,
+            links,
+            DigestService(store),
+            on_chat_changed=web.chat_changed if web is not None else _nothing,
         ),
         counter=counter,
         retention=Retention(store.engine, settings.database),

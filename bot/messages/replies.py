@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, tzinfo
 from html import escape
 
+from bot.core.digest import DayEdit
 from bot.core.sensitivity import Sensitivity
 from bot.core.states import ArticleState
 from bot.core.watchwords import MAX_WORD_CHARS, MAX_WORDS, Watchwords
@@ -25,6 +26,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("diff", "Word-level diff: /diff 2 (last edit) or /diff 2 1 3 (versions 1 and 3)", "N [A B]"),
     ("export", "History as a file: /export 2 (every version, JSON), /export 2 csv (every change)", "N [csv]"),
     ("sensitivity", "What counts as an edit in this chat: headline only, substantive, everything", ""),
+    ("digest", "The day's edits: every article here that changed in the last 24 hours", ""),
     ("channel", "Manage a channel from this private chat: pick it, then /track, /list… act on it", "[off]"),
     ("feed", "This chat's feed of changes for a feed reader (/feed revoke: a new address)", "[revoke]"),
     ("settings", "Quiet announcements and the time zone of this chat", ""),
@@ -440,3 +442,22 @@ def watching(words: Sequence[str]) -> str:
         f"🔎 Watchwords: {listed}. I'll post only edits whose changed words contain one; "
         "the others stay in /history."
     )
+
+
+NO_EDITS_TODAY = "No article this chat tracks changed in the last 24 hours."
+
+
+def day_digest(edits: Sequence[DayEdit]) -> str:
+    """/digest: the day's edited articles, most significant first, each with its /diff."""
+    if not edits:
+        return NO_EDITS_TODAY
+    many = len(edits) != 1
+    head = f"🗞 The day's edits: {len(edits)} article{'s' if many else ''} changed in the last 24 hours"
+    lines = [head]
+    for e in edits:
+        what = ", ".join([*e.tags, *(part for part in e.summary.split(", ") if part not in e.tags)])
+        lines.append(
+            f"#{e.number} <b>{escape(e.title)}</b> — {escape(what)} · v{e.old} → v{e.new} · "
+            f"/diff {e.number} {e.old} {e.new}"
+        )
+    return fit(lines, "…")

@@ -295,6 +295,16 @@ class Articles:
                 return row
         return None
 
+    def versions_numbered(self, article_id: int, numbers: Sequence[int]) -> dict[int, Version]:
+        """The article's versions with these numbers, by number."""
+        with read_session(self.engine) as s:
+            rows = s.exec(
+                select(Version)
+                .where(Version.article_id == article_id)
+                .where(col(Version.number).in_(numbers))
+            ).all()
+            return {v.number: v for v in rows}
+
     def versions(self, article_id: int) -> list[Version]:
         with read_session(self.engine) as s:
             return list(

@@ -256,6 +256,12 @@ class Chats:
                 )
             return changes
 
+    def changed_since(self, chat_id: int, since: datetime) -> list[AwayChange]:
+        """The chat's articles with a version stored since ``since`` (/digest): the version
+        before the first of them and the newest."""
+        with read_session(self.engine) as s:
+            return self._away_changes(s, chat_id, since)
+
     @staticmethod
     def _away_changes(s: Session, chat_id: int, since: datetime) -> list[AwayChange]:
         rows = s.exec(

@@ -36,6 +36,7 @@ from bot.messages.buttons import (
 from bot.messages.export import FORMATS, export, export_filename
 from bot.messages.fulldiff import DiffDocument, answer_diff
 from bot.net.urls import URLError, canonical_url, parse_user_url, url_key
+from bot.service.digest import DigestService
 from bot.service.history import PageLinks
 from bot.service.track import TrackService
 from bot.storage.articles import Tracked
@@ -62,9 +63,11 @@ class Commands:
         tracker: TrackService,
         settings: Settings,
         links: PageLinks,
+        digests: DigestService,
         on_chat_changed: Callable[[int], None] = lambda _chat: None,
     ) -> None:
         self.store = store
+        self.digests = digests
         self.settings = settings
         self.links = links  # to the web pages (bot.web), when web.public_url is set
         self.on_chat_changed = on_chat_changed  # its list or token changed: the web forgets its pages
@@ -91,6 +94,7 @@ class Commands:
             ("settings", self.settings_menu.settings),
             ("timezone", self.settings_menu.timezone),
             ("export", self.export),
+            ("digest", self.digest),
             ("channel", self.desk.channel),
             ("feed", self.feeds.feed),
         ]
@@ -218,6 +222,14 @@ class Commands:
             return
         text, keyboard = await self._list_page(target, press.filter, press.page)
         await turn_page(query, text, keyboard)
+
+    async def digest(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The day's edits of the chat the command acts on, most significant first."""
+        target = await self.desk.target(update, context)
+        if target is None:
+            return
+        edits = await self.digests.day(target.chat_id, utcnow())
+        await reply(update, target.say(replies.day_digest(edits)))
 
     async def history(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         found = await self._article_ref(update, context, context.args or [], "history")

@@ -1,0 +1,56 @@
+"""The day's edits at a glance: which of a chat's changed articles to name first.
+
+Pure: each article's first and last version of the day in, an ordered list out. Most
+significant first, in the order bot.core.significance weighs one edit (a headline change, then
+changed numbers, removed quotes and names), so a skim of the top lines finds what matters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from bot.core.diff import diff_snapshots, summarize
+from bot.core.extract import Snapshot
+from bot.core.significance import assess, weight
+
+__all__ = ["DayChange", "DayEdit", "rank_day"]
+
+
+@dataclass(frozen=True)
+class DayChange:
+    """One article of the chat (its #``number``) read as version ``old`` before the day's
+    first edit and as version ``new`` now."""
+
+    number: int
+    title: str
+    old: int
+    new: int
+    before: Snapshot
+    after: Snapshot
+
+
+@dataclass(frozen=True)
+class DayEdit:
+    number: int
+    title: str
+    old: int
+    new: int
+    tags: tuple[str, ...]  # bot.core.significance: "headline changed", "a number changed", …
+    summary: str  # "2 paragraphs edited, 1 added"
+
+
+def rank_day(changes: Iterable[DayChange]) -> list[DayEdit]:
+    """The day's edits, most significant first: a headline change, then the weight of the
+    changes (a changed number outweighs any number of altered quotes), then how many; the
+    chat's own numbering breaks ties. An article back where it started the day is left out."""
+    scored: list[tuple[tuple[int, int, int, int], DayEdit]] = []
+    for c in changes:
+        found = diff_snapshots(c.before, c.after)
+        if not found:
+            continue
+        sig = assess(found)
+        headline = any(f.kind == "headline" for f in found)
+        score = (-int(headline), -sum(weight(f) for f in found), -len(found), c.number)
+        scored.append((score, DayEdit(c.number, c.title, c.old, c.new, sig.tags, summarize(found))))
+    return [edit for _, edit in sorted(scored, key=lambda pair: pair[0])]

@@ -1,0 +1,44 @@
+"""bot.core.digest: the day's edits, most significant first. One row per ordering rule."""
+
+from __future__ import annotations
+
+from bot.core.digest import DayChange, rank_day
+from bot.core.extract import Snapshot
+
+BASE = Snapshot(
+    title="Putin postpones Paris talks on Syria",
+    paragraphs=(
+        "The Kremlin said on Tuesday that 12 people had been detained.",
+        "Hollande said: “We will not be lectured about Syria by anyone.”",
+        "The cathedral opens on the banks of the Seine this month.",
+    ),
+)
+
+
+def change(number: int, **edit: object) -> DayChange:
+    after = Snapshot(
+        title=str(edit.get("title", BASE.title)),
+        paragraphs=tuple(edit.get("paragraphs", BASE.paragraphs)),  # type: ignore[arg-type]
+    )
+    return DayChange(number, f"article {number}", 1, 2, BASE, after)
+
+
+def test_headline_then_number_then_quote_then_the_rest() -> None:
+    p = list(BASE.paragraphs)
+    wording = change(1, paragraphs=[p[0], p[1], "The cathedral opens on the Seine's banks this month."])
+    quote = change(2, paragraphs=[p[0], p[2]])
+    number = change(3, paragraphs=[p[0].replace("12", "40"), p[1], p[2]])
+    headline = change(4, title="Putin cancels Paris visit amid Syria row")
+    same = change(5)  # back where the day started
+    ranked = rank_day([wording, quote, number, headline, same])
+    assert [e.number for e in ranked] == [4, 3, 2, 1]
+    assert ranked[0].tags == ("headline changed",) and ranked[0].summary == "headline changed"
+    assert ranked[1].tags == ("a number changed",) and ranked[1].summary == "1 paragraph edited"
+    assert ranked[2].tags == ("a quote removed",) and ranked[2].summary == "1 paragraph removed"
+    assert ranked[3].tags == () and (ranked[3].old, ranked[3].new) == (1, 2)
+
+
+def test_ties_keep_the_chats_order() -> None:
+    h = "Putin cancels Paris visit amid Syria row"
+    assert [e.number for e in rank_day([change(7, title=h), change(2, title=h)])] == [2, 7]
+    assert rank_day([]) == []

@@ -1,0 +1,67 @@
+"""/digest through the running bot (fake Bot API, pages over HTTP, SQLite on disk): the chat's
+articles that changed in the last 24 hours, most significant first, each with its /diff; an
+edit older than a day is left out."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from datetime import UTC, datetime, timedelta
+
+from tests.conftest import RunningBots
+from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.web import ArticleServer
+from tests.pages import PUTIN_P1_V1, PUTIN_REST, PUTIN_V1, PUTIN_V2, article_html
+
+ALICE = 8301
+PARAGRAPHS = [PUTIN_P1_V1, *PUTIN_REST]
+
+
+async def test_digest_lists_the_days_edits_most_significant_first(
+    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots
+) -> None:
+    await bots.start()
+    empty = await telegram.ask(ALICE, "/digest")
+    assert empty.text == "No article this chat tracks changed in the last 24 hours."
+
+    titles = {
+        "/a": "Cathedral opens on the Seine",
+        "/b": PUTIN_V1,
+        "/c": "Aleppo ceasefire vote",
+        "/d": "Old news",
+    }
+    for path, title in titles.items():
+        articles.set_page(path, article_html(title))
+        await telegram.ask(ALICE, f"/track {articles.url(path)}")
+    sent = len(telegram.sent)
+    # #1: a wording change; #2: its headline; #3: a number; #4: an edit that will be a day old.
+    articles.set_page(
+        "/a", article_html(titles["/a"], [*PARAGRAPHS[:-1], PARAGRAPHS[-1].replace("weekend", "week end")])
+    )
+    articles.set_page("/b", article_html(PUTIN_V2))
+    articles.set_page(
+        "/c", article_html(titles["/c"], [p.replace("19 October", "21 October") for p in PARAGRAPHS])
+    )
+    articles.set_page("/d", article_html(titles["/d"], PARAGRAPHS[:-1]))
+    for number in (1, 2, 3, 4):
+        await telegram.wait_for(ALICE, contains=f"/diff {number}", timeout=20, after=sent)
+    with closing(sqlite3.connect(bots.db_path)) as db, db:
+        day_old = (datetime.now(UTC) - timedelta(hours=25)).replace(tzinfo=None).isoformat(sep=" ")
+        db.execute(
+            "UPDATE version SET created_at = ? WHERE number = 2 AND article_id = "
+            "(SELECT article_id FROM subscription WHERE chat_id = ? AND number = 4)",
+            (day_old, ALICE),
+        )
+
+    digest = await telegram.ask(ALICE, "/digest")
+    print("\nDIGEST:\n" + digest.text)
+    lines = digest.text.split("\n")
+    assert lines[0] == "🗞 The day's edits: 3 articles changed in the last 24 hours"
+    assert lines[1] == f"#2 <b>{PUTIN_V2}</b> — headline changed · v1 → v2 · /diff 2 1 2"
+    assert lines[2].startswith(
+        "#3 <b>Aleppo ceasefire vote</b> — a number changed, 1 paragraph edited · v1 → v2"
+    )
+    assert lines[3].startswith(
+        "#1 <b>Cathedral opens on the Seine</b> — 1 paragraph edited · v1 → v2 · /diff 1 1 2"
+    )
+    assert len(lines) == 4
