@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from bot.core.digest import DayChange, rank_day
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.core.digest import DayChange, next_digest_at, rank_day
 from bot.core.extract import Snapshot
 
 BASE = Snapshot(
@@ -20,7 +24,7 @@ def change(number: int, **edit: object) -> DayChange:
         title=str(edit.get("title", BASE.title)),
         paragraphs=tuple(edit.get("paragraphs", BASE.paragraphs)),  # type: ignore[arg-type]
     )
-    return DayChange(number, f"article {number}", 1, 2, BASE, after)
+    return DayChange(number, 100 + number, f"article {number}", 1, 2, BASE, after)
 
 
 def test_headline_then_number_then_quote_then_the_rest() -> None:
@@ -42,3 +46,17 @@ def test_ties_keep_the_chats_order() -> None:
     h = "Putin cancels Paris visit amid Syria row"
     assert [e.number for e in rank_day([change(7, title=h), change(2, title=h)])] == [2, 7]
     assert rank_day([]) == []
+
+
+@pytest.mark.parametrize(
+    ("now", "minute", "expected"),
+    [
+        ("2026-12-07 07:59:59", 480, "2026-12-07 08:00:00"),
+        ("2026-12-07 08:00:00", 480, "2026-12-08 08:00:00"),  # just sent: tomorrow
+        ("2026-12-07 23:30:00", 360, "2026-12-08 06:00:00"),
+        ("2026-12-31 22:00:00", 1260, "2027-01-01 21:00:00"),
+    ],
+)
+def test_next_digest_at(now: str, minute: int, expected: str) -> None:
+    at = datetime.fromisoformat(now).replace(tzinfo=UTC)
+    assert next_digest_at(at, minute) == datetime.fromisoformat(expected).replace(tzinfo=UTC)

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from bot.core.diff import diff_snapshots, summarize
 from bot.core.extract import Snapshot
 from bot.core.significance import assess, weight
 
-__all__ = ["DayChange", "DayEdit", "rank_day"]
+__all__ = ["DIGEST_TIMES", "DayChange", "DayEdit", "next_digest_at", "rank_day"]
+
+# The times a chat may pick for its daily digest, minutes after midnight UTC: before the
+# morning meeting, midday, the evening edition.
+DIGEST_TIMES: tuple[int, ...] = (6 * 60, 8 * 60, 12 * 60, 18 * 60, 21 * 60)
 
 
 @dataclass(frozen=True)
@@ -23,6 +28,7 @@ class DayChange:
     first edit and as version ``new`` now."""
 
     number: int
+    article_id: int
     title: str
     old: int
     new: int
@@ -33,6 +39,7 @@ class DayChange:
 @dataclass(frozen=True)
 class DayEdit:
     number: int
+    article_id: int
     title: str
     old: int
     new: int
@@ -52,5 +59,14 @@ def rank_day(changes: Iterable[DayChange]) -> list[DayEdit]:
         sig = assess(found)
         headline = any(f.kind == "headline" for f in found)
         score = (-int(headline), -sum(weight(f) for f in found), -len(found), c.number)
-        scored.append((score, DayEdit(c.number, c.title, c.old, c.new, sig.tags, summarize(found))))
+        scored.append(
+            (score, DayEdit(c.number, c.article_id, c.title, c.old, c.new, sig.tags, summarize(found)))
+        )
     return [edit for _, edit in sorted(scored, key=lambda pair: pair[0])]
+
+
+def next_digest_at(now: datetime, minute: int) -> datetime:
+    """The first time after ``now`` (aware, UTC) that is ``minute`` minutes after midnight."""
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    due = midnight + timedelta(minutes=minute)
+    return due if due > now else due + timedelta(days=1)

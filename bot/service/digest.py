@@ -27,6 +27,7 @@ class DigestService:
             changes.append(
                 DayChange(
                     away.number,
+                    away.article_id,
                     after.title or away.title,
                     away.old,
                     away.new,

@@ -68,6 +68,10 @@ class Chat(SQLModel, table=True):
     # time zone /history shows times in.
     quiet: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
     timezone: str = Field(default="UTC", sa_column=Column(String, nullable=False, server_default="UTC"))
+    # The daily digest (/digest's button): minutes after midnight UTC it is sent at (None: off)
+    # and when the next one is due; the digest job queues it in the outbox and moves this on.
+    digest_minute: int | None = None
+    digest_next_at: datetime | None = Field(default=None, index=True)
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -5,6 +5,9 @@ article and a publisher's new slug is followed and announced once as "URL change
 Subscription.watchwords: a chat's plain substrings (bot.core.watchwords); only edits whose
 changed words hold one are announced to it.
 
+Chat.digest_minute, Chat.digest_next_at: the daily digest a chat turned on under /digest (the
+minute of the day it is sent at, and when the next one is due: the outbox sends it).
+
 Existing rows get NULL: an article's next check that reads its page records the key without an
 announcement; a subscription without watchwords is told every edit.
 
@@ -27,6 +30,10 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("article", recreate="never") as batch:
         batch.add_column(sa.Column("canonical_key", sa.String(), nullable=True))
+    with op.batch_alter_table("chat", recreate="never") as batch:
+        batch.add_column(sa.Column("digest_minute", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("digest_next_at", sa.DateTime(timezone=True), nullable=True))
+        batch.create_index("ix_chat_digest_next_at", ["digest_next_at"])
     with op.batch_alter_table("subscription", recreate="never") as batch:
         batch.add_column(sa.Column("watchwords", sa.JSON(), nullable=True))
 
@@ -35,5 +42,9 @@ def downgrade() -> None:
     # In place (SQLite 3.35+): rebuilding article fails once other tables point at it (see 0003).
     with op.batch_alter_table("subscription", recreate="never") as batch:
         batch.drop_column("watchwords")
+    with op.batch_alter_table("chat", recreate="never") as batch:
+        batch.drop_index("ix_chat_digest_next_at")
+        batch.drop_column("digest_next_at")
+        batch.drop_column("digest_minute")
     with op.batch_alter_table("article", recreate="never") as batch:
         batch.drop_column("canonical_key")
