@@ -25,6 +25,7 @@ from bot.service.parse_thread import ParseThread
 from bot.service.scheduler import Scheduler
 from bot.service.track import TrackService
 from bot.storage.engine import make_engine
+from bot.storage.models import utcnow
 from bot.storage.retention import Retention
 from bot.storage.stats import CheckCounter
 from bot.storage.store import Storage
@@ -196,6 +197,8 @@ def build_application(
     app.job_queue.run_repeating(
         _prune_tick, interval=prune, first=min(prune, 60), name="prune", job_kwargs=job_kwargs
     )
+    # Daily digests: one indexed read per tick; a due one is queued in the outbox for the sender.
+    app.job_queue.run_repeating(_digest_tick, interval=tick, name="digests", job_kwargs=job_kwargs)
     return app
 
 
@@ -273,6 +276,12 @@ async def _flush_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def _prune_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
     await _redline(context).retention.run()
+
+
+async def _digest_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
+    redline = _redline(context)
+    if await redline.commands.digests.send_due(utcnow()):
+        redline.sender.wake()
 
 
 async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -447,17 +447,37 @@ def watching(words: Sequence[str]) -> str:
 NO_EDITS_TODAY = "No article this chat tracks changed in the last 24 hours."
 
 
-def day_digest(edits: Sequence[DayEdit]) -> str:
-    """/digest: the day's edited articles, most significant first, each with its /diff."""
+def day_digest(edits: Sequence[DayEdit]) -> tuple[str, str]:
+    """/digest and the daily digest: the day's edited articles, most significant first, each
+    with its /diff (HTML, plain)."""
     if not edits:
-        return NO_EDITS_TODAY
+        return NO_EDITS_TODAY, NO_EDITS_TODAY
     many = len(edits) != 1
     head = f"🗞 The day's edits: {len(edits)} article{'s' if many else ''} changed in the last 24 hours"
-    lines = [head]
+    html, plain = [head], [head]
     for e in edits:
         what = ", ".join([*e.tags, *(part for part in e.summary.split(", ") if part not in e.tags)])
-        lines.append(
-            f"#{e.number} <b>{escape(e.title)}</b> — {escape(what)} · v{e.old} → v{e.new} · "
-            f"/diff {e.number} {e.old} {e.new}"
-        )
-    return fit(lines, "…")
+        tail = f" — {what} · v{e.old} → v{e.new} · /diff {e.number} {e.old} {e.new}"
+        html.append(f"#{e.number} <b>{escape(e.title)}</b>{escape(tail)}")
+        plain.append(f"#{e.number} {e.title}{tail}")
+    return fit(html, "…"), truncate("\n".join(plain))
+
+
+DIGEST_BUTTON = "📬 Send this every day"
+DIGEST_OFF_BUTTON = "Off"
+DIGEST_OFF = "Daily digest off. /digest still shows the day's edits."
+
+
+def digest_time(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def digest_button(minute: int, current: int | None) -> str:
+    return ("✅ " if minute == current else "") + f"{digest_time(minute)} UTC"
+
+
+def digest_on(minute: int) -> str:
+    return (
+        f"📬 Daily digest on: every day at {digest_time(minute)} UTC I'll post the articles that "
+        "changed in the last 24 hours (nothing on a day without edits)."
+    )

@@ -1,14 +1,20 @@
 """The day's edits of one chat (/digest): the articles that changed in the last 24 hours,
-read from storage and ranked by the pure core (bot.core.digest)."""
+read from storage and ranked by the pure core (bot.core.digest); and the daily digest a chat
+turns on, queued in the outbox when due."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import datetime, timedelta
 
-from bot.core.digest import DayChange, DayEdit, rank_day
+from bot.core.digest import DayChange, DayEdit, next_digest_at, rank_day
 from bot.core.extract import Snapshot
+from bot.messages import replies
+from bot.storage.chats import NewDigest
 from bot.storage.store import Storage
+
+log = logging.getLogger("redline.digest")
 
 DAY = timedelta(hours=24)
 
@@ -41,3 +47,34 @@ class DigestService:
         """Every article of ``chat_id`` that changed in the 24 hours before ``now``, most
         significant first."""
         return await asyncio.to_thread(self._day, chat_id, now)
+
+    async def schedule(self, chat_id: int, minute: int | None, now: datetime) -> None:
+        """Turn the chat's daily digest on at ``minute`` after midnight UTC, or off (None)."""
+        next_at = None if minute is None else next_digest_at(now, minute)
+        await asyncio.to_thread(self.store.chats.set_digest, chat_id, minute, next_at)
+        log.info("digest chat=%s minute=%s next=%s", chat_id, minute, next_at)
+
+    async def current(self, chat_id: int) -> int | None:
+        chat = await asyncio.to_thread(self.store.chats.get, chat_id)
+        return None if chat is None else chat.digest_minute
+
+    def _send_due(self, now: datetime) -> int:
+        queued = 0
+        for chat in self.store.chats.due_digests(now):
+            assert chat.digest_next_at is not None and chat.digest_minute is not None
+            edits = self._day(chat.id, now)
+            message = None
+            if edits:
+                text, plain = replies.day_digest(edits)
+                message = NewDigest(edits[0].article_id, text, plain)
+            # From now, not from when it was due: a bot that was down for days sends one.
+            next_at = next_digest_at(now, chat.digest_minute)
+            if self.store.chats.queue_digest(chat.id, chat.digest_next_at, next_at, message, now):
+                queued += message is not None
+                log.info("daily_digest chat=%s articles=%d next=%s", chat.id, len(edits), next_at)
+        return queued
+
+    async def send_due(self, now: datetime) -> int:
+        """Queue every daily digest due at ``now`` in the outbox (the sender posts them, so a
+        restart loses none); each chat's next one moves a day on. Returns how many were queued."""
+        return await asyncio.to_thread(self._send_due, now)

@@ -32,6 +32,15 @@ from bot.storage.models import (
 
 
 @dataclass(frozen=True)
+class NewDigest:
+    """A daily digest to queue: its text, and one of its articles (a delivery names one)."""
+
+    article_id: int
+    text: str
+    plain: str
+
+
+@dataclass(frozen=True)
 class AwayChange:
     """An article that changed while a chat was paused: versions ``old`` → ``new``."""
 
@@ -129,6 +138,44 @@ class Chats:
             chat = s.get(Chat, chat_id) or Chat(id=chat_id)
             chat.sensitivity = sensitivity
             s.add(chat)
+
+    def set_digest(self, chat_id: int, minute: int | None, next_at: datetime | None) -> None:
+        """Turn the chat's daily digest on at ``minute`` (first due ``next_at``), or off (None)."""
+        with session_scope(self.engine) as s:
+            chat = s.get(Chat, chat_id) or Chat(id=chat_id)
+            chat.digest_minute, chat.digest_next_at = minute, next_at
+            s.add(chat)
+
+    def due_digests(self, now: datetime) -> list[Chat]:
+        """Chats whose daily digest is due and that we may write to."""
+        with read_session(self.engine) as s:
+            return list(
+                s.exec(
+                    select(Chat)
+                    .where(col(Chat.digest_next_at) <= now)
+                    .where(col(Chat.paused).is_(False))
+                    .order_by(col(Chat.digest_next_at))
+                ).all()
+            )
+
+    def queue_digest(
+        self, chat_id: int, due: datetime, next_at: datetime, message: NewDigest | None, now: datetime
+    ) -> bool:
+        """Move the chat's digest from ``due`` to ``next_at`` and queue ``message`` (None: a day
+        without edits, nothing to send) in one transaction. False when another process already
+        took this one: the row no longer says ``due``."""
+        with session_scope(self.engine) as s:
+            moved = s.exec(  # type: ignore[call-overload]
+                update(Chat)
+                .where(col(Chat.id) == chat_id)
+                .where(col(Chat.digest_next_at) == due)
+                .values(digest_next_at=next_at)
+            )
+            if moved.rowcount != 1:
+                return False
+            if message is not None:
+                s.add(_digest_row(chat_id, message, now))
+            return True
 
     def set_managing(self, chat_id: int, channel_id: int | None) -> None:
         """The channel a private chat's commands act on from now (None: the chat itself)."""
@@ -243,17 +290,7 @@ class Chats:
             s.add(chat)
             if changes:
                 text, plain = digest(changes)
-                s.add(
-                    Delivery(
-                        chat_id=chat_id,
-                        article_id=changes[0].article_id,
-                        kind=DeliveryKind.DIGEST,
-                        text=text,
-                        plain=plain,
-                        created_at=now,
-                        not_before=now,
-                    )
-                )
+                s.add(_digest_row(chat_id, NewDigest(changes[0].article_id, text, plain), now))
             return changes
 
     def changed_since(self, chat_id: int, since: datetime) -> list[AwayChange]:
@@ -374,3 +411,16 @@ class Chats:
 
 
 __all__ = ["AwayChange", "ChatOverview", "Chats"]
+
+
+def _digest_row(chat_id: int, message: NewDigest, now: datetime) -> Delivery:
+    """One message about several articles (welcome back, the daily digest), due now."""
+    return Delivery(
+        chat_id=chat_id,
+        article_id=message.article_id,
+        kind=DeliveryKind.DIGEST,
+        text=message.text,
+        plain=message.plain,
+        created_at=now,
+        not_before=now,
+    )

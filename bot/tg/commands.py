@@ -44,6 +44,7 @@ from bot.storage.models import utcnow
 from bot.storage.store import Storage
 from bot.tg.access import ChangeGuard
 from bot.tg.channels import ChannelDesk, Target
+from bot.tg.digest import DIGEST_DATA, DigestHandlers, digest_offer
 from bot.tg.feeds import FeedHandlers
 from bot.tg.gate import TAPPABLE, Gate, tapped_command
 from bot.tg.keyboards import markup, turn_page
@@ -72,6 +73,7 @@ class Commands:
         self.links = links  # to the web pages (bot.web), when web.public_url is set
         self.on_chat_changed = on_chat_changed  # its list or token changed: the web forgets its pages
         self.guard = ChangeGuard(settings.telegram.group_admins_only)
+        self.digest_buttons = DigestHandlers(digests, self.guard)
         self.gate = Gate(settings.limits)
         self.desk = ChannelDesk(store)
         self.tracking = TrackHandlers(store, tracker, settings, self.guard, self.desk, on_chat_changed)
@@ -116,6 +118,7 @@ class Commands:
         app.add_handler(CallbackQueryHandler(self.history_turned, pattern=rf"^{HISTORY_DATA}:"))
         self.presses.register(app)
         self.settings_menu.register(app)
+        app.add_handler(CallbackQueryHandler(self.digest_buttons.chosen, pattern=rf"^{DIGEST_DATA}"))
         app.add_handler(MessageHandler(filters.COMMAND & chats, self.unknown))
         app.add_handler(
             MessageHandler(
@@ -229,7 +232,8 @@ class Commands:
         if target is None:
             return
         edits = await self.digests.day(target.chat_id, utcnow())
-        await reply(update, target.say(replies.day_digest(edits)))
+        text, _plain = replies.day_digest(edits)
+        await reply(update, target.say(text), reply_markup=None if target.is_channel else digest_offer())
 
     async def history(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         found = await self._article_ref(update, context, context.args or [], "history")

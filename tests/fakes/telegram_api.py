@@ -941,6 +941,12 @@ class FakeTelegram:
         """The reply keyboard the user of a chat sees under the message field, if the bot set one."""
         return copy.deepcopy(self._known_chat(chat_id).keyboard)
 
+    def buttons_of(self, chat_id: int, message_id: int) -> list[tuple[str, str]]:
+        """(text, callback_data) of the inline buttons a bot's message shows now (after edits)."""
+        stored = self._messages.get((chat_id, message_id))
+        rows = ((stored.message if stored else {}).get("reply_markup") or {}).get("inline_keyboard", [])
+        return [(b["text"], b.get("callback_data", "")) for row in rows for b in row]
+
     def user_message_ids(self, chat_id: int) -> list[int]:
         """Ids of the messages users (not the bot) wrote in the chat, oldest first."""
         return sorted(
