@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlmodel import select
+
 from bot.messages import replies
 from bot.storage.chats import AwayChange
-from bot.storage.models import DeliveryKind, DeliveryStatus, utcnow
+from bot.storage.engine import read_session
+from bot.storage.models import DeliveryKind, DeliveryStatus, Subscription, utcnow
 from bot.storage.outbox import NewDelivery
 from bot.storage.store import Storage
 from tests.storage_rows import CONTENT, track_article
@@ -157,3 +160,17 @@ def test_a_chat_that_moved_or_paused_after_the_audience_was_read_gets_no_orphan(
     assert [(d.chat_id, d.status) for d in store.outbox.deliveries()] == []
     back = store.chats.resume(7, "private", "alice", lambda _: ("digest", "digest"))
     assert back is not None and [(c.old, c.new) for c in back] == [(1, 2)]
+
+
+def test_a_group_that_becomes_a_supergroup_keeps_its_daily_digest_and_watchwords(store: Storage) -> None:
+    store.chats.ensure(-5, "group", "desk")
+    track_article(store, -5, watchwords=("Putin",))
+    due = utcnow().replace(microsecond=0) + timedelta(hours=3)
+    store.chats.set_digest(-5, 8 * 60, due)
+    store.chats.migrate(-5, -1005)
+    chat = store.chats.get(-1005)
+    assert chat is not None and (chat.digest_minute, chat.digest_next_at) == (480, due)
+    with read_session(store.engine) as s:
+        assert s.exec(select(Subscription.watchwords).where(Subscription.chat_id == -1005)).all() == [
+            ["Putin"]
+        ]

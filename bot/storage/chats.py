@@ -348,6 +348,8 @@ class Chats:
                     timezone=old.timezone if old else "UTC",
                     paused=old.paused if old else False,
                     paused_at=old.paused_at if old else None,
+                    digest_minute=old.digest_minute if old else None,
+                    digest_next_at=old.digest_next_at if old else None,
                 )
                 s.add(new)
                 s.flush()
