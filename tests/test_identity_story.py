@@ -133,3 +133,29 @@ async def test_a_canonical_link_to_another_site_or_the_front_page_is_not_trusted
         articles.url(p) for p in ("/copy/a", "/copy/b", "/story/one", "/story/two")
     ]
     assert articles.hits("/") == 0
+
+
+async def test_an_article_tracked_before_identities_takes_its_own_quietly(
+    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots
+) -> None:
+    app = await bots.start()
+    canonical = articles.url("/news/putin")
+    articles.set_page("/news/putin", with_canonical(article_html(), canonical))
+    await telegram.ask(ALICE, f"/track {canonical}")
+    await bots.stop(app)
+    # As an older Redline stored it: tracked by a query-string variant, no canonical key.
+    variant = canonical + "?page=1"
+    with closing(sqlite3.connect(bots.db_path)) as db, db:
+        db.execute(
+            "UPDATE article SET url = ?, url_key = ?, canonical_key = NULL",
+            (variant, variant.split("://", 1)[1]),
+        )
+    sent = len(telegram.sent)
+    await bots.start()
+    articles.set_page(
+        "/news/putin", with_canonical(article_html(paragraphs=[PUTIN_P1_V2, *PUTIN_REST]), canonical)
+    )
+    edit = await telegram.wait_for(ALICE, contains="edited", timeout=15, after=sent)
+    assert [m for m in telegram.sent[sent:] if m.chat_id == ALICE] == [edit], "no 'URL changed' first"
+    key = canonical.split("://", 1)[1]
+    assert articles_in(bots.db_path) == [(canonical, key, key)]
