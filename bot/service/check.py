@@ -317,6 +317,9 @@ class Checker:
         assert article.id is not None
         if page.not_modified:
             return  # no head to read: a move is seen on the next full answer
+        same_bytes = page.body_hash is not None and page.body_hash == article.body_hash
+        if same_bytes and article.canonical_key is not None and page.url == article.url:
+            return  # the page that named it last time, from the same address: the cheap path stays cheap
         named = await self.pages.named(page)
         key = url_key(named)
         fields: dict[str, object] = {}
