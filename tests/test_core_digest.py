@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -60,3 +61,19 @@ def test_ties_keep_the_chats_order() -> None:
 def test_next_digest_at(now: str, minute: int, expected: str) -> None:
     at = datetime.fromisoformat(now).replace(tzinfo=UTC)
     assert next_digest_at(at, minute) == datetime.fromisoformat(expected).replace(tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("now", "zone", "expected"),
+    [
+        ("2026-12-07 06:30:00", "Europe/Berlin", "2026-12-07 07:00:00"),  # 08:00 in Berlin, winter
+        ("2026-12-07 07:30:00", "Europe/Berlin", "2026-12-08 07:00:00"),
+        ("2026-07-07 05:00:00", "Europe/Berlin", "2026-07-07 06:00:00"),  # summer time
+        ("2026-03-28 12:00:00", "Europe/Berlin", "2026-03-29 06:00:00"),  # the night clocks go forward
+        ("2026-12-07 02:00:00", "Asia/Kolkata", "2026-12-07 02:30:00"),  # a half-hour zone
+        ("2026-12-07 20:00:00", "America/New_York", "2026-12-08 13:00:00"),
+    ],
+)
+def test_next_digest_at_on_the_chats_clock(now: str, zone: str, expected: str) -> None:
+    at = datetime.fromisoformat(now).replace(tzinfo=UTC)
+    assert next_digest_at(at, 8 * 60, ZoneInfo(zone)) == datetime.fromisoformat(expected).replace(tzinfo=UTC)

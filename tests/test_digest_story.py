@@ -43,8 +43,8 @@ async def test_digest_lists_the_days_edits_most_significant_first(
         "/c", article_html(titles["/c"], [p.replace("19 October", "21 October") for p in PARAGRAPHS])
     )
     articles.set_page("/d", article_html(titles["/d"], PARAGRAPHS[:-1]))
-    for number in (1, 2, 3, 4):
-        await telegram.wait_for(ALICE, contains=f"/diff {number}", timeout=20, after=sent)
+    for path in titles:
+        await telegram.wait_for(ALICE, contains=f'href="{articles.url(path)}">', timeout=20, after=sent)
     with closing(sqlite3.connect(bots.db_path)) as db, db:
         day_old = (datetime.now(UTC) - timedelta(hours=25)).replace(tzinfo=None).isoformat(sep=" ")
         db.execute(
@@ -57,12 +57,12 @@ async def test_digest_lists_the_days_edits_most_significant_first(
     print("\nDIGEST:\n" + digest.text)
     lines = digest.text.split("\n")
     assert lines[0] == "🗞 The day's edits: 3 articles changed in the last 24 hours"
-    assert lines[1] == f"#2 <b>{PUTIN_V2}</b> — headline changed · v1 → v2 · /diff 2 1 2"
+    assert lines[1] == f"#2 <b>{PUTIN_V2}</b> — headline changed · v1 → v2 · /diff_2_1_2"
     assert lines[2].startswith(
         "#3 <b>Aleppo ceasefire vote</b> — a number changed, 1 paragraph edited · v1 → v2"
     )
     assert lines[3].startswith(
-        "#1 <b>Cathedral opens on the Seine</b> — 1 paragraph edited · v1 → v2 · /diff 1 1 2"
+        "#1 <b>Cathedral opens on the Seine</b> — 1 paragraph edited · v1 → v2 · /diff_1_1_2"
     )
     assert len(lines) == 4
 
@@ -79,11 +79,11 @@ async def test_the_button_turns_on_a_daily_digest_that_the_outbox_sends(
     telegram.press_button(ALICE, answer.message_id, "digest:times")
     await telegram.wait_for_callback_answer(1)
     assert telegram.buttons_of(ALICE, answer.message_id) == [
-        ("06:00 UTC", "digest:360"),
-        ("08:00 UTC", "digest:480"),
-        ("12:00 UTC", "digest:720"),
-        ("18:00 UTC", "digest:1080"),
-        ("21:00 UTC", "digest:1260"),
+        ("06:00", "digest:360"),
+        ("08:00", "digest:480"),
+        ("12:00", "digest:720"),
+        ("18:00", "digest:1080"),
+        ("21:00", "digest:1260"),
         ("Off", "digest:off"),
     ]
 
@@ -91,8 +91,8 @@ async def test_the_button_turns_on_a_daily_digest_that_the_outbox_sends(
     telegram.press_button(ALICE, answer.message_id, "digest:480")
     saved = await telegram.wait_for(ALICE, method="editMessageText", after=after)
     assert saved.text == (
-        "📬 Daily digest on: every day at 08:00 UTC I'll post the articles that changed in the last "
-        "24 hours (nothing on a day without edits)."
+        "📬 Daily digest on: every day at 08:00 (UTC) I'll post the articles that changed in the last "
+        "24 hours (nothing on a day without edits). /settings changes the time zone."
     )
     with closing(sqlite3.connect(bots.db_path)) as db:
         ((minute, next_at),) = db.execute(
@@ -108,7 +108,7 @@ async def test_the_button_turns_on_a_daily_digest_that_the_outbox_sends(
         db.execute("UPDATE chat SET digest_next_at = ? WHERE id = ?", ("2026-01-01 08:00:00.000000", ALICE))
     daily = await telegram.wait_for(ALICE, contains="The day's edits", timeout=15, after=sent)
     assert daily.method == "sendMessage"
-    assert daily.text.split("\n")[1] == f"#1 <b>{PUTIN_V2}</b> — headline changed · v1 → v2 · /diff 1 1 2"
+    assert daily.text.split("\n")[1] == f"#1 <b>{PUTIN_V2}</b> — headline changed · v1 → v2 · /diff_1_1_2"
     # Sent once: the next is tomorrow's, and a later /list answer is the only other message.
     listing = await telegram.ask(ALICE, "/list")
     assert [m for m in telegram.sent[sent:] if m.chat_id == ALICE and "The day's edits" in m.text] == [daily]

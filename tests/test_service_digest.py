@@ -43,7 +43,7 @@ async def test_a_daily_digest_is_queued_once_at_the_chosen_minute(store: Storage
     assert tracked.article.id is not None
     service = DigestService(store)
     await service.schedule(CHAT, 8 * 60, T0)
-    assert (await service.current(CHAT)) == 480
+    assert (await service.current(CHAT)) == (480, "UTC")
     edit(store, tracked.article.id, "Putin cancels Paris talks", T0)
 
     assert await service.send_due(T0 + timedelta(minutes=89)) == 0  # 07:59
@@ -56,9 +56,9 @@ async def test_a_daily_digest_is_queued_once_at_the_chosen_minute(store: Storage
     assert queued.chat_id == CHAT and queued.article_id == tracked.article.id
     assert queued.text.split("\n") == [
         "🗞 The day's edits: 1 article changed in the last 24 hours",
-        "#1 <b>Putin cancels Paris talks</b> — headline changed · v1 → v2 · /diff 1 1 2",
+        "#1 <b>Putin cancels Paris talks</b> — headline changed · v1 → v2 · /diff_1_1_2",
     ]
-    assert queued.plain.endswith("#1 Putin cancels Paris talks — headline changed · v1 → v2 · /diff 1 1 2")
+    assert queued.plain.endswith("#1 Putin cancels Paris talks — headline changed · v1 → v2 · /diff_1_1_2")
     chat = store.chats.get(CHAT)
     assert chat is not None and chat.digest_next_at == datetime(2026, 12, 8, 8, 0, tzinfo=UTC)
 
@@ -72,7 +72,7 @@ async def test_a_daily_digest_is_queued_once_at_the_chosen_minute(store: Storage
     await service.schedule(CHAT, None, T0)
     edit(store, tracked.article.id, "Putin calls off Paris talks", datetime(2026, 12, 9, 7, 0, tzinfo=UTC))
     assert await service.send_due(datetime(2026, 12, 9, 8, 0, tzinfo=UTC)) == 0
-    assert (await service.current(CHAT)) is None and len(digests(store)) == 1
+    assert (await service.current(CHAT)) == (None, "UTC") and len(digests(store)) == 1
 
 
 async def test_a_bot_down_for_days_sends_one_digest_then_keeps_the_time(store: Storage) -> None:
@@ -86,3 +86,15 @@ async def test_a_bot_down_for_days_sends_one_digest_then_keeps_the_time(store: S
     assert await service.send_due(later + timedelta(seconds=1)) == 0
     chat = store.chats.get(CHAT)
     assert chat is not None and chat.digest_next_at == datetime(2026, 12, 10, 21, 0, tzinfo=UTC)
+
+
+async def test_the_digest_time_is_read_on_the_chats_clock(store: Storage) -> None:
+    track_article(store, CHAT, now=T0)
+    store.chats.set_timezone(CHAT, "Europe/Berlin")
+    service = DigestService(store)
+    await service.schedule(CHAT, 8 * 60, T0)  # 07:30 in Berlin: today's 08:00 there is 07:00 UTC
+    chat = store.chats.get(CHAT)
+    assert chat is not None and chat.digest_next_at == datetime(2026, 12, 7, 7, 0, tzinfo=UTC)
+    assert await service.send_due(datetime(2026, 12, 7, 7, 0, 1, tzinfo=UTC)) == 0  # no edit today
+    chat = store.chats.get(CHAT)
+    assert chat is not None and chat.digest_next_at == datetime(2026, 12, 8, 7, 0, tzinfo=UTC)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from bot.core.diff import diff_snapshots, summarize
 from bot.core.extract import Snapshot
@@ -17,7 +17,7 @@ from bot.core.significance import assess, weight
 
 __all__ = ["DIGEST_TIMES", "DayChange", "DayEdit", "next_digest_at", "rank_day"]
 
-# The times a chat may pick for its daily digest, minutes after midnight UTC: before the
+# The times a chat may pick for its daily digest, minutes after midnight on its clock: before the
 # morning meeting, midday, the evening edition.
 DIGEST_TIMES: tuple[int, ...] = (6 * 60, 8 * 60, 12 * 60, 18 * 60, 21 * 60)
 
@@ -65,8 +65,12 @@ def rank_day(changes: Iterable[DayChange]) -> list[DayEdit]:
     return [edit for _, edit in sorted(scored, key=lambda pair: pair[0])]
 
 
-def next_digest_at(now: datetime, minute: int) -> datetime:
-    """The first time after ``now`` (aware, UTC) that is ``minute`` minutes after midnight."""
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    due = midnight + timedelta(minutes=minute)
-    return due if due > now else due + timedelta(days=1)
+def next_digest_at(now: datetime, minute: int, zone: tzinfo = UTC) -> datetime:
+    """The first time after ``now`` (aware) that reads ``minute`` minutes after midnight on
+    the chat's clock (``zone``), in UTC."""
+    midnight = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    for days in (0, 1, 2):  # wall-clock arithmetic: 08:00 stays 08:00 across a DST change
+        due = (midnight + timedelta(days=days, minutes=minute)).astimezone(UTC)
+        if due > now:
+            return due
+    raise AssertionError("a minute of the day comes within two days")

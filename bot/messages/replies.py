@@ -457,7 +457,7 @@ def day_digest(edits: Sequence[DayEdit]) -> tuple[str, str]:
     html, plain = [head], [head]
     for e in edits:
         what = ", ".join([*e.tags, *(part for part in e.summary.split(", ") if part not in e.tags)])
-        tail = f" — {what} · v{e.old} → v{e.new} · /diff {e.number} {e.old} {e.new}"
+        tail = f" — {what} · v{e.old} → v{e.new} · /diff_{e.number}_{e.old}_{e.new}"  # tappable
         html.append(f"#{e.number} <b>{escape(e.title)}</b>{escape(tail)}")
         plain.append(f"#{e.number} {e.title}{tail}")
     return fit(html, "…"), truncate("\n".join(plain))
@@ -473,11 +473,12 @@ def digest_time(minute: int) -> str:
 
 
 def digest_button(minute: int, current: int | None) -> str:
-    return ("✅ " if minute == current else "") + f"{digest_time(minute)} UTC"
+    return ("✅ " if minute == current else "") + digest_time(minute)
 
 
-def digest_on(minute: int) -> str:
+def digest_on(minute: int, timezone: str) -> str:
     return (
-        f"📬 Daily digest on: every day at {digest_time(minute)} UTC I'll post the articles that "
-        "changed in the last 24 hours (nothing on a day without edits)."
+        f"📬 Daily digest on: every day at {digest_time(minute)} ({escape(timezone)}) I'll post the "
+        "articles that changed in the last 24 hours (nothing on a day without edits). "
+        "/settings changes the time zone."
     )

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.core.digest import DayChange, DayEdit, next_digest_at, rank_day
 from bot.core.extract import Snapshot
@@ -49,14 +50,18 @@ class DigestService:
         return await asyncio.to_thread(self._day, chat_id, now)
 
     async def schedule(self, chat_id: int, minute: int | None, now: datetime) -> None:
-        """Turn the chat's daily digest on at ``minute`` after midnight UTC, or off (None)."""
-        next_at = None if minute is None else next_digest_at(now, minute)
+        """Turn the chat's daily digest on at ``minute`` after midnight on the chat's clock
+        (its /settings time zone), or off (None)."""
+        chat = await asyncio.to_thread(self.store.chats.get, chat_id)
+        zone = _zone(chat.timezone if chat is not None else "UTC")
+        next_at = None if minute is None else next_digest_at(now, minute, zone)
         await asyncio.to_thread(self.store.chats.set_digest, chat_id, minute, next_at)
         log.info("digest chat=%s minute=%s next=%s", chat_id, minute, next_at)
 
-    async def current(self, chat_id: int) -> int | None:
+    async def current(self, chat_id: int) -> tuple[int | None, str]:
+        """The chat's digest minute (None: off) and the time zone it is read in."""
         chat = await asyncio.to_thread(self.store.chats.get, chat_id)
-        return None if chat is None else chat.digest_minute
+        return (None, "UTC") if chat is None else (chat.digest_minute, chat.timezone)
 
     def _send_due(self, now: datetime) -> int:
         queued = 0
@@ -68,7 +73,7 @@ class DigestService:
                 text, plain = replies.day_digest(edits)
                 message = NewDigest(edits[0].article_id, text, plain)
             # From now, not from when it was due: a bot that was down for days sends one.
-            next_at = next_digest_at(now, chat.digest_minute)
+            next_at = next_digest_at(now, chat.digest_minute, _zone(chat.timezone))
             if self.store.chats.queue_digest(chat.id, chat.digest_next_at, next_at, message, now):
                 queued += message is not None
                 log.info("daily_digest chat=%s articles=%d next=%s", chat.id, len(edits), next_at)
@@ -78,3 +83,11 @@ class DigestService:
         """Queue every daily digest due at ``now`` in the outbox (the sender posts them, so a
         restart loses none); each chat's next one moves a day on. Returns how many were queued."""
         return await asyncio.to_thread(self._send_due, now)
+
+
+def _zone(name: str) -> tzinfo:
+    """The chat's time zone (/settings stores only names it knows); UTC if it is gone."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC

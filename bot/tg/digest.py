@@ -46,7 +46,7 @@ class DigestHandlers:
             return
         choice = (query.data or "").removeprefix(DIGEST_DATA)
         if choice == "times":
-            current = await self.digests.current(chat.id)
+            current, _zone = await self.digests.current(chat.id)
             await query.edit_message_reply_markup(digest_times(current))
             await query.answer()
             return
@@ -58,5 +58,8 @@ class DigestHandlers:
             await query.answer(replies.UNKNOWN_CHOICE)
             return
         await self.digests.schedule(chat.id, minute, utcnow())
+        _minute, timezone = await self.digests.current(chat.id)
         await query.answer(replies.SAVED)
-        await query.edit_message_text(replies.DIGEST_OFF if minute is None else replies.digest_on(minute))
+        await query.edit_message_text(
+            replies.DIGEST_OFF if minute is None else replies.digest_on(minute, timezone)
+        )

@@ -12,7 +12,7 @@ Existing rows get NULL: an article's next check that reads its page records the 
 announcement; a subscription without watchwords is told every edit.
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-07
 """
 
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
