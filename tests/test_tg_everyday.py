@@ -182,11 +182,13 @@ async def test_menus_by_scope_descriptions_and_help(telegram: FakeTelegram, bots
     await bots.start()
     every = [c["command"] for c in telegram.menu()]
     assert every == [
-        "track", "untrack", "list", "history", "diff", "export", "sensitivity", "channel", "feed", "settings", "help"
+        "track", "untrack", "list", "history", "diff", "export", "sensitivity", "digest", "channel", "feed",
+        "settings", "help",
     ]  # fmt: skip
     in_groups = [c for c in every if c != "channel"]  # /channel works in a private chat only
     assert [c["command"] for c in telegram.menu("all_chat_administrators")] == in_groups
-    everyone = ["list", "history", "diff", "export", "feed", "help"]  # any member may read the feed's address
+    # Any member may read the feed's address and the day's edits (turning the daily digest on is for admins).
+    everyone = ["list", "history", "diff", "export", "digest", "feed", "help"]
     assert [c["command"] for c in telegram.menu("all_group_chats")] == everyone
     assert telegram.description.startswith("I tell you when a news article is edited after publication")
     assert (

@@ -34,7 +34,7 @@ COMMANDS: list[tuple[str, str, str]] = [
 ]
 PRIVATE_ONLY = frozenset({"channel"})
 """Commands that work in a private chat only: no group's menu shows them."""
-READ_ONLY = frozenset({"list", "history", "diff", "export", "feed", "help"})
+READ_ONLY = frozenset({"list", "history", "diff", "export", "digest", "feed", "help"})
 """Commands every group member may use (the rest change what the chat tracks or gets): what
 group members see in their command menu; admins see them all."""
 
