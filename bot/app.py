@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
+from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot.config import Settings
@@ -18,6 +19,7 @@ from bot.messages import notices
 from bot.net.fetch import Fetcher, FetchPolicy, Resolver
 from bot.ops.metrics import MetricsServer, serve
 from bot.service.check import Checker
+from bot.service.follow import FollowService
 from bot.service.pages import PageReader
 from bot.service.parse_thread import ParseThread
 from bot.service.scheduler import Scheduler
@@ -53,8 +55,10 @@ class Redline:
     commands: Commands
     counter: CheckCounter
     retention: Retention
+    follower: FollowService
     metrics: MetricsServer | None = None
     checks: asyncio.Task[None] | None = None  # the scheduler's pipeline
+    feeds: asyncio.Task[None] | None = None  # the feed schedule (/follow)
 
     async def start(self, bot: Bot) -> None:
         await bot.set_my_commands(Commands.bot_commands())
@@ -62,15 +66,17 @@ class Redline:
             self.metrics = serve(self.settings.metrics.listen, self.store.engine, self.counter)
         self.sender.start()
         self.checks = asyncio.create_task(self.scheduler.run(), name="checks")
+        self.feeds = asyncio.create_task(self.follower.run(), name="feeds")
         log.info("started bot=%s", bot.username)
 
     async def stop_checks(self) -> None:
         """Stop the pipeline (it gives back what it held) before the sender and the database."""
-        if self.checks is not None:
-            self.checks.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.checks
-            self.checks = None
+        for task in (self.feeds, self.checks):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self.feeds = self.checks = None
         self.parser.close()
 
     async def stop(self) -> None:
@@ -136,6 +142,15 @@ def build_application(
     # A check stored announcements: send them now.
     scheduler = Scheduler(store.queue, checker, settings.monitor, on_announce=sender.wake)
     tracker = TrackService(store.articles, pages, settings, on_tracked=scheduler.wake)
+
+    async def notify(chat_id: int, thread_id: int | None, text: str) -> None:
+        """A follow's notice (its feed fails): sent once, straight away; a refusal is logged."""
+        try:
+            await app.bot.send_message(chat_id, text, message_thread_id=thread_id)
+        except TelegramError as exc:
+            log.warning("follow_notice_failed chat=%s error=%r", chat_id, exc)
+
+    follower = FollowService(store, pages, tracker, settings, notify=notify)
     redline = Redline(
         settings=settings,
         store=store,
@@ -143,7 +158,8 @@ def build_application(
         parser=parser,
         scheduler=scheduler,
         sender=sender,
-        commands=Commands(store, tracker, settings),
+        commands=Commands(store, tracker, settings, follower),
+        follower=follower,
         counter=counter,
         retention=Retention(store.engine, settings.database),
     )

@@ -24,7 +24,8 @@ class Outline:
 def render_opml(outlines: list[Outline], title: str) -> bytes:
     """An OPML 2.0 document, one ``type="rss"`` outline per followed source."""
     body = "\n".join(
-        f'    <outline type="rss" text={quoteattr(o.title)} title={quoteattr(o.title)} xmlUrl={quoteattr(o.url)}/>'
+        f'    <outline type="rss" text={quoteattr(o.title)} title={quoteattr(o.title)}'
+        f" xmlUrl={quoteattr(o.url)}/>"
         for o in outlines
     )
     return (

@@ -24,6 +24,8 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("diff", "Word-level diff: /diff 2 (last edit) or /diff 2 1 3 (versions 1 and 3)", "N [A B]"),
     ("export", "History as a file: /export 2 (every version, JSON), /export 2 csv (every change)", "N [csv]"),
     ("sensitivity", "What counts as an edit in this chat: headline only, substantive, everything", ""),
+    ("follow", "Track every new article of a feed or section page for N days: /follow URL 7", "URL [N]"),
+    ("unfollow", "Stop a follow: /unfollow 2 (number under Follows in /list)", "N"),
     ("channel", "Manage a channel from this private chat: pick it, then /track, /list… act on it", "[off]"),
     ("help", "What this bot does and how to use it", ""),
 ]
@@ -33,7 +35,10 @@ USAGE = {
     "untrack": "Say which article to stop tracking: /untrack 2 (its number in /list) or /untrack URL",
     "history": "Say which article: /history 2 (its number in /list) or /history URL",
     "diff": "Say which article: /diff 2 shows its last edit; /diff 2 1 3 compares versions 1 and 3.",
-    "export": "Say which article: /export 2 sends its history as JSON; /export 2 csv one row per change.",
+    "export": (
+        "Say which article: /export 2 sends its history as JSON; /export 2 csv one row per change; "
+        "/export follows sends this chat's follows as OPML."
+    ),
 }
 
 
@@ -42,6 +47,7 @@ RATE_LIMITED = "Too many commands — please wait a minute and try again."
 NOT_TRACKED = "This chat doesn't track that article. /list shows what it tracks."
 UNKNOWN_CHOICE = "Unknown choice."
 SAVED = "Saved."
+FOLLOWS_CUT = "…more left out. /untrack or /unfollow what you no longer need."
 
 
 def no_such_number(number: int) -> str:

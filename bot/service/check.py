@@ -22,6 +22,7 @@ from bot.core.edits import classify
 from bot.core.extract import NotAnArticle, Snapshot
 from bot.core.headline import CarrierSwitch, announceable, carrier_switch
 from bot.core.policy import Intervals, Outcome, next_check
+from bot.messages import follows as follow_wording
 from bot.messages import notices
 from bot.messages.announcement import DEFAULT_BUDGET, MessageContext, render_announcement, render_plain
 from bot.net.fetch import FetchError, HTTPStatusError
@@ -235,10 +236,17 @@ class Checker:
             return render_announcement(shown, ctx, self.budget), render_plain(shown, ctx, self.budget)
 
         deliveries = []
-        for sub, chat in await asyncio.to_thread(self.store.articles.audience, aid):
+        audience = await asyncio.to_thread(self.store.articles.audience, aid)
+        brought = [sub.follow_id for sub, _chat in audience if sub.follow_id is not None]
+        follows = await asyncio.to_thread(self.store.follows.titles, brought) if brought else {}
+        for sub, chat in audience:
             rendered = message(chat.sensitivity, sub.number)
             if rendered is not None:
                 text, plain = rendered
+                if sub.follow_id in follows:  # a busy chat can tell which follow brought it
+                    number, source = follows[sub.follow_id]
+                    text = f"{text}\n{follow_wording.brought_by(number, source)}"
+                    plain = f"{plain}\n{follow_wording.brought_by_plain(number, source)}"
                 deliveries.append(NewDelivery(chat.id, DeliveryKind.EDIT, text=text, plain=plain))
         interval = self.intervals.faster(article.interval)
         fields: dict[str, object] = {

@@ -62,3 +62,11 @@ class PageReader:
             return PageRead(page, printed, None, Outcome.FINGERPRINT_SAME)
         snapshot = await self.parser.extract(page.html, page.url, carrier)
         return PageRead(page, printed, snapshot)
+
+
+async def fetch_source(
+    reader: PageReader, url: str, etag: str | None = None, last_modified: str | None = None
+) -> Page:
+    """A followed source (a feed, or a page that may name one): the guarded fetcher, with
+    RSS/Atom/XML answers allowed besides HTML."""
+    return await reader.fetcher.fetch(url, etag=etag, last_modified=last_modified, feeds=True)

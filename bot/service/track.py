@@ -18,7 +18,7 @@ from bot.core.extract import NotAnArticle
 from bot.net.fetch import FetchError, Page
 from bot.net.urls import URLError, canonical_url, parse_user_url, site_name, url_key
 from bot.service.pages import PageReader
-from bot.storage.articles import Articles, PageMeta, TrackResult
+from bot.storage.articles import Articles, FollowedBy, PageMeta, TrackResult
 from bot.storage.models import Article, ArticleState
 
 log = logging.getLogger("redline.commands")
@@ -81,9 +81,11 @@ class TrackService:
         target: str | None,
         thread_id: int | None = None,
         user_id: int | None = None,
+        follow: FollowedBy | None = None,
     ) -> TrackResult | Refused:
         """Subscribe ``chat_id`` to the article at ``target`` (announcements go to ``thread_id``);
-        ``user_id`` is who asked (kept as the subscription's owner, counted by the per-user cap)."""
+        ``user_id`` is who asked (kept as the subscription's owner, counted by the per-user cap);
+        ``follow``: a follow brings it, for a while (None: the chat's own /track, kept)."""
         if target is None:
             return Refused(Refusal.NO_URL)
         try:
@@ -118,6 +120,7 @@ class TrackService:
                 interval=known.interval,
                 thread_id=thread_id,
                 user_id=user_id,
+                follow=follow,
             )
         else:
             assert page is not None, "fetched above: no readable article had it"
@@ -141,6 +144,7 @@ class TrackService:
                 thread_id=thread_id,
                 headline_carrier=snapshot.carrier,
                 user_id=user_id,
+                follow=follow,
             )
         self.on_tracked()
         log.info(

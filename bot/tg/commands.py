@@ -24,12 +24,14 @@ from bot.messages import replies
 from bot.messages.export import FORMATS, export, export_filename
 from bot.messages.fulldiff import DiffDocument, answer_diff
 from bot.net.urls import URLError, canonical_url, parse_user_url, url_key
+from bot.service.follow import FollowService
 from bot.service.track import TrackService
 from bot.storage.articles import Tracked
 from bot.storage.models import utcnow
 from bot.storage.store import Storage
 from bot.tg.access import ChangeGuard
 from bot.tg.channels import ChannelDesk, Target
+from bot.tg.follows import FollowHandlers
 from bot.tg.gate import Gate
 from bot.tg.sensitivity import SENSITIVITY_DATA, SensitivityHandlers
 from bot.tg.tracking import TRACK_DATA, TrackHandlers
@@ -39,7 +41,9 @@ log = logging.getLogger("redline.commands")
 
 
 class Commands:
-    def __init__(self, store: Storage, tracker: TrackService, settings: Settings) -> None:
+    def __init__(
+        self, store: Storage, tracker: TrackService, settings: Settings, follower: FollowService
+    ) -> None:
         self.store = store
         self.settings = settings
         self.guard = ChangeGuard(settings.telegram.group_admins_only)
@@ -47,6 +51,7 @@ class Commands:
         self.desk = ChannelDesk(store)
         self.tracking = TrackHandlers(store, tracker, settings, self.guard, self.desk)
         self.sensitivities = SensitivityHandlers(store, self.guard, self.desk)
+        self.follows = FollowHandlers(store, follower, self.guard, self.desk)
 
     def register(self, app: Application) -> None:  # type: ignore[type-arg]
         chats = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
@@ -62,9 +67,13 @@ class Commands:
             ("sensitivity", self.sensitivities.sensitivity),
             ("export", self.export),
             ("channel", self.desk.channel),
+            ("follow", self.follows.follow),
+            ("unfollow", self.follows.unfollow),
         ]:
             app.add_handler(CommandHandler(name, handler, filters=chats))
         app.add_handler(MessageHandler(filters.StatusUpdate.CHAT_SHARED, self.desk.chosen))
+        opml = filters.Document.FileExtension("opml") | filters.Document.MimeType("text/x-opml")
+        app.add_handler(MessageHandler(opml & chats, self.follows.opml))
         app.add_handler(
             CallbackQueryHandler(self.sensitivities.sensitivity_chosen, pattern=rf"^{SENSITIVITY_DATA}")
         )
@@ -131,8 +140,12 @@ class Commands:
         target = await self.desk.target(update, context)
         if target is None:
             return
+        now = utcnow()
         rows = await asyncio.to_thread(self.store.articles.tracked, target.chat_id)
-        text = replies.list_text([(r.number, r.article, r.versions) for r in rows], utcnow())
+        singles = [(r.number, r.article, r.versions) for r in rows if r.follow_id is None]
+        follows = await self.follows.list_block(target.chat_id, now)
+        text = replies.list_text(singles, now) if singles or not follows else ""
+        text = replies.fit([*([text] if text else []), *follows], replies.FOLLOWS_CUT, keep_head=1)
         await reply(update, target.say(text))
 
     async def history(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -166,6 +179,9 @@ class Commands:
 
     async def export(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         args = list(context.args or [])
+        if [a.lower() for a in args] == ["follows"]:
+            await self.follows.export(update, context)
+            return
         fmt = args.pop().lower() if args and args[-1].lower() in FORMATS else "json"
         if len(args) > 1:
             await reply(update, replies.USAGE["export"])
