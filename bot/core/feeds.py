@@ -52,7 +52,7 @@ def parse_feed(data: bytes | str, base_url: str) -> Listing:
     """An RSS or Atom document → its entries (links made absolute, duplicates dropped)."""
     raw = data.encode() if isinstance(data, str) else data
     parsed = feedparser.parse(io.BytesIO(raw), response_headers={"content-location": base_url})
-    if not parsed.version:
+    if not parsed.get("version"):
         raise NotAFeed("not an RSS or Atom feed")
     seen: set[str] = set()
     entries: list[Entry] = []
