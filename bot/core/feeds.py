@@ -51,7 +51,10 @@ class Listing:
 def parse_feed(data: bytes | str, base_url: str) -> Listing:
     """An RSS or Atom document → its entries (links made absolute, duplicates dropped)."""
     raw = data.encode() if isinstance(data, str) else data
-    parsed = feedparser.parse(io.BytesIO(raw), response_headers={"content-location": base_url})
+    # The fetcher already judged the Content-Type; feedparser is told it is XML so it does not
+    # flag a good feed for lacking one.
+    headers = {"content-location": base_url, "content-type": "application/xml"}
+    parsed = feedparser.parse(io.BytesIO(raw), response_headers=headers)
     if not parsed.get("version"):
         raise NotAFeed("not an RSS or Atom feed")
     seen: set[str] = set()

@@ -25,7 +25,7 @@ from bot.net.fetch import FetchError, Page
 from bot.net.urls import URLError, canonical_url, parse_user_url
 from bot.service.pages import PageReader, fetch_source
 from bot.service.track import Refusal, Refused, TrackService
-from bot.storage.articles import FollowedBy
+from bot.storage.articles import FollowedBy, TrackResult
 from bot.storage.models import Feed, Follow, utcnow
 from bot.storage.store import Storage
 
@@ -109,6 +109,8 @@ class Source:
     url: str  # the feed's (or, for a page without one, the page's) URL
     kind: str  # "feed" or "page"
     listing: Listing
+    etag: str | None = None  # validators of this fetch: the first poll is already conditional
+    last_modified: str | None = None
 
 
 class FollowService:
@@ -145,20 +147,21 @@ class FollowService:
         page = await fetch_source(self.pages, url)
         self.fetches += 1
         try:
-            return Source(page.url, "feed", await self._parse(page, "feed"))
+            return Source(page.url, "feed", await self._parse(page, "feed"), page.etag, page.last_modified)
         except NotAFeed:
             pass
         for link in (await self.pages.parser.run(feed_links, page.html, page.url))[:MAX_DISCOVERED]:
             try:
                 feed_page = await fetch_source(self.pages, canonical_url(link))
                 self.fetches += 1
-                return Source(feed_page.url, "feed", await self._parse(feed_page, "feed"))
+                listing = await self._parse(feed_page, "feed")
+                return Source(feed_page.url, "feed", listing, feed_page.etag, feed_page.last_modified)
             except (FetchError, NotAFeed, URLError) as exc:
                 log.info("feed_link_unusable page=%s error=%s", page.url, type(exc).__name__)
         listing = await self._parse(page, "page")
         if not listing.entries:
             raise NotAFeed(wording.NO_FEED)
-        return Source(page.url, "page", listing)
+        return Source(page.url, "page", listing, page.etag, page.last_modified)
 
     # -- /follow and /unfollow ---------------------------------------------------------------
 
@@ -196,6 +199,7 @@ class FollowService:
             listed=listed,
             days=days,
             now=now,
+            validators=(source.etag, source.last_modified),
             next_fetch_at=now + timedelta(seconds=self.settings.monitor.follow_interval),
             thread_id=thread_id,
             user_id=user_id,
@@ -207,7 +211,7 @@ class FollowService:
                 outcome = await self._bring(followed.follow, item.url, now)
                 if isinstance(outcome, Refused) and outcome.reason in (Refusal.FULL, Refusal.USER_FULL):
                     break
-                backlog += not isinstance(outcome, Refused)
+                backlog += isinstance(outcome, TrackResult) and not outcome.already
         log.info(
             "followed chat=%s follow=%s feed=%s kind=%s listed=%d already=%s",
             chat_id,
@@ -236,7 +240,7 @@ class FollowService:
 
     # -- the feed schedule -------------------------------------------------------------------
 
-    async def _bring(self, follow: Follow, url: str, now: datetime) -> object:
+    async def _bring(self, follow: Follow, url: str, now: datetime) -> TrackResult | Refused:
         """Track one article a follow brought, for the follow's days from now."""
         assert follow.id is not None
         return await self.tracker.track(
@@ -307,7 +311,7 @@ class FollowService:
                         )
                         break
                     continue
-                brought += 1
+                brought += not outcome.already  # a chat's own /track of it stays its own
         log.info("feed_polled feed=%s new=%d brought=%d", feed.id, len(new), brought)
         return brought
 

@@ -59,6 +59,7 @@ class Follows:
         days: int,
         now: datetime,
         next_fetch_at: datetime,
+        validators: tuple[str | None, str | None] = (None, None),
         thread_id: int | None = None,
         user_id: int | None = None,
     ) -> Followed:
@@ -69,8 +70,15 @@ class Follows:
                 with session_scope(self.engine) as s:
                     feed = s.exec(select(Feed).where(Feed.url == url)).first()
                     if feed is None:
+                        etag, last_modified = validators
                         feed = Feed(
-                            url=url, kind=kind, title=title, next_fetch_at=next_fetch_at, created_at=now
+                            url=url,
+                            kind=kind,
+                            title=title,
+                            etag=etag,
+                            last_modified=last_modified,
+                            next_fetch_at=next_fetch_at,
+                            created_at=now,
                         )
                         s.add(feed)
                         s.flush()
