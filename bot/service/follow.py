@@ -241,8 +241,13 @@ class FollowService:
     # -- the feed schedule -------------------------------------------------------------------
 
     async def _bring(self, follow: Follow, url: str, now: datetime) -> TrackResult | Refused:
-        """Track one article a follow brought, for the follow's days from now."""
+        """Track one article a follow brought, for the follow's days from now. A full chat is
+        refused before the page is fetched (/track fetches first: the link may redirect to an
+        article the chat has; a feed listing thousands must not cost thousands of fetches)."""
         assert follow.id is not None
+        count = await asyncio.to_thread(self.store.articles.count_subscriptions, follow.chat_id)
+        if count >= self.settings.limits.max_articles_per_chat:
+            return Refused(Refusal.FULL, count=count)
         return await self.tracker.track(
             follow.chat_id,
             url,

@@ -428,6 +428,7 @@ class SentMessage:
     entities: list[dict[str, Any]] = field(default_factory=list)
     entities_count: int = 0  # before Telegram's cut at MAX_ENTITIES
     file: UploadedFile | None = None
+    at: float = 0.0  # the event loop's time when the request arrived (how long an answer took)
 
     @property
     def button_data(self) -> list[str]:
@@ -1463,6 +1464,7 @@ class FakeTelegram:
                 entities=parsed.entities,
                 entities_count=entities_count,
                 file=file,
+                at=asyncio.get_running_loop().time(),
             )
         )
         self._sent_signal.notify()
