@@ -10,6 +10,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
+from tests.fakes.web import ArticleServer
+
 RSS_TYPE = "application/rss+xml; charset=utf-8"
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
 STAMP = "Mon, 07 Dec 2026 09:00:00 GMT"
@@ -57,6 +59,16 @@ def section_page(title: str, links: Sequence[tuple[str, str]], feed: str | None 
         '<a href="/author/jane-doe">Jane Doe</a> <a href="https://other.example/news/a-b-c-d-e">Elsewhere</a></nav>'
         f"<ul>{anchors}</ul></body></html>"
     )
+
+
+def serve_big_feed(web: ArticleServer, path: str, count: int, page: str) -> None:
+    """A feed of ``count`` items at ``path``, each an article served as ``page``."""
+    items = []
+    for n in range(count):
+        article = f"/big/2026/dec/07/item-number-{n}-of-many"
+        web.set_page(article, page)
+        items.append((web.url(article), f"Item {n}"))
+    web.set_page(path, rss("Big", items), content_type=RSS_TYPE)
 
 
 def corpus_stories(corpus: Path) -> list[tuple[Story, Path]]:

@@ -11,7 +11,7 @@ from bot.messages.opml import Outline, parse_opml
 from tests.conftest import RunningBots, e2e_settings
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.web import ArticleServer
-from tests.feeds import RSS_TYPE, rss
+from tests.feeds import RSS_TYPE, rss, serve_big_feed
 from tests.pages import PUTIN_V1, article_html, putin_v2
 
 ALICE = 1001
@@ -111,13 +111,7 @@ async def test_a_feed_of_5000_items_keeps_the_cap_and_the_bot_answers_list_withi
     assert (await telegram.ask(ALICE, f"/follow {articles.url('/big.xml')}")).text.startswith(
         "📡 Following F1"
     )
-    page = article_html()
-    items = []
-    for n in range(5000):
-        path = f"/big/2026/dec/07/item-number-{n}-of-many"
-        articles.set_page(path, page)
-        items.append((articles.url(path), f"Item {n}"))
-    articles.set_page("/big.xml", rss("Big", items), content_type=RSS_TYPE)
+    serve_big_feed(articles, "/big.xml", 5000, article_html())
     await fetched(articles, "/big/2026/dec/07/item-number-0-of-many")  # the bot is busy with it
 
     loop = asyncio.get_running_loop()

@@ -22,7 +22,7 @@ from bot.storage.store import Storage
 from bot.tg.follows import follow_reply
 from tests.corpus import corpus_or_skip
 from tests.fakes.web import ArticleServer
-from tests.feeds import ATOM_TYPE, RSS_TYPE, atom, corpus_stories, rss, section_page
+from tests.feeds import ATOM_TYPE, RSS_TYPE, atom, corpus_stories, rss, section_page, serve_big_feed
 from tests.pages import article_html
 
 ALICE, DESK = 7101, -7102
@@ -274,13 +274,7 @@ async def test_a_feed_of_5000_items_stays_within_the_chats_article_cap(
     async for following in _following(store, articles, settings(max_articles_per_chat=5)):
         articles.set_page("/big.xml", rss("Big", []), content_type=RSS_TYPE)
         await following.service.follow(ALICE, FollowArgs(articles.url("/big.xml")))
-        page = article_html("One of many")
-        items = []
-        for n in range(5000):
-            path = f"/big/2026/dec/07/item-number-{n}-of-many"
-            articles.set_page(path, page)
-            items.append((articles.url(path), f"Item {n}"))
-        articles.set_page("/big.xml", rss("Big", items), content_type=RSS_TYPE)
+        serve_big_feed(articles, "/big.xml", 5000, article_html("One of many"))
         assert await following.service.poll_once(later(11)) == 5
         assert store.articles.count_subscriptions(ALICE) == 5
         assert store.follows.listing(ALICE)[0].articles == 5
