@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot.config import Settings
@@ -30,6 +29,7 @@ from bot.storage.stats import CheckCounter
 from bot.storage.store import Storage
 from bot.tg.allowlist import Allowlist
 from bot.tg.commands import Commands
+from bot.tg.follows import follow_notifier
 from bot.tg.membership import ChatEvents
 from bot.tg.sender import Sender
 
@@ -142,15 +142,7 @@ def build_application(
     # A check stored announcements: send them now.
     scheduler = Scheduler(store.queue, checker, settings.monitor, on_announce=sender.wake)
     tracker = TrackService(store.articles, pages, settings, on_tracked=scheduler.wake)
-
-    async def notify(chat_id: int, thread_id: int | None, text: str) -> None:
-        """A follow's notice (its feed fails): sent once, straight away; a refusal is logged."""
-        try:
-            await app.bot.send_message(chat_id, text, message_thread_id=thread_id)
-        except TelegramError as exc:
-            log.warning("follow_notice_failed chat=%s error=%r", chat_id, exc)
-
-    follower = FollowService(store, pages, tracker, settings, notify=notify)
+    follower = FollowService(store, pages, tracker, settings, notify=follow_notifier(app.bot))
     redline = Redline(
         settings=settings,
         store=store,

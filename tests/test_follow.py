@@ -7,11 +7,11 @@ import asyncio
 
 from bot.config import with_overrides
 from bot.messages import replies
-from bot.messages.opml import Outline, parse_opml
+from bot.messages.opml import Outline, parse_opml, render_opml
 from tests.conftest import RunningBots, e2e_settings
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.web import ArticleServer
-from tests.feeds import RSS_TYPE, rss, serve_big_feed
+from tests.feeds import ATOM_TYPE, RSS_TYPE, atom, rss, serve_big_feed
 from tests.pages import PUTIN_V1, article_html, putin_v2
 
 ALICE = 1001
@@ -126,3 +126,34 @@ async def test_a_feed_of_5000_items_keeps_the_cap_and_the_bot_answers_list_withi
     full = await telegram.ask(ALICE, f"/track {articles.url('/big/2026/dec/07/item-number-4999-of-many')}")
     assert full.text == replies.too_many_articles(20)
     assert articles.hits("/big/2026/dec/07/item-number-20-of-many") == 0  # nothing past the cap
+
+
+async def test_an_opml_file_sent_to_the_bot_follows_each_feed_in_it(
+    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots
+) -> None:
+    await bots.start()
+    articles.set_page("/a.xml", rss("Feed A", []), content_type=RSS_TYPE)
+    articles.set_page("/b.xml", atom("Feed B", []), content_type=ATOM_TYPE)
+    opml = render_opml(
+        [
+            Outline(articles.url("/a.xml"), "A"),
+            Outline(articles.url("/b.xml"), "B"),
+            Outline(articles.url("/gone.xml"), "Gone"),
+        ],
+        "From another reader",
+    )
+    after = len(telegram.sent)
+    telegram.user_sends_document(ALICE, opml, "subscriptions.opml", "text/x-opml")
+    answer = await telegram.wait_for(ALICE, after=after, timeout=15)
+    assert answer.text.split("\n\n")[0].startswith(
+        f'📡 Following F1: <a href="{articles.url("/a.xml")}">Feed A</a>'
+    )
+    assert answer.text.split("\n\n")[1].startswith(
+        f'📡 Following F2: <a href="{articles.url("/b.xml")}">Feed B</a>'
+    )
+    assert answer.text.split("\n\n")[2].startswith("I can't follow that: ")
+
+    after = len(telegram.sent)
+    telegram.user_sends_document(ALICE, b"<html>no</html>", "feeds.opml", "text/x-opml")
+    refused = await telegram.wait_for(ALICE, after=after, timeout=15)
+    assert refused.text == "That file is not an OPML document."
