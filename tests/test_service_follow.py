@@ -5,6 +5,7 @@ moves (``poll_once(now)``), no sleeps, no Telegram. Refusals carry the words the
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -135,14 +136,18 @@ async def test_a_chats_own_track_keeps_an_article_its_follow_would_release(follo
     assert following.subscriptions(ALICE) == {"world/2026/dec/07/story-number-9-of-the-day": None}
 
 
-async def test_one_fetch_per_feed_however_many_chats_follow_it(following: Following) -> None:
+async def test_one_fetch_per_feed_however_many_chats_and_processes_follow_it(following: Following) -> None:
     web = following.web
     web.set_page("/f.xml", rss("Shared", []), content_type=RSS_TYPE)
     for chat in (ALICE, DESK):
         assert isinstance(await following.service.follow(chat, FollowArgs(web.url("/f.xml"))), FollowStarted)
     before = web.hits("/f.xml")
     web.set_page("/f.xml", rss("Shared", [serve_story(web, 4)]), content_type=RSS_TYPE)
-    assert await following.service.poll_once(later(11)) == 2  # one article, two chats
+    # A second process on the same database (run beside a worker) polls at the same moment.
+    s = following.service
+    other = FollowService(s.store, s.pages, s.tracker, s.settings)
+    when = later(11)
+    assert sorted(await asyncio.gather(s.poll_once(when), other.poll_once(when))) == [0, 2]
     assert web.hits("/f.xml") == before + 1
     assert len(following.subscriptions(ALICE)) == len(following.subscriptions(DESK)) == 1
 

@@ -327,8 +327,10 @@ class FollowService:
         if released:
             log.info("follow_released articles=%d", released)
         brought = 0
+        lease = now + timedelta(seconds=self.settings.monitor.follow_interval)
         for feed in await asyncio.to_thread(self.store.follows.due, now):
-            brought += await self.poll_feed(feed, now)
+            if await asyncio.to_thread(self.store.follows.claim, feed, lease):
+                brought += await self.poll_feed(feed, now)
         return brought
 
     def wake(self) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -140,6 +140,18 @@ class Follows:
                     .limit(limit)
                 ).all()
             )
+
+    def claim(self, feed: Feed, until: datetime) -> bool:
+        """Take a due feed for one fetch: its next fetch moves to ``until`` only if no other
+        process moved it first (``run`` and ``worker`` share the database: one fetch, not two)."""
+        with session_scope(self.engine) as s:
+            moved = s.exec(  # type: ignore[call-overload]
+                update(Feed)
+                .where(col(Feed.id) == feed.id)
+                .where(col(Feed.next_fetch_at) == feed.next_fetch_at)
+                .values(next_fetch_at=until)
+            )
+            return bool(moved.rowcount)
 
     def next_due(self) -> datetime | None:
         with read_session(self.engine) as s:
