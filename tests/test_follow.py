@@ -123,6 +123,11 @@ async def test_a_feed_of_5000_items_keeps_the_cap_and_the_bot_answers_list_withi
     async with asyncio.timeout(60):
         while "20 articles held" not in (await telegram.ask(ALICE, "/list")).text:
             await asyncio.sleep(0.2)
+    told = await telegram.wait_for(ALICE, contains="has new articles", timeout=30)
+    assert told.text == (
+        f'📡 Follow F1, <a href="{articles.url("/big.xml")}">Big</a>, has new articles, but this chat already '
+        "tracks 20 articles, the most I allow, so they are skipped. /untrack or /unfollow to make room."
+    )
     full = await telegram.ask(ALICE, f"/track {articles.url('/big/2026/dec/07/item-number-4999-of-many')}")
     assert full.text == replies.too_many_articles(20)
     assert articles.hits("/big/2026/dec/07/item-number-20-of-many") == 0  # nothing past the cap

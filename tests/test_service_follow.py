@@ -283,6 +283,18 @@ async def test_a_feed_of_5000_items_stays_within_the_chats_article_cap(
         assert await following.service.poll_once(later(11)) == 5
         assert store.articles.count_subscriptions(ALICE) == 5
         assert store.follows.listing(ALICE)[0].articles == 5
+        assert articles.hits("/big/2026/dec/07/item-number-5-of-many") == 0  # no fetch past the cap
+        big = articles.url("/big.xml")
+        assert following.told == [
+            (
+                ALICE,
+                f'📡 Follow F1, <a href="{big}">Big</a>, has new articles, but this chat already tracks 5 '
+                "articles, the most I allow, so they are skipped. /untrack or /unfollow to make room.",
+            )
+        ]
+        serve_big_feed(articles, "/big.xml", 5010, article_html("One of many"))
+        assert await following.service.poll_once(later(22)) == 0
+        assert len(following.told) == 1  # told once
 
 
 async def test_unfollow_releases_what_the_follow_brought_and_keeps_the_chats_own(

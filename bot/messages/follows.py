@@ -86,6 +86,13 @@ def brought_by_plain(number: int, title: str) -> str:
     return f"via follow F{number}: {title}"
 
 
+def follow_full(number: int, title: str, url: str, count: int) -> str:
+    return (
+        f"📡 Follow F{number}, {_source(title, url)}, has new articles, but this chat already tracks "
+        f"{count} articles, the most I allow, so they are skipped. /untrack or /unfollow to make room."
+    )
+
+
 def feed_failing(number: int, title: str, url: str, reason: str) -> str:
     return (
         f"⚠️ I can't read follow F{number}, {_source(title, url)}: {escape(reason)} "

@@ -277,6 +277,14 @@ class FollowService:
                 wording.feed_failing(follow.number, feed.title, feed.url, reason),
             )
 
+    async def _tell_full(self, follow: Follow, feed: Feed, count: int) -> None:
+        assert follow.id is not None
+        if self.notify is not None and await asyncio.to_thread(
+            self.store.follows.set_told_full, follow.id, True
+        ):
+            text = wording.follow_full(follow.number, feed.title, feed.url, count)
+            await self.notify(follow.chat_id, follow.thread_id, text)
+
     async def poll_feed(self, feed: Feed, now: datetime) -> int:
         """One fetch of one feed; returns the articles it brought into chats."""
         assert feed.id is not None
@@ -314,8 +322,12 @@ class FollowService:
                             follow.number,
                             len(new),
                         )
+                        await self._tell_full(follow, feed, outcome.count)
                         break
                     continue
+                if follow.told_full and not outcome.already:  # room again: the next fill is told
+                    follow.told_full = False
+                    await asyncio.to_thread(self.store.follows.set_told_full, follow.id, False)  # type: ignore[arg-type]
                 brought += not outcome.already  # a chat's own /track of it stays its own
         log.info("feed_polled feed=%s new=%d brought=%d", feed.id, len(new), brought)
         return brought

@@ -237,6 +237,17 @@ class Follows:
                 s.add(f)
             return rows
 
+    def set_told_full(self, follow_id: int, told: bool) -> bool:
+        """Mark whether the chat heard that its cap skips this follow's articles; returns
+        whether that changed (so the chat hears it once per time it fills up)."""
+        with session_scope(self.engine) as s:
+            follow = s.get(Follow, follow_id)
+            if follow is None or follow.told_full == told:
+                return False
+            follow.told_full = told
+            s.add(follow)
+            return True
+
     def release_expired(self, now: datetime, limit: int = 500) -> int:
         """Let go, quietly, of the articles follows brought whose time is up."""
         with session_scope(self.engine) as s:

@@ -173,6 +173,7 @@ class Follow(SQLModel, table=True):
     thread_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     user_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     told_failing: bool = False  # the chat heard once that the feed fails; reset when it recovers
+    told_full: bool = False  # the chat heard once that its article cap skips new articles
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -58,6 +58,7 @@ def upgrade() -> None:
         sa.Column("thread_id", sa.BigInteger(), nullable=True),
         sa.Column("user_id", sa.BigInteger(), nullable=True),
         sa.Column("told_failing", sa.Boolean(), nullable=False),
+        sa.Column("told_full", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["feed_id"], ["feed.id"]),
         sa.PrimaryKeyConstraint("id"),
