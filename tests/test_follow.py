@@ -162,3 +162,23 @@ async def test_an_opml_file_sent_to_the_bot_follows_each_feed_in_it(
     telegram.user_sends_document(ALICE, b"<html>no</html>", "feeds.opml", "text/x-opml")
     refused = await telegram.wait_for(ALICE, after=after, timeout=15)
     assert refused.text == "That file is not an OPML document."
+
+
+async def test_a_feed_that_starts_failing_is_reported_to_the_chat_once(
+    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots
+) -> None:
+    await bots.start(follow_interval=1, failures_before_notice=2)
+    articles.set_page("/f.xml", rss("Wobbly <news>", []), content_type=RSS_TYPE)
+    feed = articles.url("/f.xml")
+    assert (await telegram.ask(ALICE, f"/follow {feed}")).text.startswith("📡 Following F1")
+    articles.set_page("/f.xml", "<html><body>down</body></html>", status=503)
+    told = await telegram.wait_for(ALICE, contains="I can't read follow F1", timeout=30)
+    assert told.text.startswith(f'⚠️ I can\'t read follow F1, <a href="{feed}">Wobbly &lt;news&gt;</a>: ')
+    assert told.text.endswith(" I'll keep trying, less often; the articles it brought are still tracked.")
+    hits = articles.hits("/f.xml")
+    async with asyncio.timeout(30):  # one more failed fetch (backing off), and no second notice
+        while articles.hits("/f.xml") == hits:
+            await asyncio.sleep(0.05)
+    marker = await telegram.ask(ALICE, "/list")
+    assert marker.text.startswith("<b>Follows</b>")
+    assert [m for m in telegram.messages_to(ALICE) if "I can't read follow" in m.text] == [told]
