@@ -19,6 +19,7 @@ from bot.net.fetch import Fetcher, FetchPolicy, Resolver
 from bot.ops.metrics import MetricsServer, serve
 from bot.service.check import Checker
 from bot.service.follow import FollowService
+from bot.service.history import History, PageLinks
 from bot.service.pages import PageReader
 from bot.service.parse_thread import ParseThread
 from bot.service.scheduler import Scheduler
@@ -32,6 +33,7 @@ from bot.tg.commands import Commands
 from bot.tg.follows import follow_notifier
 from bot.tg.membership import ChatEvents
 from bot.tg.sender import Sender
+from bot.web.server import WebServer
 
 log = logging.getLogger("redline.app")
 
@@ -57,6 +59,7 @@ class Redline:
     retention: Retention
     follower: FollowService
     metrics: MetricsServer | None = None
+    web: WebServer | None = None  # history pages and feeds, when web.listen is set (`redline run`)
     checks: asyncio.Task[None] | None = None  # the scheduler's pipeline
     feeds: asyncio.Task[None] | None = None  # the feed schedule (/follow)
 
@@ -64,6 +67,8 @@ class Redline:
         await bot.set_my_commands(Commands.bot_commands())
         if self.settings.metrics.listen:
             self.metrics = serve(self.settings.metrics.listen, self.store.engine, self.counter)
+        if self.web is not None:
+            await self.web.start()
         self.sender.start()
         self.checks = asyncio.create_task(self.scheduler.run(), name="checks")
         self.feeds = asyncio.create_task(self.follower.run(), name="feeds")
@@ -88,6 +93,8 @@ class Redline:
         await self.stop()  # when nothing called stop
         if self.metrics is not None:
             self.metrics.stop()
+        if self.web is not None:
+            await self.web.stop()
         await asyncio.to_thread(self.counter.flush, self.store.engine)
         await self.fetcher.aclose()
         self.store.engine.dispose()
@@ -95,11 +102,16 @@ class Redline:
 
 
 def build_application(
-    settings: Settings, *, resolver: Resolver | None = None, stop_signals: bool = False
+    settings: Settings,
+    *,
+    resolver: Resolver | None = None,
+    stop_signals: bool = False,
+    serve_web: bool = True,
 ) -> Application:  # type: ignore[type-arg]
     """The bot, ready for ``run_polling``/``run_webhook``, ``serve_until`` or ``async with app:
     app.start()``. With ``stop_signals``, SIGTERM and SIGINT stop the sender between two
-    messages at once, then PTB shuts down as it does for its own stop signals."""
+    messages at once, then PTB shuts down as it does for its own stop signals. The web pages
+    are served when ``web.listen`` is set, unless ``serve_web`` is false (``redline worker``)."""
     t = settings.telegram
     app = (
         ApplicationBuilder()
@@ -138,7 +150,17 @@ def build_application(
         coalesce_minutes=t.coalesce_minutes,
         tick=settings.monitor.tick,
     )
-    checker = Checker(store, pages, settings.monitor, t.max_announcement_chars, on_check=counter.add)
+    web = WebServer(History(store.web), settings.web) if settings.web.listen and serve_web else None
+    links = PageLinks(store.chats, settings.web)
+    checker = Checker(
+        store,
+        pages,
+        settings.monitor,
+        t.max_announcement_chars,
+        on_check=counter.add,
+        links=links,
+        on_version=web.version_stored if web is not None else None,
+    )
     # A check stored announcements: send them now.
     scheduler = Scheduler(store.queue, checker, settings.monitor, on_announce=sender.wake)
     tracker = TrackService(store.articles, pages, settings, on_tracked=scheduler.wake)
@@ -150,10 +172,18 @@ def build_application(
         parser=parser,
         scheduler=scheduler,
         sender=sender,
-        commands=Commands(store, tracker, settings, follower),
+        commands=Commands(
+            store,
+            tracker,
+            settings,
+            links,
+            follower,
+            on_chat_changed=web.chat_changed if web is not None else _nothing,
+        ),
         follower=follower,
         counter=counter,
         retention=Retention(store.engine, settings.database),
+        web=web,
     )
     app.bot_data["redline"] = redline
     ChatEvents(store, on_resumed=sender.wake).register(app)
@@ -173,6 +203,10 @@ def build_application(
         _prune_tick, interval=prune, first=min(prune, 60), name="prune", job_kwargs=job_kwargs
     )
     return app
+
+
+def _nothing(_chat_id: int) -> None:
+    """No web pages served here: nothing to forget."""
 
 
 def _on_stop_signals(on_stop: Callable[[], None]) -> None:

@@ -7,6 +7,7 @@ environment at call time and tests can build a ``Settings`` by hand.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -119,6 +120,20 @@ class MetricsSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    # host:port to serve articles' history pages and feeds on (e.g. "127.0.0.1:8080"); empty: off.
+    listen: str = ""
+    # The address readers reach those pages at (e.g. "https://redline.example.org", a reverse
+    # proxy in front of ``listen``). Telegram replies link to pages only when it is set.
+    public_url: str = ""
+    # true: every article's page and feed are public; false: every URL carries a chat's token.
+    public_articles: bool = False
+    # Seconds a page is served from memory; a version this process stores refreshes it at once,
+    # one another process stores (``redline worker``) within this time.
+    cache_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
 class LoggingSettings:
     level: str = "INFO"
 
@@ -130,6 +145,7 @@ class Settings:
     monitor: MonitorSettings = field(default_factory=MonitorSettings)
     limits: LimitsSettings = field(default_factory=LimitsSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    web: WebSettings = field(default_factory=WebSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
 
 
@@ -223,7 +239,26 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
         raise ConfigError("telegram: startup_attempts must be at least 1")
     if settings.limits.max_articles_per_user < 0:
         raise ConfigError("limits: max_articles_per_user must be 0 (no cap) or more")
-    return settings
+    w = settings.web
+    if w.listen and split_listen(w.listen) is None:
+        raise ConfigError(f"web: listen must be host:port, like 127.0.0.1:8080, not {w.listen!r}")
+    if w.public_url and not re.fullmatch(r"https?://[^/?#\s]+(/[^?#\s]*)?", w.public_url):
+        raise ConfigError(
+            f"web: public_url must be an http(s) address like https://redline.example.org, "
+            f"not {w.public_url!r}"
+        )
+    if w.cache_seconds < 0:
+        raise ConfigError("web: cache_seconds must be 0 or more")
+    return replace(settings, web=replace(w, public_url=w.public_url.rstrip("/")))
+
+
+def split_listen(listen: str) -> tuple[str, int] | None:
+    """``host:port`` (``[::1]:8080`` for IPv6; no host: every address; port 0: any free one)
+    → (host, port), or None."""
+    host, sep, port = listen.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
+        return None
+    return host.strip("[]") or "0.0.0.0", int(port)
 
 
 def with_overrides(settings: Settings, **sections: Mapping[str, Any]) -> Settings:

@@ -4,7 +4,7 @@ Chromium is driven over the DevTools protocol (a websocket on 127.0.0.1): the pa
 from a file:// URL with networking features off, and a script evaluated in the page reports
 what a reader would see — the rendered text with the removed or the added runs hidden
 (which must leave exactly the new or the old version), which runs are struck or marked, whether
-anything is wider than the screen. Tests skip, with the reason, only where no Chromium is installed
+anything is wider than the screen. Pages the bot serves are read the same way over http://. Tests skip, with the reason, only where no Chromium is installed
 (``.ci/run`` installs Debian's ``chromium``).
 """
 
@@ -52,6 +52,9 @@ PROBE = """
     labels: [...document.querySelectorAll('.label')].map(text),
     overflowing: all.filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5).length,
     resources: performance.getEntriesByType('resource').length,
+    bodyText: text(document.body),
+    sections: [...document.querySelectorAll('section[id]')].map(e => e.id),
+    scripts: document.scripts.length,
   };
 })()
 """
@@ -76,8 +79,10 @@ async def _devtools_port(process: asyncio.subprocess.Process) -> int:
             return int(found.group(1))
 
 
-async def read_as_phone(path: Path, timeout: float = 60) -> dict[str, Any]:
-    """Load ``path`` in headless Chromium at phone size; what PROBE reports about it."""
+async def read_as_phone(target: Path | str, timeout: float = 60, *, scripts: bool = True) -> dict[str, Any]:
+    """Load ``target`` (a file, or an http:// address) in headless Chromium at phone size; what
+    PROBE reports about it. With ``scripts=False`` the page's own JavaScript is switched off,
+    as for a reader who blocks it (PROBE still runs: DevTools evaluates it)."""
     binary = chromium_or_skip()
     with tempfile.TemporaryDirectory(prefix="redline-chromium-") as profile:
         process = await asyncio.create_subprocess_exec(
@@ -100,14 +105,15 @@ async def read_as_phone(path: Path, timeout: float = 60) -> dict[str, Any]:
         )
         try:
             async with asyncio.timeout(timeout):
-                return await _probe(await _devtools_port(process), path.resolve().as_uri())
+                url = target if isinstance(target, str) else target.resolve().as_uri()
+                return await _probe(await _devtools_port(process), url, scripts)
         finally:
             with contextlib.suppress(ProcessLookupError):
                 process.kill()
             await process.wait()
 
 
-async def _probe(port: int, url: str) -> dict[str, Any]:
+async def _probe(port: int, url: str, scripts: bool) -> dict[str, Any]:
     ids = itertools.count(1)
     async with ClientSession() as http:
         async with http.get(f"http://127.0.0.1:{port}/json/list") as answer:
@@ -141,6 +147,8 @@ async def _probe(port: int, url: str) -> dict[str, Any]:
                 deviceScaleFactor=3,
                 mobile=True,
             )
+            if not scripts:
+                await call("Emulation.setScriptExecutionDisabled", value=True)
             await call("Page.navigate", url=url)
             if "Page.loadEventFired" not in seen_events:
                 await until(lambda m: m.get("method") == "Page.loadEventFired")

@@ -31,6 +31,7 @@ def test_design_names_and_defaults() -> None:
     assert (m.interval, m.min_interval, m.max_interval, m.stop_after_days) == (300, 60, 21600, 30)
     assert (m.allow_private_addresses, m.timeout, m.max_bytes, m.concurrency) == (False, 20, 5000000, 16)
     assert m.per_site_limit == 2
+    assert (s.web.listen, s.web.public_url, s.web.public_articles) == ("", "", False)  # off, private
 
 
 @pytest.mark.parametrize(
@@ -51,6 +52,13 @@ def test_design_names_and_defaults() -> None:
         ),
         ({"REDLINE_DATABASE_KEEP_SENT_DAYS": "7"}, lambda s: s.database.keep_sent_days == 7),
         ({"REDLINE_METRICS_LISTEN": "127.0.0.1:9464"}, lambda s: s.metrics.listen == "127.0.0.1:9464"),
+        ({"REDLINE_WEB_LISTEN": "127.0.0.1:8080"}, lambda s: s.web.listen == "127.0.0.1:8080"),
+        (
+            {"REDLINE_WEB_PUBLIC_URL": "https://redline.example.org/"},
+            lambda s: s.web.public_url == "https://redline.example.org",
+        ),
+        ({"REDLINE_WEB_PUBLIC_ARTICLES": "yes"}, lambda s: s.web.public_articles is True),
+        ({"REDLINE_WEB_CACHE_SECONDS": "5"}, lambda s: s.web.cache_seconds == 5.0),
     ],
 )
 def test_environment_overrides(env: dict[str, str], check) -> None:  # type: ignore[no-untyped-def]
@@ -92,6 +100,13 @@ def test_environment_beats_file(tmp_path: Path) -> None:
             "database: keep_sent_days, keep_untracked_days and prune_interval must be positive",
         ),
         ("[metrics]\nflush_interval = 0\n", {}, "metrics: flush_interval must be positive"),
+        ("[web]\nlisten = '8080'\n", {}, "web: listen must be host:port, like 127.0.0.1:8080, not '8080'"),
+        (
+            "",
+            {"REDLINE_WEB_PUBLIC_URL": "redline.example.org"},
+            "web: public_url must be an http(s) address like https://redline.example.org, not 'redline.example.org'",
+        ),
+        ("[web]\npublic_articles = 'maybe'\n", {}, "[web] public_articles: 'maybe' is not a valid bool"),
         (
             "[monitor]\nper_site_limit = 0\n",
             {},

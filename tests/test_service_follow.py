@@ -14,6 +14,7 @@ import pytest
 
 from bot.config import Settings, with_overrides
 from bot.net.fetch import Fetcher, FetchPolicy
+from bot.service.check import Checker
 from bot.service.follow import FollowArgs, FollowRefused, FollowService, FollowStarted
 from bot.service.pages import PageReader
 from bot.service.parse_thread import ParseThread
@@ -24,7 +25,7 @@ from bot.tg.follows import follow_reply
 from tests.corpus import corpus_or_skip
 from tests.fakes.web import ArticleServer
 from tests.feeds import ATOM_TYPE, RSS_TYPE, atom, corpus_stories, rss, section_page, serve_big_feed
-from tests.pages import article_html
+from tests.pages import article_html, putin_v2
 
 ALICE, DESK = 7101, -7102
 
@@ -327,3 +328,25 @@ async def test_corpus_headlines_in_a_feed_are_tracked_as_they_appear(following: 
     assert await following.service.poll_once(later(11)) == 2
     titles = {row.article.title for row in following.store.articles.tracked(ALICE)}
     assert titles == {s.headline for s, _ in stories[2:]}
+
+
+async def test_an_edit_names_the_follow_for_its_chat_only_and_every_chat_reads_the_right_versions(
+    following: Following,
+) -> None:
+    web = following.web
+    web.set_page("/f.xml", rss("World news", []), content_type=RSS_TYPE)
+    await following.service.follow(ALICE, FollowArgs(web.url("/f.xml")))
+    url, title = serve_story(web, 7)
+    web.set_page("/f.xml", rss("World news", [(url, title)]), content_type=RSS_TYPE)
+    assert await following.service.poll_once(later(11)) == 1
+    other, _ = serve_story(web, 8)
+    for link in (other, url):  # the desk's own /track, as its #2
+        await following.service.tracker.track(DESK, link)
+    web.set_page("/world/2026/dec/07/story-number-7-of-the-day", putin_v2())
+    s = following.service
+    article = s.store.articles.lookup(DESK, number=2)
+    assert article is not None
+    await Checker(s.store, s.pages, s.settings.monitor).check(article.article, later(12))
+    alice, desk = (s.store.outbox.deliveries(chat)[0] for chat in (ALICE, DESK))
+    assert alice.text.endswith("\n📡 via follow F1: World news") and "v1 → v2" in alice.text
+    assert "via follow" not in desk.text and "v1 → v2" in desk.text and "/diff 2" in desk.text

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from bot.storage.schema import head_revision
 from bot.storage.stats import BUCKET, CheckCounter, Stats, collect, format_stats
 from bot.storage.store import Storage
 from tests.conftest import RunningBots, e2e_settings
-from tests.fakes.ports import free_port
+from tests.fakes.ports import free_port, taken_port
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.web import ArticleServer
 from tests.pages import article_html, putin_v2
@@ -229,10 +228,7 @@ async def test_worker_serves_metrics(telegram: FakeTelegram, tmp_path: Path) -> 
 
 
 async def test_metrics_on_a_busy_port_is_one_line(telegram: FakeTelegram, tmp_path: Path) -> None:
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
+    with taken_port() as port:
         env = bot_env(
             telegram, f"sqlite:///{tmp_path / 'redline.db'}", REDLINE_METRICS_LISTEN=f"127.0.0.1:{port}"
         )

@@ -20,8 +20,9 @@ from urllib.parse import unquote, urlsplit
 
 from bot.core.diff import Change, Segment, summarize
 from bot.messages.announcement import SEARCH_TITLE_LINE
+from bot.messages.time import utc_stamp
 
-__all__ = ["DocumentContext", "document_filename", "render_document"]
+__all__ = ["STYLE", "DocumentContext", "document_filename", "render_changes", "render_document"]
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class DocumentContext:
     article_number: int | None = None
 
 
-_CSS = """
+STYLE = """
 :root { color-scheme: light dark; --fg: #1b1b1b; --muted: #5f6368; --bg: #fff;
   --del-fg: #9f1111; --del-bg: #fde4e4; --ins-fg: #0a5c1c; --ins-bg: #d7f4dd;
   --edited: #c99700; --added: #2e9d48; --removed: #d33a3a; --moved: #6a55c2; --rule: #e2e2e2; }
@@ -140,9 +141,12 @@ def _moved_away(c: Change) -> str:
     )
 
 
-def _body(changes: Sequence[Change], ctx: DocumentContext) -> list[str]:
+def _body(
+    changes: Sequence[Change], old_paragraphs: Sequence[str], new_paragraphs: Sequence[str], whole: bool
+) -> list[str]:
     """The new version's paragraphs in order, changed ones replaced by their change, removed
-    ones (and the places moved ones left) right after the paragraph that preceded them."""
+    ones (and the places moved ones left) right after the paragraph that preceded them.
+    Without ``whole``, only the changes, in that same order."""
     paragraph_changes = [c for c in changes if c.kind not in ("headline", "search_title")]
     changed_old: set[int] = set()
     changed_new: set[int] = set()
@@ -151,8 +155,8 @@ def _body(changes: Sequence[Change], ctx: DocumentContext) -> list[str]:
             changed_old.update(range(c.old_index, c.old_index + c.old_count))
         if c.new_index is not None:
             changed_new.update(range(c.new_index, c.new_index + c.new_count))
-    same_new = [j for j in range(len(ctx.new_paragraphs)) if j not in changed_new]
-    same_old = [i for i in range(len(ctx.old_paragraphs)) if i not in changed_old]
+    same_new = [j for j in range(len(new_paragraphs)) if j not in changed_new]
+    same_old = [i for i in range(len(old_paragraphs)) if i not in changed_old]
     landed = dict(zip(same_old, same_new, strict=False))  # unchanged paragraphs keep their order
     for c in paragraph_changes:
         if c.old_index is not None and c.new_index is not None:
@@ -161,9 +165,9 @@ def _body(changes: Sequence[Change], ctx: DocumentContext) -> list[str]:
     def after(i: int) -> int:
         return next((landed[k] for k in range(i - 1, -1, -1) if k in landed), -1)
 
-    placed: list[tuple[tuple[int, int, int], str]] = [
-        ((j, 0, 0), _para(ctx.new_paragraphs[j])) for j in same_new
-    ]
+    placed: list[tuple[tuple[int, int, int], str]] = (
+        [((j, 0, 0), _para(new_paragraphs[j])) for j in same_new] if whole else []
+    )
     for c in paragraph_changes:
         if c.new_index is not None:
             placed.append(((c.new_index, 0, 0), _changed(c)))
@@ -175,26 +179,47 @@ def _body(changes: Sequence[Change], ctx: DocumentContext) -> list[str]:
     return [html for _, html in placed]
 
 
+def render_changes(
+    changes: Sequence[Change],
+    old_paragraphs: Sequence[str],
+    new_paragraphs: Sequence[str],
+    *,
+    title: str | None,
+    whole: bool = True,
+    heading: str = "h1",
+) -> list[str]:
+    """The word-level changes of one version pair as HTML blocks, headline first: the /diff
+    document, the history pages and the Atom feeds all show an edit through this one function.
+
+    The headline's change (or ``title`` as it stands; nothing when ``title`` is None) in a
+    ``heading`` element, then the new version's paragraphs with every change at its place
+    (only the changes, in that order, without ``whole``)."""
+    headline = next((c for c in changes if c.kind == "headline"), None)
+    if headline is not None:
+        # a headline rewritten from end to end reads best as the old one above the new one
+        replaced = not any(s.op == "equal" and s.text.strip() for s in headline.segments)
+        h = f'<{heading} dir="auto" class="replaced">' if replaced else f'<{heading} dir="auto">'
+        top = [f'<p class="label">Headline changed</p>{h}{_segments(headline.segments)}</{heading}>']
+    elif title is not None:
+        top = [f'<{heading} dir="auto">{escape(title)}</{heading}>']
+    else:
+        top = []
+    if search := next((c for c in changes if c.kind == "search_title"), None):
+        label = escape(SEARCH_TITLE_LINE.rstrip(": "))
+        line = f'<p class="label">{label}</p><p dir="auto">{_segments(search.segments)}</p>'
+        top = [top[-1] + line] if top else [line]  # the search/social title, under the headline
+    return [*top, *_body(changes, old_paragraphs, new_paragraphs, whole)]
+
+
 def _stamp(moment: datetime | None) -> str:
-    return f" ({moment.strftime('%Y-%m-%d %H:%M')} UTC)" if moment is not None else ""
+    return f" ({utc_stamp(moment)})" if moment is not None else ""
 
 
 def render_document(changes: Sequence[Change], ctx: DocumentContext) -> str:
     """The whole diff of two versions as one HTML page that needs nothing but itself."""
-    headline = next((c for c in changes if c.kind == "headline"), None)
     summary = summarize(list(changes))
     number = f"#{ctx.article_number} · " if ctx.article_number is not None else ""
     versions = f"{number}v{ctx.old_version}{_stamp(ctx.old_at)} → v{ctx.new_version}{_stamp(ctx.new_at)}"
-    if headline is not None:
-        # a headline rewritten from end to end reads best as the old one above the new one
-        replaced = not any(s.op == "equal" and s.text.strip() for s in headline.segments)
-        h1 = '<h1 dir="auto" class="replaced">' if replaced else '<h1 dir="auto">'
-        top = f'<p class="label">Headline changed</p>{h1}{_segments(headline.segments)}</h1>'
-    else:
-        top = f'<h1 dir="auto">{escape(ctx.title)}</h1>'
-    if search := next((c for c in changes if c.kind == "search_title"), None):
-        label = escape(SEARCH_TITLE_LINE.rstrip(": "))
-        top += f'<p class="label">{label}</p><p dir="auto">{_segments(search.segments)}</p>'
     link = f'<a href="{escape(ctx.url, quote=True)}">{escape(ctx.site or ctx.url)}</a>'
     parts = [
         "<!DOCTYPE html>",
@@ -202,15 +227,14 @@ def render_document(changes: Sequence[Change], ctx: DocumentContext) -> str:
         '<head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{escape(f'Redline: {ctx.title} (v{ctx.old_version} → v{ctx.new_version})')}</title>",
-        f"<style>{_CSS}</style></head>",
+        f"<style>{STYLE}</style></head>",
         "<body><header>",
         f"<p>Redline · {link}</p>",
         f"<p>{escape(versions)}</p>",
         f'<p class="summary">{escape(summary[:1].upper() + summary[1:])}</p>',
         "<p><del>removed words</del> <ins>added words</ins></p>",
         "</header><main>",
-        top,
-        *_body(changes, ctx),
+        *render_changes(changes, ctx.old_paragraphs, ctx.new_paragraphs, title=ctx.title),
         "</main>",
         f"<footer>The text of both versions as Redline read them. Original: {link}</footer>",
         "</body></html>",

@@ -14,7 +14,7 @@ from bot.core.sensitivity import Sensitivity
 from bot.core.states import ArticleState
 from bot.messages.limits import fits, truncate
 from bot.messages.records import ArticleRecord, AwayRecord, VersionRecord
-from bot.messages.time import ago
+from bot.messages.time import ago, utc_stamp
 
 COMMANDS: list[tuple[str, str, str]] = [
     ("track", "Track an article: /track https://example.com/news/story", "URL"),
@@ -27,6 +27,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("follow", "Track every new article of a feed or section page for N days: /follow URL 7", "URL [N]"),
     ("unfollow", "Stop a follow: /unfollow 2 (number under Follows in /list)", "N"),
     ("channel", "Manage a channel from this private chat: pick it, then /track, /list… act on it", "[off]"),
+    ("feed", "This chat's feed of changes for a feed reader (/feed revoke: a new address)", "[revoke]"),
     ("help", "What this bot does and how to use it", ""),
 ]
 
@@ -39,6 +40,7 @@ USAGE = {
         "Say which article: /export 2 sends its history as JSON; /export 2 csv one row per change; "
         "/export follows sends this chat's follows as OPML."
     ),
+    "feed": "/feed shows this chat's feed address; /feed revoke replaces it (the old one stops working).",
 }
 
 
@@ -192,13 +194,18 @@ def list_text(rows: Sequence[tuple[int, ArticleRecord, int]], now: datetime) -> 
     return fit(lines, "…and more. /untrack articles you no longer need.")
 
 
-def history_text(number: int, article: ArticleRecord, versions: Sequence[VersionRecord]) -> str:
+def history_text(
+    number: int, article: ArticleRecord, versions: Sequence[VersionRecord], page: str | None = None
+) -> str:
+    """Every version, one line each; with ``page`` (the article's history page) a link to it last."""
     lines = [f"<b>History of #{number}</b>: {_link(article)}"]
     for v in versions:
-        stamp = v.created_at.strftime("%Y-%m-%d %H:%M UTC")
+        stamp = utc_stamp(v.created_at)
         lines.append(f"v{v.number} · {stamp} · {escape(v.summary)}")
     if len(versions) > 1:
         lines.append(f"/diff {number} A B compares any two versions.")
+    if page is not None:
+        lines.append(page_link(page))
     return fit(lines, f"…older versions left out. /diff {number} A B shows any two.", keep_head=1)
 
 
@@ -225,3 +232,38 @@ def welcome_back(changes: Sequence[AwayRecord]) -> tuple[str, str]:
     html = [escape(head)] + [f"#{c.number} <b>{escape(c.title)}</b> — {tail}" for c, tail in rows]
     plain = [head] + [f"#{c.number} {c.title} — {tail}" for c, tail in rows]
     return fit(html, "…"), truncate("\n".join(plain))
+
+
+# -- the web pages and feeds (bot.web), linked from Telegram when web.public_url is set -----
+
+WEB_OFF = "This bot has no web pages: its operator has not given them an address ([web] public_url)."
+
+
+def page_link(url: str) -> str:
+    """The line that leads from a message to the article's history page."""
+    return f'🌐 <a href="{escape(url, quote=True)}">Every version, word by word</a>'
+
+
+def with_page_link(text: str, plain: str, url: str) -> tuple[str, str]:
+    """An announcement (HTML and plain) with the history page's link as its last line, when
+    that still fits Telegram's limits; as it was otherwise (its /diff pointer stays)."""
+    linked, linked_plain = f"{text}\n{page_link(url)}", f"{plain}\n🌐 Every version, word by word: {url}"
+    if fits(linked) and fits(linked_plain, html=False):
+        return linked, linked_plain
+    return text, plain
+
+
+def feed_address(url: str) -> str:
+    return (
+        "📰 This chat's feed of changes (Atom), for any feed reader:\n"
+        f'<a href="{escape(url, quote=True)}">{escape(url)}</a>\n'
+        "Anyone with this address can read the changes to what this chat tracks. "
+        "/feed revoke gives a new one and turns this one off."
+    )
+
+
+def feed_revoked(url: str) -> str:
+    return (
+        "🔒 The old feed address and the old page links no longer work. The new feed:\n"
+        f'<a href="{escape(url, quote=True)}">{escape(url)}</a>'
+    )

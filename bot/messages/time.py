@@ -6,9 +6,9 @@ Pure: every function takes the moments it compares (no clock is read here).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-__all__ = ["ago", "duration", "format_elapsed"]
+__all__ = ["ago", "duration", "format_elapsed", "utc_stamp"]
 
 
 def _seconds(delta: timedelta) -> int:
@@ -60,3 +60,10 @@ def duration(delta: timedelta) -> str:
     if seconds < 86400:
         return f"{seconds // 3600} h {seconds % 3600 // 60} min"
     return f"{seconds // 86400} days"
+
+
+def utc_stamp(moment: datetime) -> str:
+    """ "2026-12-07 14:05 UTC": a moment as replies, documents and pages print it (the
+    database gives naive UTC times)."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -17,6 +17,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.ops.logs import setup_logging
 from bot.ops.metrics import MetricsError
 from bot.storage.engine import DatabaseError
+from bot.web.server import WebError
 
 if TYPE_CHECKING:
     from bot.storage.store import Storage
@@ -116,7 +117,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
     settings = _settings(args.config)
     _need_token(settings)
     setup_logging(settings.logging.level, settings.telegram.token)
-    app = build_application(settings)
+    app = build_application(settings, serve_web=False)  # `redline run` serves the pages
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve_until(app))
 
@@ -375,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
         # Done and shut down: skip the interpreter's last full garbage collection, which walks
         # the whole heap (most of a second of a SIGTERM'd bot's exit) to free nothing needed.
         gc.freeze()
-    except (CLIError, ConfigError, DatabaseError, MetricsError) as exc:
+    except (CLIError, ConfigError, DatabaseError, MetricsError, WebError) as exc:
         print(f"redline: error: {exc}", file=sys.stderr)
         return 2
     except StartupFailed as exc:

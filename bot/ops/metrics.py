@@ -20,6 +20,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
 from sqlalchemy.engine import Engine
 
+from bot.config import split_listen
+
 if TYPE_CHECKING:
     from bot.storage.stats import CheckCounter
 
@@ -74,10 +76,10 @@ class RedlineCollector(Collector):
 
 def parse_listen(listen: str) -> tuple[str, int]:
     """``host:port`` (``[::1]:9464`` for IPv6) → (host, port)."""
-    host, sep, port = listen.rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+    address = split_listen(listen)
+    if address is None:
         raise MetricsError(f"metrics.listen must be host:port, like 127.0.0.1:9464, not {listen!r}")
-    return host.strip("[]") or "0.0.0.0", int(port)
+    return address
 
 
 @dataclass

@@ -25,7 +25,9 @@ from bot.core.policy import Intervals, Outcome, next_check
 from bot.messages import follows as follow_wording
 from bot.messages import notices
 from bot.messages.announcement import DEFAULT_BUDGET, MessageContext, render_announcement, render_plain
+from bot.messages.replies import with_page_link
 from bot.net.fetch import FetchError, HTTPStatusError
+from bot.service.history import PageLinks
 from bot.service.pages import PageReader
 from bot.storage.articles import PageMeta
 from bot.storage.batching import GroupCommit
@@ -59,6 +61,8 @@ class Checker:
         settings: MonitorSettings,
         budget: int = DEFAULT_BUDGET,
         on_check: Callable[[Outcome, datetime], None] | None = None,
+        links: PageLinks | None = None,
+        on_version: Callable[[int], None] | None = None,
     ) -> None:
         self.store = store
         self.pages = pages
@@ -66,6 +70,8 @@ class Checker:
         self.intervals = Intervals(settings.min_interval, settings.max_interval)
         self.budget = budget  # telegram.max_announcement_chars
         self.on_check = on_check  # counts outcomes for `redline stats` (bot.storage.stats.CheckCounter)
+        self.links = links  # announcements link to the article's history page (web.public_url)
+        self.on_version = on_version  # a version stored: the web pages showing the article are stale
         # The quiet checks' one-row updates, committed together (bot.storage.batching).
         self._quiet_writes: GroupCommit[tuple[int, dict[str, object]]] = GroupCommit(
             store.queue.update_articles
@@ -243,10 +249,13 @@ class Checker:
             rendered = message(chat.sensitivity, sub.number)
             if rendered is not None:
                 text, plain = rendered
+                addresses = self.links.for_chat(chat) if self.links is not None else None
+                if addresses is not None:  # its own line, after the /diff pointer
+                    text, plain = with_page_link(text, plain, addresses.article(aid, number))
                 if sub.follow_id in follows:  # a busy chat can tell which follow brought it
-                    number, source = follows[sub.follow_id]
-                    text = f"{text}\n{follow_wording.brought_by(number, source)}"
-                    plain = f"{plain}\n{follow_wording.brought_by_plain(number, source)}"
+                    follow_number, source = follows[sub.follow_id]  # (``number`` is the version's)
+                    text = f"{text}\n{follow_wording.brought_by(follow_number, source)}"
+                    plain = f"{plain}\n{follow_wording.brought_by_plain(follow_number, source)}"
                 deliveries.append(NewDelivery(chat.id, DeliveryKind.EDIT, text=text, plain=plain))
         interval = self.intervals.faster(article.interval)
         fields: dict[str, object] = {
@@ -275,7 +284,7 @@ class Checker:
         now: datetime,
     ) -> Version:
         """The new version, its announcements and the article's new state, in one transaction."""
-        return await asyncio.to_thread(
+        version = await asyncio.to_thread(
             self.store.articles.store_version,
             aid,
             title=new.title,
@@ -286,6 +295,9 @@ class Checker:
             article_fields=fields,
             now=now,
         )
+        if self.on_version is not None:
+            self.on_version(aid)
+        return version
 
     async def _failed(self, article: Article, now: datetime, reason: str, *, permanent: bool) -> CheckResult:
         """Permanent failures end the article; temporary ones back off and speak up once."""

@@ -26,6 +26,7 @@ from bot.storage.models import (
     DeliveryStatus,
     Subscription,
     Version,
+    new_web_token,
     utcnow,
 )
 
@@ -130,6 +131,28 @@ class Chats:
         with read_session(self.engine) as s:
             return s.get(Chat, chat_id)
 
+    def web_token(self, chat_id: int) -> str:
+        """The chat's web token (one is made for a chat that has none). Read first, on a read
+        session: asked for every /history, it must not wait for the write lock."""
+        with read_session(self.engine) as s:
+            token = s.exec(select(Chat.web_token).where(Chat.id == chat_id)).first()
+        if token is not None:
+            return token
+        with session_scope(self.engine) as s:
+            chat = s.get(Chat, chat_id) or Chat(id=chat_id)
+            if chat.web_token is None:
+                chat.web_token = new_web_token()
+                s.add(chat)
+            return chat.web_token
+
+    def replace_web_token(self, chat_id: int) -> str:
+        """/feed revoke: a new token; addresses with the old one stop working."""
+        with session_scope(self.engine) as s:
+            chat = s.get(Chat, chat_id) or Chat(id=chat_id)
+            chat.web_token = new_web_token()
+            s.add(chat)
+            return chat.web_token
+
     def pause(self, chat_id: int, reason: str, now: datetime | None = None) -> bool:
         """The bot was removed or blocked, or Telegram will not deliver here: send nothing
         more, keep the subscriptions. Unsent announcements are dropped (the digest sent on
@@ -226,6 +249,7 @@ class Chats:
         with session_scope(self.engine) as s:
             old = s.get(Chat, old_id)
             new = s.get(Chat, new_id)
+            created = new is None
             if new is None:
                 new = Chat(
                     id=new_id,
@@ -271,7 +295,12 @@ class Chats:
                         d.text, d.plain = (_renumber(t, *renumbered[d.article_id]) for t in (d.text, d.plain))
                     s.add(d)
             if old is not None:
+                token = old.web_token
                 s.delete(old)
+                if created:  # the group's feed keeps its address (its readers need not know)
+                    s.flush()
+                    new.web_token = token
+                    s.add(new)
 
     def topic(self, chat_id: int, article_id: int) -> int | None:
         """The forum topic the chat tracks the article in (None: the chat itself)."""

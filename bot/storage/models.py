@@ -8,6 +8,7 @@ Announcements go through an outbox (``Delivery``) written in the same transactio
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -21,6 +22,11 @@ from bot.core.states import ArticleState
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def new_web_token() -> str:
+    """A chat's secret for its web pages and feed: 192 random bits, URL-safe."""
+    return secrets.token_urlsafe(24)
 
 
 class DeliveryStatus(StrEnum):
@@ -53,6 +59,9 @@ class Chat(SQLModel, table=True):
     # A private chat whose user manages a channel from here (/channel): the channel's id, on
     # which /track, /list, /untrack and /sensitivity act until /channel off. None: this chat.
     managing: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    # The secret in the chat's web addresses (history pages, its Atom feed); /feed revoke
+    # replaces it, and every address with the old one answers 404 from then on.
+    web_token: str | None = Field(default_factory=new_web_token, unique=True, index=True)
     created_at: datetime = Field(default_factory=utcnow)
 
 

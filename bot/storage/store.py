@@ -1,7 +1,7 @@
 """The database's rooms under one roof: ``Storage(engine)`` builds each repository once.
 
 Callers reach a repository by its concern (``storage.chats``, ``storage.articles``,
-``storage.queue``, ``storage.outbox``); each method is one plain synchronous transaction,
+``storage.queue``, ``storage.outbox``, ``storage.web``); each method is one plain synchronous transaction,
 called through ``asyncio.to_thread`` so a slow write never blocks the event loop.
 """
 
@@ -15,6 +15,7 @@ from bot.storage.follows import Follows
 from bot.storage.outbox import Outbox
 from bot.storage.queue import CheckQueue
 from bot.storage.schema import Upgrade, upgrade_schema
+from bot.storage.web import WebReads
 
 
 class Storage:
@@ -25,6 +26,7 @@ class Storage:
         self.queue = CheckQueue(engine)
         self.outbox = Outbox(engine)
         self.follows = Follows(engine)
+        self.web = WebReads(engine)
 
     def upgrade_schema(self) -> Upgrade:
         return upgrade_schema(self.engine)

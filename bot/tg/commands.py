@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from telegram import BotCommand, Update
 from telegram.ext import (
@@ -25,12 +26,14 @@ from bot.messages.export import FORMATS, export, export_filename
 from bot.messages.fulldiff import DiffDocument, answer_diff
 from bot.net.urls import URLError, canonical_url, parse_user_url, url_key
 from bot.service.follow import FollowService
+from bot.service.history import PageLinks
 from bot.service.track import TrackService
 from bot.storage.articles import Tracked
 from bot.storage.models import utcnow
 from bot.storage.store import Storage
 from bot.tg.access import ChangeGuard
 from bot.tg.channels import ChannelDesk, Target
+from bot.tg.feeds import FeedHandlers
 from bot.tg.follows import FollowHandlers
 from bot.tg.gate import Gate
 from bot.tg.sensitivity import SENSITIVITY_DATA, SensitivityHandlers
@@ -42,16 +45,25 @@ log = logging.getLogger("redline.commands")
 
 class Commands:
     def __init__(
-        self, store: Storage, tracker: TrackService, settings: Settings, follower: FollowService
+        self,
+        store: Storage,
+        tracker: TrackService,
+        settings: Settings,
+        links: PageLinks,
+        follower: FollowService,
+        on_chat_changed: Callable[[int], None] = lambda _chat: None,
     ) -> None:
         self.store = store
         self.settings = settings
+        self.links = links  # to the web pages (bot.web), when web.public_url is set
+        self.on_chat_changed = on_chat_changed  # its list or token changed: the web forgets its pages
         self.guard = ChangeGuard(settings.telegram.group_admins_only)
         self.gate = Gate(settings.limits)
         self.desk = ChannelDesk(store)
-        self.tracking = TrackHandlers(store, tracker, settings, self.guard, self.desk)
+        self.tracking = TrackHandlers(store, tracker, settings, self.guard, self.desk, on_chat_changed)
         self.sensitivities = SensitivityHandlers(store, self.guard, self.desk)
         self.follows = FollowHandlers(store, follower, self.guard, self.desk)
+        self.feeds = FeedHandlers(store, links, self.guard, self.desk, on_chat_changed)
 
     def register(self, app: Application) -> None:  # type: ignore[type-arg]
         chats = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
@@ -69,6 +81,7 @@ class Commands:
             ("channel", self.desk.channel),
             ("follow", self.follows.follow),
             ("unfollow", self.follows.unfollow),
+            ("feed", self.feeds.feed),
         ]:
             app.add_handler(CommandHandler(name, handler, filters=chats))
         app.add_handler(MessageHandler(filters.StatusUpdate.CHAT_SHARED, self.desk.chosen))
@@ -134,6 +147,7 @@ class Commands:
             return
         target, row = found
         await asyncio.to_thread(self.store.articles.untrack, target.chat_id, row.number)
+        self.on_chat_changed(target.chat_id)
         await reply(update, target.say(replies.untracked(row.number, row.article)))
 
     async def list(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -155,7 +169,8 @@ class Commands:
         target, row = found
         assert row.article.id is not None
         versions = await asyncio.to_thread(self.store.articles.versions, row.article.id)
-        await reply(update, target.say(replies.history_text(row.number, row.article, versions)))
+        page = await asyncio.to_thread(self.links.article, target.chat_id, row.article.id)
+        await reply(update, target.say(replies.history_text(row.number, row.article, versions, page)))
 
     async def diff(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         args = context.args or []

@@ -6,6 +6,7 @@ Each handler reads the update, asks the track service (bot.service.track), and r
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
@@ -48,12 +49,14 @@ class TrackHandlers:
         settings: Settings,
         guard: ChangeGuard,
         desk: ChannelDesk,
+        on_chat_changed: Callable[[int], None] = lambda _chat: None,
     ) -> None:
         self.store = store
         self.tracker = tracker
         self.settings = settings
         self.guard = guard
         self.desk = desk
+        self.on_chat_changed = on_chat_changed  # a new article in its list: the web's pages for it
 
     async def track(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if await self.guard.may_change(update, context, "track"):
@@ -67,6 +70,8 @@ class TrackHandlers:
             return
         topic = None if target.is_channel else topic_of(update.effective_message)
         result = await self.tracker.track(target.chat_id, url, topic, user_id=acting_user(update))
+        if isinstance(result, TrackResult) and not result.already:
+            self.on_chat_changed(target.chat_id)
         await reply(update, target.say(track_reply(result, target.channel_title)))
 
     async def plain_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -1,0 +1,1 @@
+"""The web room: history pages, outlet pages and Atom feeds, served over HTTP (aiohttp)."""
