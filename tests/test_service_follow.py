@@ -350,3 +350,22 @@ async def test_an_edit_names_the_follow_for_its_chat_only_and_every_chat_reads_t
     alice, desk = (s.store.outbox.deliveries(chat)[0] for chat in (ALICE, DESK))
     assert alice.text.endswith("\n📡 via follow F1: World news") and "v1 → v2" in alice.text
     assert "via follow" not in desk.text and "v1 → v2" in desk.text and "/diff 2" in desk.text
+
+
+async def test_follow_all_also_tracks_what_the_source_lists_now(
+    store: Storage, articles: ArticleServer
+) -> None:
+    async for following in _following(store, articles, settings(max_articles_per_chat=2)):
+        items = [serve_story(articles, n) for n in (1, 2, 3)]
+        articles.set_page("/f.xml", rss("Backlog", items), content_type=RSS_TYPE)
+        result = await following.service.follow(
+            ALICE, FollowArgs(articles.url("/f.xml"), days=2, backlog=True)
+        )
+        assert isinstance(result, FollowStarted)
+        assert follow_reply(result) == (
+            f'📡 Following F1: <a href="{articles.url("/f.xml")}">Backlog</a> · it lists 3 articles now.\n'
+            "I track 2 of them now, each for 2 days. I look at it every few minutes. /list shows follows, "
+            "/unfollow 1 stops it."
+        )
+        assert store.follows.listing(ALICE)[0].articles == 2  # the chat's cap: the third is skipped
+        assert articles.hits("/world/2026/dec/07/story-number-3-of-the-day") == 0
