@@ -32,6 +32,7 @@ from bot.tg.allowlist import Allowlist
 from bot.tg.commands import Commands
 from bot.tg.follows import follow_notifier
 from bot.tg.membership import ChatEvents
+from bot.tg.menus import publish_menus
 from bot.tg.sender import Sender
 from bot.web.server import WebServer
 
@@ -64,7 +65,7 @@ class Redline:
     feeds: asyncio.Task[None] | None = None  # the feed schedule (/follow)
 
     async def start(self, bot: Bot) -> None:
-        await bot.set_my_commands(Commands.bot_commands())
+        await publish_menus(bot)
         if self.settings.metrics.listen:
             self.metrics = serve(self.settings.metrics.listen, self.store.engine, self.counter)
         if self.web is not None:
@@ -187,7 +188,7 @@ def build_application(
     )
     app.bot_data["redline"] = redline
     ChatEvents(store, on_resumed=sender.wake).register(app)
-    Allowlist(t.allowed_users, t.allowed_chats).register(app)
+    Allowlist(t.allowed_users, t.allowed_chats, redline.commands.gate.addressed).register(app)
     redline.commands.register(app)
     app.add_error_handler(_on_error)
     assert app.job_queue is not None, "install python-telegram-bot[job-queue]"

@@ -141,7 +141,7 @@ def test_diff_of_a_rewrite_keeps_the_announcement_budget() -> None:
     )
     roomy = redline("diff", *pages, env={"REDLINE_TELEGRAM_MAX_ANNOUNCEMENT_CHARS": "4096"})
     assert 2500 < visible_len(roomy.stdout.rstrip("\n")) <= 4096
-    assert "4 paragraphs edited, 2 added, 1 removed — silent edit" in roomy.stdout.splitlines()[0]
+    assert "4 paragraphs edited, 2 added, 1 removed — unannounced edit" in roomy.stdout.splitlines()[0]
 
 
 def test_diff_of_a_story_mostly_rewritten_says_so(tmp_path: Path) -> None:
@@ -252,9 +252,9 @@ async def test_redline_run_as_a_process(
 
 
 def announced(telegram: FakeTelegram, chat_id: int) -> list[str]:
-    """The "/diff N" of every headline announcement the chat got, sorted."""
+    """The "/diff_N" of every headline announcement the chat got, sorted."""
     return sorted(
-        "/diff " + m.text.rsplit("/diff ", 1)[1]
+        "/diff_" + m.text.rsplit("/diff_", 1)[1]
         for m in telegram.messages_to(chat_id)
         if "<b>cancels</b>" in m.text
     )
@@ -286,7 +286,7 @@ async def test_run_and_worker_on_postgresql_announce_each_edit_once(
             while len(announced(telegram, 1001)) + len(announced(telegram, -2002)) < 2 * len(paths):
                 await asyncio.sleep(0.1)
         await asyncio.sleep(3)  # and nothing more comes, from either process
-    every = [f"/diff {n}" for n in range(1, len(paths) + 1)]
+    every = [f"/diff_{n}" for n in range(1, len(paths) + 1)]
     assert announced(telegram, 1001) == every
     assert announced(telegram, -2002) == every
     both = (tmp_path / "run.log").read_text() + (tmp_path / "worker.log").read_text()

@@ -75,5 +75,5 @@ def test_first_line_says_what_matters_and_escapes_notes() -> None:
     message = render_announcement(changes, ctx)
     first, second = message.splitlines()[:2]
     assert first == "🔀 Headline A/B test: “&lt;X&gt;” ⇄ “Y &amp; Z”"
-    assert second.startswith("✏️ A number changed, 1 paragraph edited — silent edit · <a href=")
+    assert second.startswith("✏️ A number changed, 1 paragraph edited — unannounced edit · <a href=")
     parse_telegram_html(message)

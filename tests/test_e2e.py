@@ -75,7 +75,7 @@ async def test_headline_story_announced_once_and_noise_ignored(
     assert "<b>cancels</b>" in message.text
     assert "Headline changed" in message.text
     assert "¶1" in message.text
-    assert "v1 → v2" in message.text and "/diff 1" in message.text
+    assert "v1 → v2" in message.text and "/diff_1" in message.text
     assert articles.url("/world/putin").split("?")[0] in message.text  # links the article
     print("\nREAL MESSAGE RECEIVED:\n" + message.text)
     await quiet(telegram, ALICE, 3.0)
@@ -92,7 +92,7 @@ async def test_headline_story_announced_once_and_noise_ignored(
     assert missing == "#1 has versions 1 to 2; there is no version 9."
 
     listing = (await telegram.ask(ALICE, "/list")).text
-    assert "1. " in listing and "cancels Paris visit" in listing and "2 versions" in listing
+    assert "\n#1 " in listing and "cancels Paris visit" in listing and "v2, changed" in listing
 
 
 async def test_one_fetch_per_check_for_many_chats_and_untrack(
@@ -233,7 +233,8 @@ async def test_links_as_people_share_them(
     assert history.text.startswith("<b>History of #1</b>") and "headline changed" in history.text
     untracked = await telegram.ask(GROUP, "/untrack", reply_to=announcement.message_id)
     assert untracked.text.startswith("Stopped tracking #1")
-    assert (await telegram.ask(ALICE, "/list")).text.count("\n") == 2  # Alice keeps #1 and #2
+    listing = (await telegram.ask(ALICE, "/list")).plain_text
+    assert re.findall(r"^#(\d+) ", listing, re.MULTILINE) == ["2", "1"]  # Alice keeps #1 and #2
 
 
 async def test_channel_and_addressed_commands(
@@ -249,12 +250,16 @@ async def test_channel_and_addressed_commands(
     bot = telegram.bot_username
     listed = await telegram.ask(GROUP, f"/list@{bot}", chat_type="group", title="Desk")
     assert listed.text == "This chat tracks no articles yet. Send /track URL to start."
+    before = len(telegram.requests)
     telegram.user_says(GROUP, "/list@some_other_bot")
+    again = await telegram.ask(GROUP, f"/list@{bot}")  # a known later event
+    assert again.text == listed.text
+    # Every request since the other bot's command: only the answer to ours went to the group.
+    assert [m for m, p in telegram.requests[before:] if p.get("chat_id") == GROUP] == ["sendMessage"]
     articles.set_page("/ch", putin_v2())
     message = await telegram.wait_for(channel, contains="<b>cancels</b>", timeout=15)
     assert "v1 → v2" in message.text
     assert (await telegram.ask(channel, "/list")).text.startswith("<b>Tracked articles</b>")
-    await quiet(telegram, GROUP, 1.0)  # nothing answered the command meant for another bot
 
 
 async def test_help_and_commands_registered(telegram: FakeTelegram, bots: RunningBots) -> None:
@@ -401,7 +406,7 @@ async def test_a_rewrite_is_announced_within_the_configured_budget(
     # the summary names the kind of rewrite (issue 14: was "4 paragraphs edited, 2 added, 1 removed")
     assert lines[2:4] == ["", "The lede was rewritten, 3 more paragraphs edited, 2 new paragraphs, 1 removed"]
     assert lines[4].startswith("¶1 edited: ")
-    assert re.fullmatch(r"and \d+ more (paragraphs? changed|changes? not shown)(, .*)? — /diff 1", lines[-2])
+    assert re.fullmatch(r"and \d+ more (paragraphs? changed|changes? not shown)(, .*)? — /diff_1", lines[-2])
 
 
 def article_rows(bots: RunningBots, column: str) -> dict[str, str]:
@@ -447,7 +452,7 @@ async def test_dormant_article_tracked_again_wakes_and_its_edit_is_announced(
     again = await track(telegram, ALICE, articles.url("/d"))
     assert again.startswith("This chat already tracks that article as #1")
     message = await telegram.wait_for(ALICE, contains="<b>cancels</b>", timeout=15)
-    assert "v1 → v2" in message.text and "/diff 1" in message.text
+    assert "v1 → v2" in message.text and "/diff_1" in message.text
     assert article_rows(bots, "state")[articles.url("/d")] == "active"
 
 

@@ -18,6 +18,9 @@ from aiohttp import web
 from telegram import (
     Bot,
     BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeChat,
+    BotCommandScopeChatAdministrators,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     LinkPreviewOptions,
@@ -121,6 +124,54 @@ async def test_get_me_and_startup_methods(fake: FakeTelegram, bot: Bot) -> None:
     assert ("setMyCommands", {"commands": fake.commands}) in fake.requests
     with pytest.raises(BadRequest, match="Bot_command_invalid"):
         await bot.set_my_commands([BotCommand("Track-It", "bad name")])
+
+
+async def test_command_menus_by_scope_and_descriptions(fake: FakeTelegram, bot: Bot) -> None:
+    fake.add_chat(GROUP, "group")
+    everyone, admins = (
+        [BotCommand("list", "The list")],
+        [BotCommand("list", "The list"), BotCommand("track", "T")],
+    )
+    assert await bot.set_my_commands(everyone, scope=BotCommandScopeAllGroupChats())
+    assert await bot.set_my_commands(admins, scope=BotCommandScopeChatAdministrators(GROUP))
+    assert [c["command"] for c in fake.menu("all_group_chats")] == ["list"]
+    assert [c["command"] for c in fake.menu("chat_administrators", chat_id=GROUP)] == ["list", "track"]
+    assert fake.menu() == fake.commands == []  # the default scope was never set
+    assert [c.command for c in await bot.get_my_commands(scope=BotCommandScopeAllGroupChats())] == ["list"]
+    with pytest.raises(BadRequest, match="Chat not found"):
+        await bot.set_my_commands(everyone, scope=BotCommandScopeChat(-999))
+    with pytest.raises(BadRequest, match="Bot_command_description_invalid"):
+        await bot.set_my_commands([BotCommand("list", "x" * 257)])
+    with pytest.raises(BadRequest, match="Bot_commands_too_much"):
+        await bot.set_my_commands([BotCommand(f"c{k}", "x") for k in range(101)])
+
+    assert await bot.set_my_description("What I do") and fake.description == "What I do"
+    assert await bot.set_my_short_description("Short") and fake.short_description == "Short"
+    with pytest.raises(BadRequest, match="Description is too long"):
+        await bot.set_my_description("x" * 513)
+    with pytest.raises(BadRequest, match="Short description is too long"):
+        await bot.set_my_short_description("x" * 121)
+
+
+async def test_a_press_on_an_edited_message_carries_it_as_edited(
+    fake: FakeTelegram,
+    bot: Bot,
+) -> None:
+    fake.add_chat(ALICE)
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("1", callback_data="p:1")]])
+    sent = await bot.send_message(ALICE, "Page 1", reply_markup=keyboard)
+    turned = InlineKeyboardMarkup([[InlineKeyboardButton("2", callback_data="p:2")]])
+    await bot.edit_message_text("Page 2", chat_id=ALICE, message_id=sent.message_id, reply_markup=turned)
+    with pytest.raises(AssertionError, match="no button"):  # the old button is gone
+        fake.press_button(ALICE, sent.message_id, "p:1")
+    fake.press_button(ALICE, sent.message_id, "p:2")
+    query = fake.pending_updates[-1]["callback_query"]
+    assert query["message"]["text"] == "Page 2" and "edit_date" in query["message"]
+    with pytest.raises(BadRequest, match="Message is not modified"):
+        await bot.edit_message_text("Page 2", chat_id=ALICE, message_id=sent.message_id, reply_markup=turned)
+    too_long = InlineKeyboardMarkup([[InlineKeyboardButton("x", callback_data="x" * 65)]])
+    with pytest.raises(BadRequest, match="Button_data_invalid"):
+        await bot.send_message(ALICE, "Too much data", reply_markup=too_long)
 
 
 async def test_wrong_token_and_unknown_method(fake: FakeTelegram, bot: Bot) -> None:

@@ -28,6 +28,7 @@ async def test_gone_article_is_announced_once_and_no_longer_fetched(
     articles.set_page("/g", "<html><body>Gone</body></html>", status=410)
     notice = await telegram.wait_for(ALICE, contains="is gone", timeout=15)
     assert notice.text.startswith("🚫 Article #1 is gone · 127.0.0.1")
+    assert notice.button_data == ["ah:1", "au:1"]  # History and Stop tracking; no diff to show
     hits = articles.hits("/g")
     await asyncio.sleep(2.5)
     assert articles.hits("/g") == hits
@@ -66,7 +67,7 @@ async def test_one_broken_article_does_not_stop_the_others(
     articles.set_page("/bad", b"\x00\xff\xfe garbage \x00" * 1000, content_type="text/html")
     articles.set_page("/ok", putin_v2())
     message = await telegram.wait_for(ALICE, contains="<b>cancels</b>", timeout=15)
-    assert "/diff 2" in message.text
+    assert "/diff_2" in message.text
     assert (await telegram.ask(ALICE, "/list")).text.count("· 127.0.0.1 ·") == 2
 
 

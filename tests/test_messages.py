@@ -9,7 +9,7 @@ import pytest
 
 from bot.core.diff import for_sensitivity
 from bot.core.sensitivity import Sensitivity
-from bot.messages import limits, notices, replies
+from bot.messages import buttons, limits, notices, replies
 from bot.messages.time import ago, duration
 from bot.storage.chats import AwayChange
 from bot.storage.models import Article
@@ -36,14 +36,92 @@ def article(k: int) -> Article:
     )
 
 
-def test_a_long_list_is_cut_within_telegrams_limits() -> None:
-    """150 tracked articles do not fit one message: the oldest rows give way to the pointer,
-    and what is left keeps Telegram's limits."""
-    text = replies.list_text([(k, article(k), 1) for k in range(1, 151)], NOW)
-    assert limits.count_entities(text) <= 100 and limits.fits(text)
-    lines = text.split("\n")
-    assert lines[:2] == ["<b>Tracked articles</b>", "…and more. /untrack articles you no longer need."]
-    assert lines[-1].startswith('150. <a href="https://example.com/150">Story 150</a>')
+def test_a_full_list_page_of_the_longest_rows_keeps_telegrams_limits() -> None:
+    """A /list page of ten rows whose titles and sites are as long as they can be — emoji,
+    two UTF-16 units each, and characters that grow when escaped — fits, as Telegram counts."""
+    worst = Article(
+        url="https://example.com/" + "p" * 2000,
+        url_key="k",
+        site="🎉&" * 200,
+        title="🎉<&>" * 500,
+        state="failing",
+        last_changed_at=NOW - timedelta(days=400),
+    )
+    rows = [(k, worst, 1000) for k in range(1000, 1000 - replies.LIST_PAGE_SIZE, -1)]
+    text = replies.list_page(rows, NOW, total=200, page=3, pages=20)
+    assert limits.fits(text) and limits.count_entities(text) <= 1 + replies.LIST_PAGE_SIZE
+    assert limits.utf16_len(limits.visible_text(text)) == 3151  # of 4096: the worst page there is
+    first = text.split("\n")[1]
+    assert first.startswith("#1000 <a href=") and first.endswith(
+        " · v1000, changed 400 days ago · can't read it right now"
+    )
+
+
+def test_a_full_history_page_of_the_longest_lines_keeps_telegrams_limits() -> None:
+    from zoneinfo import ZoneInfo
+
+    class V:
+        def __init__(self, number: int) -> None:
+            self.number = number
+            self.created_at = NOW
+            self.summary = "🎉<&>" * 300
+            self.content: dict[str, object] = {}
+
+    worst = Article(url="https://example.com/" + "p" * 2000, url_key="k", site="x", title="🎉<&>" * 500)
+    versions = [V(n) for n in range(100_000, 100_000 - 3 * replies.HISTORY_PAGE_SIZE, -1)]
+    text = replies.history_page(
+        99_999, worst, versions, page=2, tz=ZoneInfo("America/Argentina/ComodRivadavia")
+    )
+    assert limits.fits(text) and len(text.split("\n")) == replies.HISTORY_PAGE_SIZE + 2
+    assert limits.utf16_len(limits.visible_text(text)) == 3375  # of 4096: the worst page there is
+
+
+@pytest.mark.parametrize(
+    ("wanted", "head", "empty"),
+    [
+        ("all", "<b>Tracked articles</b> · 3", "This chat tracks no articles yet. Send /track URL to start."),
+        (
+            "changed",
+            "<b>Edited articles</b> · 3",
+            "None of this chat's articles has been edited yet. /list shows them all.",
+        ),
+        (
+            "failing",
+            "<b>Articles I can't read</b> · 3",
+            "I can read every article this chat tracks. /list shows them all.",
+        ),
+    ],
+)
+def test_list_pages_say_what_they_show(wanted: str, head: str, empty: str) -> None:
+    rows = [(k, article(k), 1) for k in (3, 2, 1)]
+    text = replies.list_page(rows, NOW, wanted=wanted, total=3)
+    assert text.split("\n")[0] == head + " · newest change first"  # one page: no page count
+    assert replies.list_page([], NOW, wanted=wanted, total=0) == empty
+
+
+def test_a_history_page_shows_times_in_the_chats_zone_newest_first() -> None:
+    from zoneinfo import ZoneInfo
+
+    class V:
+        def __init__(self, number: int) -> None:
+            self.number = number
+            self.created_at = datetime(2026, 7, 1, 12, 0) + timedelta(hours=number)  # naive: UTC
+            self.summary = "first version" if number == 1 else "headline changed"
+            self.content: dict[str, object] = {}
+
+    versions = [V(n) for n in range(1, 41)]
+    page1 = replies.history_page(7, article(7), versions, page=1)
+    lines = page1.split("\n")
+    assert (
+        lines[0]
+        == '<b>History of #7</b>: <a href="https://example.com/7">Story 7</a> · page 1 of 3, newest first'
+    )
+    assert lines[1] == "v40 · 2026-07-03 04:00 UTC · headline changed · /diff_7_39_40"
+    berlin = replies.history_page(7, article(7), versions, page=3, tz=ZoneInfo("Europe/Berlin"))
+    assert berlin.split("\n")[-2] == "v1 · 2026-07-01 15:00 CEST · first version"
+    assert replies.history_page(7, article(7), versions, page=99) == replies.history_page(
+        7, article(7), versions, page=3
+    )  # a page past the end (versions pruned meanwhile) is the last one
 
 
 def test_every_sensitivity_has_a_label_and_a_filter() -> None:
@@ -94,9 +172,9 @@ def test_gone_and_failing_notices_word_the_article_once_for_html_and_plain() -> 
     gone = notices.article_gone(3, "", "https://x.org/a?b&c", "x.org", "HTTP 404 <not found>")
     assert gone == (
         '🚫 Article #3 is gone · x.org\n<a href="https://x.org/a?b&amp;c">https://x.org/a?b&amp;c</a>\n'
-        "HTTP 404 &lt;not found&gt;\nI've stopped checking it. /untrack 3 to remove it.",
+        "HTTP 404 &lt;not found&gt;\nI've stopped checking it. /untrack_3 removes it.",
         "Article #3 is gone · x.org\nhttps://x.org/a?b&c\nhttps://x.org/a?b&c\nHTTP 404 <not found>\n"
-        "I've stopped checking it. /untrack 3 to remove it.",
+        "I've stopped checking it. /untrack_3 removes it.",
     )
     failing = notices.article_failing(2, "Tom & Jerry", "https://x.org/t", "x.org", "timed out")
     assert failing == (
@@ -123,3 +201,46 @@ def test_welcome_back_plain_text_keeps_the_limit_in_utf16_units() -> None:
 def test_truncate_counts_utf16_units_and_keeps_emoji_whole() -> None:
     assert limits.truncate("abc", 2) == "ab" and limits.truncate("abc", 3) == "abc"
     assert limits.truncate("a🎉b", 2) == "a" and limits.truncate("a🎉b", 3) == "a🎉"
+
+
+@pytest.mark.parametrize(
+    ("data", "parsed"),
+    [
+        ("ad:12:3:4", buttons.ArticlePress(buttons.ArticleAction.DIFF, 12, 3, 4)),
+        ("ah:12", buttons.ArticlePress(buttons.ArticleAction.HISTORY, 12)),
+        ("au:12", buttons.ArticlePress(buttons.ArticleAction.UNTRACK, 12)),
+        ("ad:12", None),  # a diff names its versions
+        ("ah:12:1", None),
+        ("au:-1", None),
+        ("ah:x", None),
+        ("zz:1", None),
+        ("ls:all:1", None),
+    ],
+)
+def test_button_data_is_read_back_or_refused(data: str, parsed: buttons.ArticlePress | None) -> None:
+    assert buttons.parse_article(data) == parsed
+
+
+def test_button_data_names_stable_ids_within_64_bytes() -> None:
+    huge = 2**63 - 1  # the largest id a BIGINT holds
+    for row in buttons.announcement_keyboard(huge, huge - 1, huge):
+        for _label, data in row:
+            assert len(data.encode()) <= buttons.MAX_DATA_BYTES
+    press = buttons.parse_article(buttons.announcement_keyboard(huge, 1, 2)[0][0][1])
+    assert press == buttons.ArticlePress(buttons.ArticleAction.DIFF, huge, 1, 2)
+    assert buttons.parse_list("ls:changed:3") == buttons.ListPress(buttons.ListFilter.CHANGED, 3)
+    assert buttons.parse_list("ls:bogus:3") is None and buttons.parse_list("ls:all:x") is None
+    assert (
+        buttons.parse_history("hs:7:2") == buttons.HistoryPress(7, 2)
+        and buttons.parse_history("hs:7") is None
+    )
+    assert buttons.list_keyboard(buttons.ListFilter.ALL, 1, 1) == []  # one page: no buttons
+    assert buttons.pager("ls:all", 2, 3) == [("◀", "ls:all:1"), ("▶", "ls:all:3")]
+
+
+def test_a_coalesced_message_keeps_its_buttons_and_its_diff_spans_both_edits() -> None:
+    earlier, latest = buttons.announcement_keyboard(5, 1, 2), buttons.announcement_keyboard(5, 2, 3)
+    assert buttons.coalesced_keyboard(earlier, latest) == buttons.announcement_keyboard(5, 1, 3)
+    assert buttons.coalesced_keyboard(None, latest) == latest  # the earlier one had none (before 0010)
+    assert buttons.coalesced_keyboard(earlier, None) == earlier
+    assert buttons.coalesced_keyboard(buttons.notice_keyboard(5), latest) == latest

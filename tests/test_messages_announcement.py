@@ -85,7 +85,7 @@ def test_headline_story_message() -> None:
     assert_telegram_html(message)
     lines = message.split("\n")
     assert lines[0] == (
-        '✏️ Headline changed, 1 paragraph edited — silent edit · <a href="https://www.theguardian.com/world/'
+        '✏️ Headline changed, 1 paragraph edited — unannounced edit · <a href="https://www.theguardian.com/world/'
         '2016/oct/11/putin?src=a&amp;x=&quot;q&quot;">theguardian.com</a>'
     )
     assert "<s>postpones</s>" in lines[1] and "<b>cancels</b>" in lines[1]
@@ -93,7 +93,7 @@ def test_headline_story_message() -> None:
     assert lines[2] == ""
     assert lines[3].startswith("¶1 edited: Vladimir Putin <s>will not visit Paris")
     assert "&quot;" not in lines[3] and '"hostile"' in lines[3]
-    assert lines[-1] == "v2 → v3 · 35 min after the last version · /diff 4"
+    assert lines[-1] == "v2 → v3 · 35 min after the last version · /diff_4"
 
 
 def test_headline_only_first_line() -> None:
@@ -101,7 +101,7 @@ def test_headline_only_first_line() -> None:
     new = Snapshot("Vladimir Putin cancels Paris visit amid Syria row", ("Body.",))
     message = render_announcement(diff_snapshots(old, new), CTX)
     first = re.sub(r"<[^>]+>", "", message.split("\n")[0])
-    assert first == "✏️ Headline changed — silent edit · theguardian.com"
+    assert first == "✏️ Headline changed — unannounced edit · theguardian.com"
 
 
 def test_paragraph_edit_shows_few_words_of_context() -> None:
@@ -117,7 +117,7 @@ def test_paragraph_edit_shows_few_words_of_context() -> None:
     # /diff shows more of the paragraph than the announcement
     fuller = render_diff([change], CTX)
     assert len(fuller) > len(message)
-    assert "/diff 4" not in fuller.split("\n")[-1]
+    assert "/diff_4" not in fuller.split("\n")[-1]
 
 
 def test_added_and_removed_paragraphs() -> None:
@@ -179,7 +179,7 @@ def test_length_limit_cuts_with_pointer_to_diff() -> None:
     message = render_announcement(changes, CTX, budget=MAX_LENGTH)
     assert_telegram_html(message)
     lines = message.split("\n")
-    assert re.fullmatch(r"and \d+ more paragraphs changed — /diff 4", lines[-2])
+    assert re.fullmatch(r"and \d+ more paragraphs changed — /diff_4", lines[-2])
     shown = sum(1 for x in lines if x.startswith("¶"))
     assert shown + int(lines[-2].split()[1]) == 300
     assert lines[-1].startswith("v2 → v3")
@@ -216,7 +216,7 @@ def test_plain_fallback_has_no_markup_and_same_limits() -> None:
     assert not re.search(r"</?(b|s|a|i|code)\b", plain)
     assert "[-postpones-] {+cancels+}" in plain
     assert plain.split("\n")[0].startswith(
-        "✏️ Headline changed, 1 paragraph edited — silent edit · theguardian"
+        "✏️ Headline changed, 1 paragraph edited — unannounced edit · theguardian"
     )
     assert CTX.url in plain
     many = [Change("added", None, i, "", "x" * 500) for i in range(100)]
@@ -241,7 +241,9 @@ def test_rewrite_is_a_digest_within_the_budget() -> None:
     assert_telegram_html(message)
     assert visible_len(full) > 2500 and visible_len(message) <= 1000
     lines = message.split("\n")
-    assert lines[0].startswith("✏️ Headline changed, a number changed, a quote removed — silent edit · <a ")
+    assert lines[0].startswith(
+        "✏️ Headline changed, a number changed, a quote removed — unannounced edit · <a "
+    )
     assert lines[1] == (
         "<s>Thousands of UK academics 'treated as second-class citizens'</s> "
         "<b>Universities rely on 'mass casualised labour' as strikes loom, report finds</b>"
@@ -269,8 +271,8 @@ def test_rewrite_is_a_digest_within_the_budget() -> None:
         excerpts[3] == "¶11 added: <b>…on fixed-term contracts in 2018-19, and that women and black and…</b>"
     )
     assert all(visible_len(x) <= 300 for x in excerpts)
-    assert lines[-2] == "and 1 more paragraph changed, 3 more changes not shown — /diff 4"
-    assert lines[-1] == "v2 → v3 · 35 min after the last version · /diff 4"
+    assert lines[-2] == "and 1 more paragraph changed, 3 more changes not shown — /diff_4"
+    assert lines[-1] == "v2 → v3 · 35 min after the last version · /diff_4"
     plain = render_plain(changes, ctx)
     assert len(plain) <= 1000 and summary in plain
 
@@ -282,13 +284,13 @@ def test_the_budget_is_kept_unless_the_headline_alone_takes_more(budget: int) ->
     assert_telegram_html(message)
     assert "<b>Universities rely on 'mass casualised labour' as strikes loom, report finds</b>" in message
     shown = sum(1 for x in message.split("\n") if x.startswith("¶"))
-    more = re.search(r"and (\d+) more paragraphs? changed(, \d+ more changes? not shown)? — /diff 4", message)
+    more = re.search(r"and (\d+) more paragraphs? changed(, \d+ more changes? not shown)? — /diff_4", message)
     assert shown + (int(more.group(1)) if more else 0) == len(changes) - 1
     if budget >= 500:
         assert visible_len(message) <= budget and shown >= 1
-    else:  # header, headline in full, summary and footer already take 392 characters (issue 14:
-        # 354 before the summary named the kind of rewrite)
-        assert visible_len(message) == 392 and shown == 0
+    else:  # header, headline in full, summary and footer already take 397 characters (issue 14:
+        # 354 before the summary named the kind of rewrite; "unannounced edit" is 5 more than "silent edit")
+        assert visible_len(message) == 397 and shown == 0
 
 
 def test_most_of_the_text_changed_reads_rewritten() -> None:
@@ -301,7 +303,7 @@ def test_most_of_the_text_changed_reads_rewritten() -> None:
     ctx = MessageContext(**{**CTX.__dict__, "paragraphs": 11})
     message = render_announcement(changes, ctx, budget=400)
     assert "\nRewritten: 9 of 11 paragraphs changed, 7 new\n" in message
-    assert message.split("\n")[0].startswith("✏️ Edited — silent edit · ")
+    assert message.split("\n")[0].startswith("✏️ Edited — unannounced edit · ")
     assert visible_len(message) <= 400
 
 
@@ -321,7 +323,7 @@ def test_most_significant_changes_are_chosen_and_read_in_order() -> None:
         "¶4 edited: …mayor will <b>not</b> sign it.",
         "¶6 edited: …town hall; <s>12</s> <b>19</b> people were…",
     ]
-    assert "\nand 3 more paragraphs changed — /diff 4\n" in message
+    assert "\nand 3 more paragraphs changed — /diff_4\n" in message
     assert visible_len(message) <= 300
 
 
@@ -477,11 +479,11 @@ def test_an_edit_inside_one_long_block_keeps_the_budget() -> None:
     # read at a glance, and two such digests still fit one coalesced update (Telegram keeps 100)
     assert count_entities(message) <= 40
     lines = message.split("\n")
-    assert lines[-1] == "v2 → v3 · 35 min after the last version · /diff 4"
+    assert lines[-1] == "v2 → v3 · 35 min after the last version · /diff_4"
     # excerpts around the changed words, the number change among them, with the pointer
     assert "<s>105</s> <b>950</b>" in message
     assert "<b>not</b>" in message or "<b>was not told</b>" in message
-    assert "— /diff 4" in message
+    assert "— /diff_4" in message
     assert "not shown" in message or "more changes" in message
     plain = render_plain([change], CTX)
     assert len(plain) <= 1000
@@ -532,4 +534,4 @@ def test_any_edit_inside_one_long_block_keeps_the_budget(edit: tuple[str, str], 
     assert_telegram_html(message)  # valid tags, at most 100 entities, no bare "&"
     # every user string escaped: once our own tags are gone no "<" or ">" is left
     assert not re.search(r"[<>]", _OUR_TAGS.sub("", message))
-    assert message.split("\n")[-1] == "v2 → v3 · 35 min after the last version · /diff 4"
+    assert message.split("\n")[-1] == "v2 → v3 · 35 min after the last version · /diff_4"

@@ -45,7 +45,7 @@ async def test_a_sent_link_is_tracked_with_one_tap(
         (method, params.get("message_id")) for method, params in telegram.requests
     ]  # the button is gone, so a second tap cannot come by accident
     listing = await telegram.ask(ALICE, "/list")
-    assert "\n1. " in listing.text and PUTIN_V1 in listing.text
+    assert "\n#1 " in listing.text and PUTIN_V1 in listing.text
 
 
 async def test_a_forwarded_post_with_a_hidden_link_is_tracked_with_one_tap(

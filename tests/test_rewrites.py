@@ -14,7 +14,9 @@ from bot.messages.limits import MAX_ENTITIES, count_entities, visible_len
 
 # What Redline reached on the set (88 of 137 marked changes) when the digest learned to choose
 # by what changed; the floor the issue asks for is 0.6. A change that lowers it must say why.
-REACHED = 88
+# 87 since the header says "— unannounced edit" (issue 15: "— silent edit" reads in Telegram as
+# "sent without sound"): 5 characters more leave one pair's 1000-character budget one change short.
+REACHED = 87
 
 
 def test_the_set_is_thirty_real_pairs_each_with_its_source_and_marks() -> None:

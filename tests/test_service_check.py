@@ -197,7 +197,7 @@ async def test_a_page_that_is_gone_ends_the_article_with_a_notice(c: Checking) -
         "🚫 Article #1 is gone · 127.0.0.1\n"
         f'<a href="{c.web.url("/news/a")}">{PUTIN_V1}</a>\n'
         "The page is gone (HTTP 404).\n"
-        "I've stopped checking it. /untrack 1 to remove it."
+        "I've stopped checking it. /untrack_1 removes it."
     )
 
 

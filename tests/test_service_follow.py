@@ -349,7 +349,7 @@ async def test_an_edit_names_the_follow_for_its_chat_only_and_every_chat_reads_t
     await Checker(s.store, s.pages, s.settings.monitor).check(article.article, later(12))
     alice, desk = (s.store.outbox.deliveries(chat)[0] for chat in (ALICE, DESK))
     assert alice.text.endswith("\n📡 via follow F1: World news") and "v1 → v2" in alice.text
-    assert "via follow" not in desk.text and "v1 → v2" in desk.text and "/diff 2" in desk.text
+    assert "via follow" not in desk.text and "v1 → v2" in desk.text and "/diff_2" in desk.text
 
 
 async def test_follow_all_also_tracks_what_the_source_lists_now(

@@ -51,7 +51,7 @@ async def test_plain_member_reads_but_cannot_change_the_group(
     assert settings.text == replies.admins_only("sensitivity")
 
     listing = await telegram.ask(DESK, "/list", user_id=MEMBER, username="intern")
-    assert listing.text.startswith("<b>Tracked articles</b>") and "\n1. " in listing.text
+    assert listing.text.startswith("<b>Tracked articles</b>") and "\n#1 " in listing.text
     assert "\n2. " not in listing.text  # the member's /track changed nothing
     history = await telegram.ask(DESK, "/history 1", user_id=MEMBER, username="intern")
     assert history.text.startswith("<b>History of #1</b>")
@@ -122,21 +122,28 @@ async def test_everyone_may_change_when_the_setting_is_off(
 
 
 @pytest.mark.parametrize(
-    ("chat_type", "chat_id", "sender_chat_id", "admins_only", "decided"),
+    ("chat_type", "chat_id", "sender_chat_id", "admins_only", "pressed", "decided"),
     [
-        ("private", 1001, None, True, True),
-        ("channel", -1005, -1005, True, True),
-        ("group", -2002, None, True, False),
-        ("supergroup", -1003, None, True, False),
-        ("supergroup", -1003, -1003, True, True),  # anonymous admin: the group itself
-        ("supergroup", -1003, -1009, True, False),  # posted as some other channel
-        ("group", -2002, None, False, True),
+        ("private", 1001, None, True, False, True),
+        ("private", 1001, None, True, True, True),
+        ("channel", -1005, -1005, True, False, True),
+        ("channel", -1005, None, True, True, False),  # any subscriber can press a button
+        ("channel", -1005, None, False, True, False),  # group_admins_only is about groups
+        ("group", -2002, None, True, False, False),
+        ("group", -2002, None, True, True, False),
+        ("supergroup", -1003, None, True, False, False),
+        ("supergroup", -1003, -1003, True, False, True),  # anonymous admin: the group itself
+        ("supergroup", -1003, -1009, True, False, False),  # posted as some other channel
+        ("group", -2002, None, False, False, True),
     ],
 )
 def test_who_is_decided_without_asking_telegram(
-    chat_type: str, chat_id: int, sender_chat_id: int | None, admins_only: bool, decided: bool
+    chat_type: str, chat_id: int, sender_chat_id: int | None, admins_only: bool, pressed: bool, decided: bool
 ) -> None:
-    assert decided_without_lookup(chat_type, chat_id, sender_chat_id, admins_only=admins_only) is decided
+    assert (
+        decided_without_lookup(chat_type, chat_id, sender_chat_id, admins_only=admins_only, pressed=pressed)
+        is decided
+    )
 
 
 async def test_admin_cache_expires_and_failures_are_not_kept() -> None:

@@ -69,6 +69,8 @@ async def test_strangers_get_one_polite_line_and_cost_nothing(
     assert outsider.text == REFUSAL
     after = len(telegram.sent)
     telegram.user_says(-7, "just chatting", user_id=STRANGER)  # not a command: no reply at all
+    telegram.user_says(-7, "/warn@modbot", user_id=STRANGER)  # nor a command for another bot
+    telegram.user_says(-7, "/ban 42", user_id=STRANGER)
     marker = await telegram.ask(OPERATOR, "/list")
     assert marker.chat_id == OPERATOR and [m.chat_id for m in telegram.sent[after:]] == [OPERATOR]
 

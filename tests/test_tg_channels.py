@@ -72,7 +72,9 @@ async def test_admin_tracks_for_a_channel_from_a_private_chat(
         "\nI'll post in <b>Press Watch</b> when the headline or a paragraph changes. /list shows what it tracks."
     )
     listing = transcript(telegram, lines, "/list", await telegram.ask(EDITOR, "/list"))
-    assert listing.text.startswith("📣 For <b>Press Watch</b>:\n<b>Tracked articles</b>\n1. ")
+    assert listing.text.startswith(
+        "📣 For <b>Press Watch</b>:\n<b>Tracked articles</b> · 1 · newest change first\n#1 "
+    )
 
     question = transcript(telegram, lines, "/sensitivity", await telegram.ask(EDITOR, "/sensitivity"))
     assert question.text.startswith("📣 For <b>Press Watch</b>:\nWhat should count as an edit")
@@ -83,11 +85,19 @@ async def test_admin_tracks_for_a_channel_from_a_private_chat(
     transcript(telegram, lines, "(taps Headline only)", saved)
     assert saved.text == "📣 For <b>Press Watch</b>:\n<b>Press Watch</b> now gets: <b>Headline only</b>."
 
+    menu = transcript(telegram, lines, "/settings", await telegram.ask(EDITOR, "/settings"))
+    assert menu.text.startswith("📣 For <b>Press Watch</b>:\n<b>Settings of this chat</b>")
+    telegram.press_button(EDITOR, menu.message_id, "set:quiet:1")
+    quiet = await telegram.wait_for(EDITOR, method="editMessageText", after=len(telegram.sent))
+    transcript(telegram, lines, "(taps Announce without sound)", quiet)
+    assert quiet.text.startswith("📣 For <b>Press Watch</b>:\n") and "🔕 without sound" in quiet.text
+
     store = Storage(make_engine(f"sqlite:///{bots.db_path}"))
     try:
         channel, private = store.chats.get(CHANNEL), store.chats.get(EDITOR)
         assert channel is not None and channel.type == "channel" and channel.sensitivity == "headline"
         assert private is not None and private.managing == CHANNEL and private.sensitivity != "headline"
+        assert channel.quiet and not private.quiet  # the settings are the channel's
         owners = {c.id: c.articles for c in store.chats.overview()}
         assert owners[EDITOR] == []  # nothing tracked in the private chat itself
         assert [(n, u) for n, _url, u in owners[CHANNEL]] == [(1, EDITOR)]  # the editor owns it
@@ -109,6 +119,7 @@ async def test_admin_tracks_for_a_channel_from_a_private_chat(
 
     articles.set_page("/p", putin_v2())
     announcement = await telegram.wait_for(CHANNEL, contains="<b>cancels</b>", timeout=30)
+    assert announcement.params.get("disable_notification") is True
     lines.append(f"channel: {announcement.plain_text}")
 
     untracked = transcript(telegram, lines, "/untrack 1", await telegram.ask(EDITOR, "/untrack 1"))

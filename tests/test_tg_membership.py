@@ -85,7 +85,7 @@ async def test_removed_or_blocked_then_back_gets_one_digest_and_the_next_edit(
     digest = await telegram.wait_for(chat_id, contains="Back in touch")
     assert digest.text == (
         "👋 Back in touch. While I could not post here, 1 tracked article changed:\n"
-        f"#1 <b>{PUTIN_V2}</b> — v1 → v3 · /diff 1 1 3"
+        f"#1 <b>{PUTIN_V2}</b> — v1 → v3 · /diff_1_1_3"
     )
     articles.set_page("/p", V4)
     edit = await telegram.wait_for(chat_id, contains="v3 → v4")
@@ -145,11 +145,11 @@ async def test_group_upgraded_into_a_supergroup_that_already_tracks(
         articles.set_page(path, putin_v2())
     await until(lambda: len([m for m in telegram.messages_to(SUPER) if "<b>cancels</b>" in m.text]) == 2)
     listing = await telegram.ask(SUPER, "/list")
-    lines = listing.text.splitlines()
-    assert [line[:2] for line in lines[1:]] == ["1.", "2."]
-    assert articles.url("/b") in lines[1] and articles.url("/a") in lines[2]
+    rows = {line.split(" ", 1)[0]: line for line in listing.text.splitlines()[1:-1]}  # newest change first
+    assert sorted(rows) == ["#1", "#2"]
+    assert articles.url("/b") in rows["#1"] and articles.url("/a") in rows["#2"]
     announced = sorted(
-        m.text.rsplit("/diff ", 1)[1] for m in telegram.messages_to(SUPER) if "<b>cancels</b>" in m.text
+        m.text.rsplit("/diff_", 1)[1] for m in telegram.messages_to(SUPER) if "<b>cancels</b>" in m.text
     )
     assert announced == ["1", "2"]
     migrated = [f for f in telegram.failures if "upgraded to a supergroup" in f[2]]
@@ -170,7 +170,7 @@ async def test_forum_topics(telegram: FakeTelegram, articles: ArticleServer, bot
         articles.set_page(path, putin_v2())
     await until(lambda: len([m for m in telegram.messages_to(FORUM) if "<b>cancels</b>" in m.text]) == 2)
     topics = {
-        m.text.rsplit("/diff ", 1)[1]: thread_of(m)
+        m.text.rsplit("/diff_", 1)[1]: thread_of(m)
         for m in telegram.messages_to(FORUM)
         if "cancels" in m.text
     }
@@ -213,6 +213,8 @@ async def test_a_burst_of_edits_updates_the_last_announcement_until_someone_repl
     articles.set_page("/p", V3)
     updated = await telegram.wait_for(GROUP, contains="v2 → v3")
     assert updated.method == "editMessageText" and updated.message_id == first.message_id
+    assert first.button_data == ["ad:1:1:2", "ah:1", "au:1"]
+    assert updated.button_data == ["ad:1:1:3", "ah:1", "au:1"]  # kept, its Full diff spans both edits
     assert (
         updated.text.index("v2 → v3") < updated.text.index("<i>Earlier:</i>") < updated.text.index("v1 → v2")
     )
@@ -230,10 +232,10 @@ def test_welcome_back_lists_each_article_once_with_its_gap() -> None:
     )
     assert html == (
         "👋 Back in touch. While I could not post here, 2 tracked articles changed:\n"
-        "#2 <b>Tom &amp; Jerry &lt;live&gt;</b> — v3 → v5 · /diff 2 3 5\n"
-        "#4 <b>Storm hits</b> — v1 → v2 · /diff 4 1 2"
+        "#2 <b>Tom &amp; Jerry &lt;live&gt;</b> — v3 → v5 · /diff_2_3_5\n"
+        "#4 <b>Storm hits</b> — v1 → v2 · /diff_4_1_2"
     )
-    assert plain.splitlines()[1] == "#2 Tom & Jerry <live> — v3 → v5 · /diff 2 3 5"
+    assert plain.splitlines()[1] == "#2 Tom & Jerry <live> — v3 → v5 · /diff_2_3_5"
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ at most 100 formatting entities (past the 100th Telegram silently drops the form
 long word diff would turn into an unreadable run of text). Both are enforced while the message
 is built: each paragraph block is rendered, coarsened (neighbouring changed words merged into
 one run) until it fits, and when nothing more fits the rest is summarised as
-"and N more paragraphs changed — /diff K". Markup is produced only as whole tags around
+"and N more paragraphs changed — /diff_K". Markup is produced only as whole tags around
 already-escaped text, so a cut can never fall inside a tag or an entity.
 
 An announcement also keeps a reader's budget (one phone screen, whatever the shape of the edit:
@@ -46,7 +46,7 @@ class MessageContext:
     old_version: int
     new_version: int
     elapsed: timedelta | None = None  # since the previous version
-    article_number: int | None = None  # the chat's /list number, for "/diff N"
+    article_number: int | None = None  # the chat's /list number, for "/diff_N" (tappable)
     note: str = ""  # leads the message: a revert, an A/B test, a withdrawal
     paragraphs: int | None = None  # paragraphs in the old version, for "9 of 11 changed"
 
@@ -490,11 +490,11 @@ def _render(
     """Every change that fits Telegram's limits; with a ``budget``, an edit whose full message
     would take more than ``budget`` visible characters (many paragraphs or one long one) becomes
     a digest: headline in full, a one-line summary of the kind of rewrite, the most significant
-    changed runs as excerpts in reading order, then what was left out and "/diff N"."""
+    changed runs as excerpts in reading order, then what was left out and "/diff_N"."""
     summary = summarize(list(changes))
     site = _cut(ctx.site or ctx.url, 80)
     sig = assess(changes)
-    how = f" — declared: “{sig.declared}”" if sig.declared else " — silent edit"
+    how = f" — declared: “{sig.declared}”" if sig.declared else " — unannounced edit"
 
     def header(parts: Sequence[str]) -> str:
         lead = ", ".join(parts)
@@ -505,12 +505,12 @@ def _render(
     if ctx.elapsed is not None:
         footer_bits.append(f"{format_elapsed(ctx.elapsed)} after the last version")
     if ctx.article_number is not None and pointer:
-        footer_bits.append(f"/diff {ctx.article_number}")
+        footer_bits.append(f"/diff_{ctx.article_number}")
     footer = " · ".join(footer_bits)
 
     def more_line(k: int) -> str:
         noun = "paragraph" if k == 1 else "paragraphs"
-        where = f"/diff {ctx.article_number}" if ctx.article_number is not None else "/diff"
+        where = f"/diff_{ctx.article_number}" if ctx.article_number is not None else "/diff"
         tail = f" — {where}" if pointer else " (too long for one message)"
         return f"and {k} more {noun} changed{tail}"
 
@@ -604,7 +604,7 @@ def _render(
     def more(paras: int, runs: int) -> str:
         if not runs:
             return more_line(paras)
-        where = f"/diff {ctx.article_number}" if ctx.article_number is not None else "/diff"
+        where = f"/diff_{ctx.article_number}" if ctx.article_number is not None else "/diff"
         tail = f" — {where}" if pointer else " (too long for one message)"
         bits = [f"{paras} more paragraph{'s' if paras != 1 else ''} changed"] if paras else []
         bits.append(f"{runs} more change{'s' if runs != 1 else ''} not shown")

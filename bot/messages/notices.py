@@ -61,7 +61,7 @@ def _notice(
 
 def article_gone(number: int, title: str, url: str, site: str, reason: str) -> tuple[str, str]:
     """The article went away for good (404, 410...): checks stop."""
-    tail = "I've stopped checking it. /untrack " + str(number) + " to remove it."
+    tail = f"I've stopped checking it. /untrack_{number} removes it."
     return _notice("🚫", f"Article #{number} is gone", title, url, site, reason, tail)
 
 

@@ -7,19 +7,19 @@ functions return, so every wording is tested without Telegram.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from html import escape
 
 from bot.core.sensitivity import Sensitivity
 from bot.core.states import ArticleState
 from bot.messages.limits import fits, truncate
 from bot.messages.records import ArticleRecord, AwayRecord, VersionRecord
-from bot.messages.time import ago, utc_stamp
+from bot.messages.time import ago
 
 COMMANDS: list[tuple[str, str, str]] = [
     ("track", "Track an article: /track https://example.com/news/story", "URL"),
     ("untrack", "Stop tracking: /untrack 2 (number from /list) or /untrack URL", "N|URL"),
-    ("list", "The articles this chat tracks", ""),
+    ("list", "The articles this chat tracks, newest change first; /list changed, /list failing", ""),
     ("history", "Every version seen of an article: /history 2", "N|URL"),
     ("diff", "Word-level diff: /diff 2 (last edit) or /diff 2 1 3 (versions 1 and 3)", "N [A B]"),
     ("export", "History as a file: /export 2 (every version, JSON), /export 2 csv (every change)", "N [csv]"),
@@ -28,8 +28,21 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("unfollow", "Stop a follow: /unfollow 2 (number under Follows in /list)", "N"),
     ("channel", "Manage a channel from this private chat: pick it, then /track, /list… act on it", "[off]"),
     ("feed", "This chat's feed of changes for a feed reader (/feed revoke: a new address)", "[revoke]"),
+    ("settings", "Quiet announcements and the time zone of this chat", ""),
     ("help", "What this bot does and how to use it", ""),
 ]
+PRIVATE_ONLY = frozenset({"channel"})
+"""Commands that work in a private chat only: no group's menu shows them."""
+READ_ONLY = frozenset({"list", "history", "diff", "export", "feed", "help"})
+"""Commands every group member may use (the rest change what the chat tracks or gets): what
+group members see in their command menu; admins see them all."""
+
+BOT_DESCRIPTION = (
+    "I tell you when a news article is edited after publication: send me a link and I'll "
+    "re-read the article, and post a word-level before/after whenever its headline or a "
+    "paragraph changes. Works in private chats, groups and channels."
+)
+BOT_SHORT_DESCRIPTION = "Tells you when a news article is edited after publication. Send me a link."
 
 USAGE = {
     "track": "Send the article's link after the command, like this:\n/track https://example.com/news/story",
@@ -41,15 +54,17 @@ USAGE = {
         "/export follows sends this chat's follows as OPML."
     ),
     "feed": "/feed shows this chat's feed address; /feed revoke replaces it (the old one stops working).",
+    "list": "/list shows every article, /list changed the edited ones, /list failing those I can't read.",
 }
 
 
 TOO_LONG = "That message is too long. Send one command with one link."
 RATE_LIMITED = "Too many commands — please wait a minute and try again."
 NOT_TRACKED = "This chat doesn't track that article. /list shows what it tracks."
+NO_LONGER_TRACKED = "This chat no longer tracks that article (or it was deleted). /list shows what it tracks."
+PAGE_SHOWN = "Page {page} of {pages}"
 UNKNOWN_CHOICE = "Unknown choice."
 SAVED = "Saved."
-FOLLOWS_CUT = "…more left out. /untrack or /unfollow what you no longer need."
 
 
 def no_such_number(number: int) -> str:
@@ -104,6 +119,14 @@ def offer_to_track(url: str) -> str:
 
 
 ADMINS_ONLY_BUTTON = "Only this group's admins can change its settings."
+ADMINS_ONLY_CHANNEL_BUTTON = "Only this channel's admins can use its buttons."
+
+
+def admins_only_button(chat_type: str) -> str:
+    """What a press from someone who may not is answered with (an alert only they see)."""
+    return ADMINS_ONLY_CHANNEL_BUTTON if chat_type == "channel" else ADMINS_ONLY_BUTTON
+
+
 ADMIN_LOOKUP_FAILED = "I couldn't check who this group's admins are. Please try again in a minute."
 
 
@@ -118,6 +141,9 @@ def help_text() -> str:
         "Track an article and I'll re-read it on a schedule; when its headline or a paragraph "
         "changes, I post a word-level before/after here: <s>old words</s> <b>new words</b>.",
         "",
+        "<b>Quickest:</b> send or forward me a link in a private chat and tap <i>Track this article</i>.",
+        "Under every edit: <i>Full diff</i>, <i>History</i> and <i>Stop tracking</i> buttons.",
+        "",
     ]
     lines += [f"/{name} — {escape(text)}" for name, text, _ in COMMANDS]
     lines += [
@@ -125,7 +151,7 @@ def help_text() -> str:
         "Reply /track to any message with a link to track it; reply /diff, /history or /untrack "
         "to one of my edit messages to act on that article.",
         "Works in private chats, groups and channels (add me as an admin in a channel). "
-        "In groups only admins can /track, /untrack and change /sensitivity.",
+        "In groups only admins can /track, /untrack and change /sensitivity and /settings.",
     ]
     return "\n".join(lines)
 
@@ -180,33 +206,103 @@ def untracked(number: int, article: ArticleRecord) -> str:
     return f"Stopped tracking #{number}: {_link(article)}"
 
 
-def list_text(rows: Sequence[tuple[int, ArticleRecord, int]], now: datetime) -> str:
-    if not rows:
-        return "This chat tracks no articles yet. Send /track URL to start."
-    lines = ["<b>Tracked articles</b>"]
-    for number, article, versions in rows:
-        changed = "no edits yet" if versions <= 1 else f"last changed {ago(article.last_changed_at, now)}"
-        state = STATE_LABEL.get(ArticleState(article.state), article.state)
-        lines.append(
-            f"{number}. {_link(article)} · {escape(article.site)} · {changed} · "
-            f"{versions} version{'s' if versions != 1 else ''} · {state}"
-        )
-    return fit(lines, "…and more. /untrack articles you no longer need.")
+LIST_PAGE_SIZE = 10
+"""Rows per /list page: with titles cut to TITLE_CHARS a page stays far inside Telegram's
+limits (measured with limits.fits in test_messages) and reads on one phone screen."""
+HISTORY_PAGE_SIZE = 15
+TITLE_CHARS = 120
+SUMMARY_CHARS = 120
+
+LIST_HEADS = {
+    "all": "Tracked articles",
+    "changed": "Edited articles",
+    "failing": "Articles I can't read",
+}
+LIST_EMPTY = {
+    "all": "This chat tracks no articles yet. Send /track URL to start.",
+    "changed": "None of this chat's articles has been edited yet. /list shows them all.",
+    "failing": "I can read every article this chat tracks. /list shows them all.",
+}
+LIST_FILTERS = "Only some: /list changed · /list failing"
 
 
-def history_text(
-    number: int, article: ArticleRecord, versions: Sequence[VersionRecord], page: str | None = None
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _short_link(article: ArticleRecord) -> str:
+    title = _cut(article.title or article.url, TITLE_CHARS)
+    return f'<a href="{escape(article.url, quote=True)}">{escape(title)}</a>'
+
+
+def list_page(
+    rows: Sequence[tuple[int, ArticleRecord, int]],
+    now: datetime,
+    *,
+    wanted: str = "all",
+    total: int,
+    page: int = 1,
+    pages: int = 1,
 ) -> str:
-    """Every version, one line each; with ``page`` (the article's history page) a link to it last."""
-    lines = [f"<b>History of #{number}</b>: {_link(article)}"]
-    for v in versions:
-        stamp = utc_stamp(v.created_at)
-        lines.append(f"v{v.number} · {stamp} · {escape(v.summary)}")
+    """One page of /list (newest change first); ◀ ▶ buttons turn the pages."""
+    if not rows:
+        return LIST_EMPTY[wanted]
+    where = f" · page {page} of {pages}" if pages > 1 else ""
+    lines = [f"<b>{LIST_HEADS[wanted]}</b> · {total} · newest change first{where}"]
+    for number, article, versions in rows:
+        changed = (
+            "no edits yet" if versions <= 1 else f"v{versions}, changed {ago(article.last_changed_at, now)}"
+        )
+        state = (
+            "" if article.state == ArticleState.ACTIVE else f" · {STATE_LABEL[ArticleState(article.state)]}"
+        )
+        lines.append(
+            f"#{number} {_short_link(article)} · {escape(_cut(article.site, 60))} · {changed}{state}"
+        )
+    lines.append("/history_N shows an article's versions." if wanted != "all" else LIST_FILTERS)
+    return "\n".join(lines)
+
+
+def history_page(
+    number: int,
+    article: ArticleRecord,
+    versions: Sequence[VersionRecord],
+    *,
+    page: int = 1,
+    tz: tzinfo = UTC,
+    size: int = HISTORY_PAGE_SIZE,
+    link: str | None = None,
+) -> str:
+    """One page of /history, newest version first; each edit's line ends with the command
+    that shows it (tappable: the arguments are part of the command); with ``link`` (the
+    article's history page on the web) a line leading there last."""
+    pages = page_count(len(versions), size)
+    page = min(max(page, 1), pages)
+    newest = sorted(versions, key=lambda v: v.number, reverse=True)
+    shown = newest[(page - 1) * size : page * size]
+    where = f" · page {page} of {pages}, newest first" if pages > 1 else ""
+    lines = [f"<b>History of #{number}</b>: {_short_link(article)}{where}"]
+    for v in shown:
+        line = f"v{v.number} · {stamp(v.created_at, tz)} · {escape(_cut(v.summary, SUMMARY_CHARS))}"
+        if v.number > 1:
+            line += f" · /diff_{number}_{v.number - 1}_{v.number}"
+        lines.append(line)
     if len(versions) > 1:
         lines.append(f"/diff {number} A B compares any two versions.")
-    if page is not None:
-        lines.append(page_link(page))
-    return fit(lines, f"…older versions left out. /diff {number} A B shows any two.", keep_head=1)
+    if link is not None:
+        lines.append(page_link(link))
+    return "\n".join(lines)
+
+
+def page_count(total: int, size: int) -> int:
+    return max(1, -(-total // size))
+
+
+def stamp(moment: datetime, tz: tzinfo) -> str:
+    """A moment in the chat's time zone, named by its abbreviation ("UTC", "CET")."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    local = aware.astimezone(tz)
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname() or 'UTC'}"
 
 
 def fit(lines: list[str], more: str, keep_head: int = 1) -> str:
@@ -228,7 +324,7 @@ def welcome_back(changes: Sequence[AwayRecord]) -> tuple[str, str]:
         f"👋 Back in touch. While I could not post here, {len(changes)} tracked "
         f"article{'s' if many else ''} changed:"
     )
-    rows = [(c, f"v{c.old} → v{c.new} · /diff {c.number} {c.old} {c.new}") for c in changes]
+    rows = [(c, f"v{c.old} → v{c.new} · /diff_{c.number}_{c.old}_{c.new}") for c in changes]
     html = [escape(head)] + [f"#{c.number} <b>{escape(c.title)}</b> — {tail}" for c, tail in rows]
     plain = [head] + [f"#{c.number} {c.title} — {tail}" for c, tail in rows]
     return fit(html, "…"), truncate("\n".join(plain))
@@ -267,3 +363,45 @@ def feed_revoked(url: str) -> str:
         "🔒 The old feed address and the old page links no longer work. The new feed:\n"
         f'<a href="{escape(url, quote=True)}">{escape(url)}</a>'
     )
+
+
+ZONES = ("UTC", "Europe/London", "Europe/Berlin", "Europe/Moscow", "America/New_York", "Asia/Kolkata")
+"""The time zones /settings offers as buttons; /timezone takes any IANA name."""
+
+
+def settings_text(quiet: bool, timezone: str) -> str:
+    sound = "🔕 without sound" if quiet else "🔔 with sound"
+    return (
+        "<b>Settings of this chat</b>\n"
+        f"Announcements arrive {sound}.\n"
+        f"Times in /history are shown in {escape(timezone)}.\n"
+        "Tap to change. Any other time zone: /timezone Europe/Paris"
+    )
+
+
+def quiet_button(quiet: bool) -> str:
+    return "🔔 Announce with sound" if quiet else "🔕 Announce without sound"
+
+
+def zone_button(zone: str, current: str) -> str:
+    label = zone.rsplit("/", 1)[-1].replace("_", " ")
+    return ("✅ " if zone == current else "") + label
+
+
+def timezone_saved(timezone: str) -> str:
+    return f"Times in /history are now shown in {escape(timezone)}."
+
+
+def unknown_timezone(name: str) -> str:
+    return (
+        f"I don't know the time zone “{escape(name[:60])}”. Use a name like Europe/Berlin or "
+        "America/New_York (the IANA list), or UTC."
+    )
+
+
+def timezone_usage(current: str) -> str:
+    return f"Times here are shown in {escape(current)}. Change it: /timezone Europe/Berlin"
+
+
+def quiet_saved(quiet: bool) -> str:
+    return "Announcements now arrive without sound." if quiet else "Announcements now arrive with sound."

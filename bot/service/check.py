@@ -25,6 +25,7 @@ from bot.core.policy import Intervals, Outcome, next_check
 from bot.messages import follows as follow_wording
 from bot.messages import notices
 from bot.messages.announcement import DEFAULT_BUDGET, MessageContext, render_announcement, render_plain
+from bot.messages.buttons import announcement_keyboard, notice_keyboard
 from bot.messages.replies import with_page_link
 from bot.net.fetch import FetchError, HTTPStatusError
 from bot.service.history import PageLinks
@@ -241,6 +242,7 @@ class Checker:
             )
             return render_announcement(shown, ctx, self.budget), render_plain(shown, ctx, self.budget)
 
+        keyboard = announcement_keyboard(aid, last.number, number)
         deliveries = []
         audience = await asyncio.to_thread(self.store.articles.audience, aid)
         brought = [sub.follow_id for sub, _chat in audience if sub.follow_id is not None]
@@ -256,7 +258,9 @@ class Checker:
                     follow_number, source = follows[sub.follow_id]  # (``number`` is the version's)
                     text = f"{text}\n{follow_wording.brought_by(follow_number, source)}"
                     plain = f"{plain}\n{follow_wording.brought_by_plain(follow_number, source)}"
-                deliveries.append(NewDelivery(chat.id, DeliveryKind.EDIT, text=text, plain=plain))
+                deliveries.append(
+                    NewDelivery(chat.id, DeliveryKind.EDIT, text=text, plain=plain, buttons=keyboard)
+                )
         interval = self.intervals.faster(article.interval)
         fields: dict[str, object] = {
             "title": new.title,
@@ -344,4 +348,7 @@ class Checker:
 def _notice(chat_id: int, kind: DeliveryKind, article: Article, number: int, reason: str) -> NewDelivery:
     worded = notices.article_gone if kind == DeliveryKind.GONE else notices.article_failing
     text, plain = worded(number, article.title, article.url, article.site, reason)
-    return NewDelivery(chat_id=chat_id, kind=kind, text=text, plain=plain)
+    assert article.id is not None
+    return NewDelivery(
+        chat_id=chat_id, kind=kind, text=text, plain=plain, buttons=notice_keyboard(article.id)
+    )

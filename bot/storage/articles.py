@@ -41,6 +41,17 @@ class Tracked:
 
 
 @dataclass(frozen=True)
+class ListPage:
+    """One page of a chat's /list: its rows, how many articles match in all, and which page
+    it is (a page past the end is the last one: articles may be untracked between two taps)."""
+
+    rows: list[Tracked]
+    total: int
+    page: int
+    pages: int
+
+
+@dataclass(frozen=True)
 class TrackResult:
     number: int
     article: Article
@@ -240,6 +251,56 @@ class Articles:
             ).all()
             return [Tracked(number, article, n, follow) for number, article, n, follow in rows]
 
+    def list_page(self, chat_id: int, wanted: str, page: int, size: int) -> ListPage:
+        """Page ``page`` (from 1) of the chat's articles, newest change first; ``wanted`` is a
+        ListFilter value: every article, those edited at least once, or those that fail."""
+        with read_session(self.engine) as s:
+            counts = (
+                select(Version.article_id, func.count().label("n"))
+                .group_by(col(Version.article_id))
+                .subquery()
+            )
+            where = [Subscription.chat_id == chat_id]
+            if wanted == "all":  # followed articles are counted under their follow instead
+                where.append(col(Subscription.follow_id).is_(None))
+            if wanted == "changed":
+                where.append(counts.c.n > 1)
+            elif wanted == "failing":
+                where.append(col(Article.state).in_([ArticleState.FAILING, ArticleState.GONE]))
+            base = (
+                select(Subscription.number, Article, counts.c.n)
+                .join(Article, col(Article.id) == Subscription.article_id)
+                .join(counts, counts.c.article_id == Article.id)
+                .where(*where)
+            )
+            total = s.exec(select(func.count()).select_from(base.subquery())).one()
+            pages = max(1, -(-total // size))
+            page = min(max(page, 1), pages)
+            rows = s.exec(
+                base.order_by(
+                    col(Article.last_changed_at).desc().nulls_last(), col(Subscription.number).desc()
+                )
+                .offset((page - 1) * size)
+                .limit(size)
+            ).all()
+            return ListPage([Tracked(n, article, v) for n, article, v in rows], total, page, pages)
+
+    def subscribed(self, chat_id: int, article_id: int) -> Tracked | None:
+        """The chat's view of an article a button names (None: not, or no longer, tracked)."""
+        with read_session(self.engine) as s:
+            row = s.exec(
+                select(Subscription.number, Article)
+                .join(Article, col(Article.id) == Subscription.article_id)
+                .where(Subscription.chat_id == chat_id)
+                .where(Subscription.article_id == article_id)
+            ).first()
+            if row is None:
+                return None
+            versions = s.exec(
+                select(func.count()).select_from(Version).where(Version.article_id == article_id)
+            ).one()
+            return Tracked(row[0], row[1], versions)
+
     def lookup(
         self, chat_id: int, *, number: int | None = None, url_key: str | None = None
     ) -> Tracked | None:
@@ -324,4 +385,4 @@ class Articles:
             return version
 
 
-__all__ = ["Articles", "FollowedBy", "PageMeta", "TrackResult", "Tracked", "drop_subscription"]
+__all__ = ["Articles", "FollowedBy", "ListPage", "PageMeta", "TrackResult", "Tracked", "drop_subscription"]

@@ -78,8 +78,9 @@ def subscription(chat_id: int, article_id: int) -> SelectOfScalar[Subscription]:
 
 
 def _renumber(text: str, old: int, new: int) -> str:
-    """Point a rendered message's ``/diff N`` commands at the article's new number."""
-    return re.sub(rf"/diff {old}(?!\d)", f"/diff {new}", text)
+    """Point a rendered message's ``/diff N``, ``/diff_N`` and ``/untrack_N`` commands at the
+    article's new number."""
+    return re.sub(rf"(/diff[ _]|/untrack_|/history_){old}(?!\d)", rf"\g<1>{new}", text)
 
 
 class Chats:
@@ -126,6 +127,19 @@ class Chats:
                 ChatOverview(c.id, c.type, c.title, c.paused, c.managing, tracked.get(c.id, []))
                 for c in chats
             ]
+
+    def set_quiet(self, chat_id: int, quiet: bool) -> None:
+        with session_scope(self.engine) as s:
+            chat = s.get(Chat, chat_id) or Chat(id=chat_id)
+            chat.quiet = quiet
+            s.add(chat)
+
+    def set_timezone(self, chat_id: int, timezone: str) -> None:
+        """``timezone``: an IANA name the caller has checked ("Europe/Berlin")."""
+        with session_scope(self.engine) as s:
+            chat = s.get(Chat, chat_id) or Chat(id=chat_id)
+            chat.timezone = timezone
+            s.add(chat)
 
     def get(self, chat_id: int) -> Chat | None:
         with read_session(self.engine) as s:
@@ -256,6 +270,8 @@ class Chats:
                     type="supergroup",
                     title=old.title if old else "",
                     sensitivity=old.sensitivity if old else DEFAULT_SENSITIVITY,
+                    quiet=old.quiet if old else False,
+                    timezone=old.timezone if old else "UTC",
                     paused=old.paused if old else False,
                     paused_at=old.paused_at if old else None,
                 )

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Index, String, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from bot.core.sensitivity import DEFAULT_SENSITIVITY
@@ -62,6 +62,10 @@ class Chat(SQLModel, table=True):
     # The secret in the chat's web addresses (history pages, its Atom feed); /feed revoke
     # replaces it, and every address with the old one answers 404 from then on.
     web_token: str | None = Field(default_factory=new_web_token, unique=True, index=True)
+    # /settings: announcements without sound (Telegram's disable_notification), and the IANA
+    # time zone /history shows times in.
+    quiet: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
+    timezone: str = Field(default="UTC", sa_column=Column(String, nullable=False, server_default="UTC"))
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -198,6 +202,8 @@ class Delivery(SQLModel, table=True):
     kind: str = DeliveryKind.EDIT
     text: str = ""  # rendered Telegram HTML, fixed when the version is stored
     plain: str = ""  # the same without markup, sent if Telegram rejects the HTML
+    # The inline buttons under it (bot.messages.buttons: rows of [label, callback data]).
+    buttons: list[list[list[str]]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     status: str = Field(default=DeliveryStatus.PENDING, index=True)
     attempts: int = 0
     not_before: datetime = Field(default_factory=utcnow)

@@ -26,6 +26,7 @@ class NewDelivery:
     kind: str
     text: str
     plain: str
+    buttons: list[list[tuple[str, str]]] | None = None  # bot.messages.buttons.Keyboard
 
 
 def add_deliveries(
@@ -45,6 +46,7 @@ def add_deliveries(
                 kind=d.kind,
                 text=d.text,
                 plain=d.plain,
+                buttons=[[list(b) for b in row] for row in d.buttons] if d.buttons else None,
                 created_at=now,
                 not_before=now,
             )
@@ -151,8 +153,10 @@ class Outbox:
         chat_id: int | None = None,
         message_id: int | None = None,
         text: str | None = None,
+        buttons: list[list[tuple[str, str]]] | None = None,
     ) -> None:
-        """Record how a claimed row ended (``text``: what an updated message now shows)."""
+        """Record how a claimed row ended (``text`` and ``buttons``: what an updated message
+        now shows)."""
         with session_scope(self.engine) as s:
             d = s.get(Delivery, delivery_id)
             if d is None:
@@ -170,6 +174,8 @@ class Outbox:
                 d.message_id = message_id
             if text is not None:
                 d.text = text
+            if buttons is not None:
+                d.buttons = [[list(b) for b in row] for row in buttons]
             s.add(d)
             if message_id is not None:
                 s.flush()

@@ -33,15 +33,19 @@ class AdminLookupFailed(Exception):
 
 
 def decided_without_lookup(
-    chat_type: str, chat_id: int, sender_chat_id: int | None, *, admins_only: bool
+    chat_type: str, chat_id: int, sender_chat_id: int | None, *, admins_only: bool, pressed: bool = False
 ) -> bool:
     """True when the change is allowed without asking Telegram; False means: only if the user
     is an administrator.
 
     Private chats belong to their user and a channel's posts come from its admins by
-    definition. An anonymous administrator writes as the group itself (``sender_chat`` is the
-    group), which only administrators can do.
+    definition, but any subscriber of a channel can press a button under its posts
+    (``pressed``): that press counts only from an administrator, whatever ``admins_only``
+    says of groups. An anonymous administrator writes as the group itself (``sender_chat`` is
+    the group), which only administrators can do.
     """
+    if chat_type == ChatType.CHANNEL:
+        return not pressed
     if not admins_only or chat_type not in (ChatType.GROUP, ChatType.SUPERGROUP):
         return True
     return sender_chat_id == chat_id
@@ -80,6 +84,15 @@ class ChangeGuard:
         self.admins_only = admins_only  # telegram.group_admins_only
         self.admins = admins or AdminCache()
 
+    async def may_press(self, update: Update, context: ContextTypes.DEFAULT_TYPE, command: str) -> bool:
+        """A reading button (a page turned, a diff posted) acts for everyone who sees the chat:
+        open to all in private chats and groups, an admin's call in a channel, where any
+        subscriber can press it."""
+        chat = update.effective_chat
+        if chat is not None and chat.type != ChatType.CHANNEL:
+            return True
+        return await self.may_change(update, context, command)
+
     async def may_change(self, update: Update, context: ContextTypes.DEFAULT_TYPE, command: str) -> bool:
         """For a button press the presser decides, never the message the button sits under."""
         chat, user, query = update.effective_chat, update.effective_user, update.callback_query
@@ -87,7 +100,8 @@ class ChangeGuard:
             return False
         message = None if query is not None else update.effective_message
         sender = message.sender_chat.id if message is not None and message.sender_chat else None
-        if decided_without_lookup(chat.type, chat.id, sender, admins_only=self.admins_only):
+        pressed = query is not None
+        if decided_without_lookup(chat.type, chat.id, sender, admins_only=self.admins_only, pressed=pressed):
             return True
 
         async def admin_ids(chat_id: int) -> list[int]:
@@ -102,7 +116,7 @@ class ChangeGuard:
             if allowed:
                 return True
             log.info("change_refused chat=%s user=%s command=%s", chat.id, user and user.id, command)
-            denial = replies.ADMINS_ONLY_BUTTON if query is not None else replies.admins_only(command)
+            denial = replies.admins_only_button(chat.type) if pressed else replies.admins_only(command)
         if query is not None:
             await query.answer(denial, show_alert=True)
         else:

@@ -9,6 +9,7 @@ Both lists empty: everyone is welcome.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from telegram import Update
 from telegram.constants import ChatType
@@ -30,10 +31,20 @@ def admitted(
     )
 
 
+Addressed = Callable[[str, str, str], bool]  # (text, chat type, bot username): a command for us?
+
+
 class Allowlist:
-    def __init__(self, allowed_users: tuple[int, ...], allowed_chats: tuple[int, ...]) -> None:
+    def __init__(
+        self,
+        allowed_users: tuple[int, ...],
+        allowed_chats: tuple[int, ...],
+        addressed: Addressed = lambda text, _chat_type, _bot: text.startswith("/"),
+    ) -> None:
         self.users = frozenset(allowed_users)
         self.chats = frozenset(allowed_chats)
+        # In a group, another bot's command (/warn@modbot, /ban) is not somebody asking us.
+        self.addressed = addressed
 
     def register(self, app: Application) -> None:  # type: ignore[type-arg]
         """After the chat bookkeeping (groups -4, -3), before every command (-1 and up)."""
@@ -52,7 +63,8 @@ class Allowlist:
         if query is not None:
             await query.answer(NOT_ALLOWED, show_alert=True)
         elif message is not None and (
-            (chat is not None and chat.type == ChatType.PRIVATE) or (message.text or "").startswith("/")
+            (chat is not None and chat.type == ChatType.PRIVATE)
+            or (chat is not None and self.addressed(message.text or "", chat.type, context.bot.username))
         ):
             await message.reply_text(NOT_ALLOWED)
         raise ApplicationHandlerStop

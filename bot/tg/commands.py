@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC
 
-from telegram import BotCommand, Update
+from telegram import Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -22,6 +23,16 @@ from telegram.ext import (
 
 from bot.config import Settings
 from bot.messages import replies
+from bot.messages.buttons import (
+    HISTORY_DATA,
+    LIST_DATA,
+    Keyboard,
+    ListFilter,
+    history_keyboard,
+    list_keyboard,
+    parse_history,
+    parse_list,
+)
 from bot.messages.export import FORMATS, export, export_filename
 from bot.messages.fulldiff import DiffDocument, answer_diff
 from bot.net.urls import URLError, canonical_url, parse_user_url, url_key
@@ -35,8 +46,11 @@ from bot.tg.access import ChangeGuard
 from bot.tg.channels import ChannelDesk, Target
 from bot.tg.feeds import FeedHandlers
 from bot.tg.follows import FollowHandlers
-from bot.tg.gate import Gate
+from bot.tg.gate import TAPPABLE, Gate, tapped_command
+from bot.tg.keyboards import markup, turn_page
+from bot.tg.presses import ArticleButtons
 from bot.tg.sensitivity import SENSITIVITY_DATA, SensitivityHandlers
+from bot.tg.settings import SettingsHandlers, zone
 from bot.tg.tracking import TRACK_DATA, TrackHandlers
 from bot.tg.updates import article_arg, register_chat, reply
 
@@ -64,11 +78,12 @@ class Commands:
         self.sensitivities = SensitivityHandlers(store, self.guard, self.desk)
         self.follows = FollowHandlers(store, follower, self.guard, self.desk)
         self.feeds = FeedHandlers(store, links, self.guard, self.desk, on_chat_changed)
+        self.settings_menu = SettingsHandlers(store, self.guard, self.desk)
+        self.presses = ArticleButtons(store, self.guard, self.send_diff, self.send_history)
 
     def register(self, app: Application) -> None:  # type: ignore[type-arg]
         chats = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
-        app.add_handler(MessageHandler(filters.COMMAND & chats, self.gate), group=-1)
-        for name, handler in [
+        handlers = [
             ("start", self.help),
             ("help", self.help),
             ("track", self.tracking.track),
@@ -77,13 +92,22 @@ class Commands:
             ("history", self.history),
             ("diff", self.diff),
             ("sensitivity", self.sensitivities.sensitivity),
+            ("settings", self.settings_menu.settings),
+            ("timezone", self.settings_menu.timezone),
             ("export", self.export),
             ("channel", self.desk.channel),
             ("follow", self.follows.follow),
             ("unfollow", self.follows.unfollow),
             ("feed", self.feeds.feed),
-        ]:
+        ]
+        tappable = {"diff": self.diff, "history": self.history, "untrack": self.untrack}
+        self.gate.known = frozenset(name for name, _ in handlers)
+        self.gate.tappable = frozenset(tappable)
+        app.add_handler(MessageHandler(filters.COMMAND & chats, self.gate), group=-1)
+        for name, handler in handlers:
             app.add_handler(CommandHandler(name, handler, filters=chats))
+        # "/diff_1_2_3": a command a tap sends whole, its arguments joined by "_".
+        app.add_handler(MessageHandler(filters.Regex(TAPPABLE) & chats, self._tapped(tappable)))
         app.add_handler(MessageHandler(filters.StatusUpdate.CHAT_SHARED, self.desk.chosen))
         opml = filters.Document.FileExtension("opml") | filters.Document.MimeType("text/x-opml")
         app.add_handler(MessageHandler(opml & chats, self.follows.opml))
@@ -91,6 +115,10 @@ class Commands:
             CallbackQueryHandler(self.sensitivities.sensitivity_chosen, pattern=rf"^{SENSITIVITY_DATA}")
         )
         app.add_handler(CallbackQueryHandler(self.tracking.track_chosen, pattern=rf"^{TRACK_DATA}$"))
+        app.add_handler(CallbackQueryHandler(self.list_turned, pattern=rf"^{LIST_DATA}:"))
+        app.add_handler(CallbackQueryHandler(self.history_turned, pattern=rf"^{HISTORY_DATA}:"))
+        self.presses.register(app)
+        self.settings_menu.register(app)
         app.add_handler(MessageHandler(filters.COMMAND & chats, self.unknown))
         app.add_handler(
             MessageHandler(
@@ -99,9 +127,19 @@ class Commands:
             )
         )
 
-    @staticmethod
-    def bot_commands() -> list[BotCommand]:
-        return [BotCommand(name, text[:256]) for name, text, _ in replies.COMMANDS]
+    def _tapped(
+        self, handlers: dict[str, Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]]
+    ) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]:
+        async def tapped(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            message = update.effective_message
+            parsed = tapped_command(message.text or "" if message else "")
+            if parsed is None:
+                return
+            name, args = parsed
+            context.args = args
+            await handlers[name](update, context)
+
+        return tapped
 
     async def _article_ref(
         self, update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str], command: str
@@ -151,33 +189,93 @@ class Commands:
         await reply(update, target.say(replies.untracked(row.number, row.article)))
 
     async def list(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        args = context.args or []
+        try:
+            wanted = ListFilter(args[0].lower()) if args else ListFilter.ALL
+        except ValueError:
+            await reply(update, replies.USAGE["list"])
+            return
         target = await self.desk.target(update, context)
         if target is None:
             return
+        text, keyboard = await self._list_page(target, wanted, 1)
+        await reply(update, text, reply_markup=markup(keyboard))
+
+    async def _list_page(self, target: Target, wanted: ListFilter, page: int) -> tuple[str, Keyboard]:
+        found = await asyncio.to_thread(
+            self.store.articles.list_page, target.chat_id, wanted, page, replies.LIST_PAGE_SIZE
+        )
         now = utcnow()
-        rows = await asyncio.to_thread(self.store.articles.tracked, target.chat_id)
-        singles = [(r.number, r.article, r.versions) for r in rows if r.follow_id is None]
-        follows = await self.follows.list_block(target.chat_id, now)
-        text = replies.list_text(singles, now) if singles or not follows else ""
-        text = replies.fit([*([text] if text else []), *follows], replies.FOLLOWS_CUT, keep_head=1)
-        await reply(update, target.say(text))
+        rows = [(r.number, r.article, r.versions) for r in found.rows]
+        text = replies.list_page(
+            rows, now, wanted=wanted, total=found.total, page=found.page, pages=found.pages
+        )
+        if wanted == ListFilter.ALL:  # follows in a block of their own, above the articles
+            follows = await self.follows.list_block(target.chat_id, now)
+            if follows:
+                text = "\n".join(follows) + (f"\n\n{text}" if rows else "")
+        return target.say(text), list_keyboard(wanted, found.page, found.pages)
+
+    async def list_turned(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """◀ ▶ under /list: the same message shows the page asked for (of the channel the
+        private chat manages, if it does: asked again, the user may have lost it)."""
+        query, chat = update.callback_query, update.effective_chat
+        press = parse_list(query.data or "") if query is not None else None
+        if query is None or chat is None or press is None:
+            return
+        if not await self.guard.may_press(update, context, "list"):
+            return
+        target = await self.desk.target(update, context)
+        if target is None:
+            return
+        text, keyboard = await self._list_page(target, press.filter, press.page)
+        await turn_page(query, text, keyboard)
 
     async def history(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         found = await self._article_ref(update, context, context.args or [], "history")
-        if found is None:
-            return
-        target, row = found
+        if found is not None:
+            await self.send_history(update, *found)
+
+    async def _history_page(self, target: Target, row: Tracked, page: int) -> tuple[str, Keyboard]:
         assert row.article.id is not None
         versions = await asyncio.to_thread(self.store.articles.versions, row.article.id)
-        page = await asyncio.to_thread(self.links.article, target.chat_id, row.article.id)
-        await reply(update, target.say(replies.history_text(row.number, row.article, versions, page)))
+        link = await asyncio.to_thread(self.links.article, target.chat_id, row.article.id)
+        chat = await asyncio.to_thread(self.store.chats.get, target.chat_id)
+        tz = zone(chat.timezone if chat else "UTC") or UTC
+        text = replies.history_page(row.number, row.article, versions, page=page, tz=tz, link=link)
+        pages = replies.page_count(len(versions), replies.HISTORY_PAGE_SIZE)
+        return target.say(text), history_keyboard(row.article.id, min(max(page, 1), pages), pages)
+
+    async def send_history(self, update: Update, target: Target, row: Tracked) -> None:
+        """/history, /history_N and the History button: page 1, newest version first."""
+        text, keyboard = await self._history_page(target, row, 1)
+        await reply(update, text, reply_markup=markup(keyboard))
+
+    async def history_turned(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query, chat = update.callback_query, update.effective_chat
+        press = parse_history(query.data or "") if query is not None else None
+        if query is None or chat is None or press is None:
+            return
+        if not await self.guard.may_press(update, context, "history"):
+            return
+        target = await self.desk.target(update, context)
+        if target is None:
+            return
+        row = await asyncio.to_thread(self.store.articles.subscribed, target.chat_id, press.article_id)
+        if row is None:
+            await query.answer(replies.NO_LONGER_TRACKED, show_alert=True)
+            return
+        text, keyboard = await self._history_page(target, row, press.page)
+        await turn_page(query, text, keyboard)
 
     async def diff(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         args = context.args or []
         found = await self._article_ref(update, context, args, "diff")
-        if found is None:
-            return
-        _target, row = found
+        if found is not None:
+            await self.send_diff(update, found[1], args)
+
+    async def send_diff(self, update: Update, row: Tracked, args: Sequence[str]) -> None:
+        """/diff, /diff_N_A_B and the Full diff button: the same answer."""
         assert row.article.id is not None
         versions = await asyncio.to_thread(self.store.articles.versions, row.article.id)
         answer = await asyncio.to_thread(answer_diff, row.number, row.article, versions, args)
@@ -217,6 +315,7 @@ class Commands:
         )
 
     async def unknown(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Only in private chats (the gate leaves other bots' commands in groups alone)."""
         message = update.effective_message
         text = (message.text or "") if message else ""
         command = text.split()[0].split("@")[0] if text.split() else "/"

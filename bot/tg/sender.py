@@ -39,11 +39,13 @@ from telegram.error import (
     TimedOut,
 )
 
+from bot.messages.buttons import Keyboard, coalesced_keyboard
 from bot.messages.limits import fits
 from bot.messages.notices import EARLIER, EARLIER_PLAIN
 from bot.ops.logs import redact
 from bot.storage.models import Chat, Delivery, DeliveryKind, DeliveryStatus, utcnow
 from bot.storage.store import Storage
+from bot.tg.keyboards import markup
 
 log = logging.getLogger("redline.deliver")
 
@@ -97,6 +99,11 @@ def coalesces(
         return False
     sent_at = previous.sent_at if previous.sent_at.tzinfo else previous.sent_at.replace(tzinfo=now.tzinfo)
     return now - sent_at <= window and chat.last_message_id == previous.message_id
+
+
+def _keyboard(stored: list[list[list[str]]] | None) -> Keyboard | None:
+    """A row's stored buttons (JSON lists) as a keyboard."""
+    return [[(label, data) for label, data in row] for row in stored] if stored else None
 
 
 def _seconds(value: int | float | timedelta) -> float:
@@ -255,20 +262,23 @@ class Sender:
             previous = await asyncio.to_thread(self.store.outbox.last_announcement, chat_id, d.article_id)
         chat = await asyncio.to_thread(self.store.chats.get, chat_id)
         update = coalesces(previous, chat, d.kind, utcnow(), self.coalesce)
+        quiet = chat is not None and chat.quiet
         for _hop in range(6):
             text = d.text if html else (d.plain or d.text)
+            buttons = _keyboard(d.buttons)
             if update and previous is not None:
                 combined = text + (EARLIER if html else EARLIER_PLAIN) + previous.text
                 if not fits(combined, html):
                     update = False
                     continue
                 text = combined
+                buttons = coalesced_keyboard(_keyboard(previous.buttons), buttons)
             try:
                 if update and previous is not None and previous.message_id is not None:
-                    sent = await self._edit(chat_id, previous.message_id, text, html)
+                    sent = await self._edit(chat_id, previous.message_id, text, html, buttons)
                 else:
                     reply_to = previous.message_id if previous is not None else None
-                    sent = await self._post(chat_id, text, html, thread, reply_to)
+                    sent = await self._post(chat_id, text, html, thread, reply_to, buttons, quiet)
             except ChatMigrated as exc:
                 log.info("chat_migrated old=%s new=%s", chat_id, exc.new_chat_id)
                 await asyncio.to_thread(self.store.chats.migrate, chat_id, exc.new_chat_id)
@@ -323,11 +333,19 @@ class Sender:
                 chat_id=chat_id,
                 message_id=sent.message_id,
                 text=text if update else None,
+                buttons=buttons if update else None,
             )
         return await self._finish(d, DeliveryStatus.FAILED, "refused too many times")
 
     async def _post(
-        self, chat_id: int, text: str, html: bool, thread: int | None, reply_to: int | None
+        self,
+        chat_id: int,
+        text: str,
+        html: bool,
+        thread: int | None,
+        reply_to: int | None,
+        buttons: Keyboard | None,
+        quiet: bool,
     ) -> Message:
         return await self.bot.send_message(
             chat_id,
@@ -338,15 +356,21 @@ class Sender:
             reply_parameters=(
                 ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
             ),
+            reply_markup=markup(buttons),
+            disable_notification=quiet,  # the chat's /settings: announcements without sound
         )
 
-    async def _edit(self, chat_id: int, message_id: int, text: str, html: bool) -> Message:
+    async def _edit(
+        self, chat_id: int, message_id: int, text: str, html: bool, buttons: Keyboard | None
+    ) -> Message:
+        # Telegram drops a message's buttons on an edit that does not send them again.
         edited = await self.bot.edit_message_text(
             text,
             chat_id=chat_id,
             message_id=message_id,
             parse_mode=ParseMode.HTML if html else None,
             link_preview_options=LinkPreviewOptions(is_disabled=True),
+            reply_markup=markup(buttons),
         )
         assert isinstance(edited, Message)  # not an inline message
         return edited
@@ -380,6 +404,7 @@ class Sender:
         chat_id: int | None = None,
         message_id: int | None = None,
         text: str | None = None,
+        buttons: Keyboard | None = None,
     ) -> DeliveryStatus:
         assert d.id is not None
         await asyncio.to_thread(
@@ -391,5 +416,6 @@ class Sender:
             chat_id=chat_id,
             message_id=message_id,
             text=text,
+            buttons=buttons,
         )
         return status

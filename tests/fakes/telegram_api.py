@@ -57,6 +57,19 @@ MAX_ENTITIES = 100
 """Telegram keeps only this many formatting entities and silently drops the rest."""
 MAX_CALLBACK_ANSWER_LENGTH = 200
 MAX_CALLBACK_DATA_BYTES = 64
+MAX_DESCRIPTION_LENGTH = 512  # setMyDescription
+MAX_SHORT_DESCRIPTION_LENGTH = 120  # setMyShortDescription
+MAX_COMMANDS = 100  # setMyCommands
+# BotCommandScope types, and which of them name a chat (and a user)
+_SCOPES = {
+    "default": (),
+    "all_private_chats": (),
+    "all_group_chats": (),
+    "all_chat_administrators": (),
+    "chat": ("chat_id",),
+    "chat_administrators": ("chat_id",),
+    "chat_member": ("chat_id", "user_id"),
+}
 
 DEFAULT_TOKEN = "123456:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz"
 DEFAULT_GROUP_USER_ID = 4001
@@ -658,7 +671,11 @@ class FakeTelegram:
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self.request_times: list[float] = []  # loop time each of ``requests`` arrived
         self.failures: list[tuple[str, int, str]] = []  # (method, error_code, description)
-        self.commands: list[dict[str, Any]] = []
+        self.commands: list[dict[str, Any]] = []  # the default scope's menu
+        # Every scope's menu, by the scope's JSON (sorted keys); "default" for the default one.
+        self.command_menus: dict[str, list[dict[str, Any]]] = {}
+        self.description = ""
+        self.short_description = ""
         self.callback_answers: list[dict[str, Any]] = []
 
         self._chats: dict[int, _Chat] = {}
@@ -700,6 +717,9 @@ class FakeTelegram:
                 "setWebhook": self._set_webhook,
                 "deleteWebhook": self._delete_webhook,
                 "setMyCommands": self._set_my_commands,
+                "getMyCommands": self._get_my_commands,
+                "setMyDescription": self._set_my_description,
+                "setMyShortDescription": self._set_my_short_description,
                 "sendMessage": self._send_message,
                 "editMessageText": self._edit_message_text,
                 "editMessageReplyMarkup": self._edit_message_reply_markup,
@@ -1591,14 +1611,57 @@ class FakeTelegram:
                     self._webhook_error = (_now(), error)
                     await asyncio.sleep(self.webhook_retry_delay)
 
+    def menu(self, scope: str = "default", **fields: Any) -> list[dict[str, Any]]:
+        """The command menu set for a scope ("all_group_chats", "chat" with chat_id=…)."""
+        return self.command_menus.get(_scope_key({"type": scope, **fields}), [])
+
     async def _set_my_commands(self, params: dict[str, Any], files: dict[str, UploadedPart]) -> bool:
         commands = params.get("commands")
         if not isinstance(commands, list):
             raise _bad_request('parameter "commands" is required')
+        if len(commands) > MAX_COMMANDS:
+            raise _bad_request("BOT_COMMANDS_TOO_MUCH")
         for command in commands:
             if not re.fullmatch(r"[a-z0-9_]{1,32}", str(command.get("command", ""))):
                 raise _bad_request("BOT_COMMAND_INVALID")
-        self.commands = commands
+            if not 1 <= len(str(command.get("description", ""))) <= 256:
+                raise _bad_request("BOT_COMMAND_DESCRIPTION_INVALID")
+        key = self._checked_scope(params)
+        self.command_menus[key] = commands
+        if key == "default":
+            self.commands = commands
+        return True
+
+    async def _get_my_commands(
+        self, params: dict[str, Any], files: dict[str, UploadedPart]
+    ) -> list[dict[str, Any]]:
+        return self.command_menus.get(self._checked_scope(params), [])
+
+    def _checked_scope(self, params: dict[str, Any]) -> str:
+        """The scope's key in ``command_menus``; a scope of an unknown type, or without the
+        chat it names, is refused."""
+        scope = params.get("scope") or {"type": "default"}
+        if not isinstance(scope, dict) or scope.get("type") not in _SCOPES:
+            raise _bad_request("can't parse BotCommandScope JSON object")
+        for name in _SCOPES[scope["type"]]:
+            if scope.get(name) in (None, ""):
+                raise _bad_request(f"{name} is empty")
+        if "chat_id" in scope:
+            self._chat({"chat_id": scope["chat_id"]})
+        return _scope_key(scope)
+
+    async def _set_my_description(self, params: dict[str, Any], files: dict[str, UploadedPart]) -> bool:
+        text = str(params.get("description") or "")
+        if len(text) > MAX_DESCRIPTION_LENGTH:
+            raise _bad_request("description is too long")
+        self.description = text
+        return True
+
+    async def _set_my_short_description(self, params: dict[str, Any], files: dict[str, UploadedPart]) -> bool:
+        text = str(params.get("short_description") or "")
+        if len(text) > MAX_SHORT_DESCRIPTION_LENGTH:
+            raise _bad_request("short description is too long")
+        self.short_description = text
         return True
 
     # -- methods: messages -------------------------------------------------------------------
@@ -1860,6 +1923,10 @@ class FakeTelegram:
 # ---------------------------------------------------------------------------------------------
 # Small pure helpers
 # ---------------------------------------------------------------------------------------------
+
+
+def _scope_key(scope: dict[str, Any]) -> str:
+    return "default" if scope == {"type": "default"} else json.dumps(scope, sort_keys=True)
 
 
 def _json(body: dict[str, Any], status: int) -> web.Response:

@@ -4,7 +4,7 @@ listed, and subscriptions a follow brought (released at ``expires_at``).
 Existing subscriptions get NULL: every one of them is a chat's own /track.
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-07
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
