@@ -109,6 +109,9 @@ class LimitsSettings:
     follow_max_days: int = 30
     max_message_chars: int = 2000
     max_url_chars: int = 2000
+    # Bytes of one file sent (/export): Telegram takes at most 50 MB from a bot; a local Bot
+    # API server takes up to 2000 MB.
+    max_upload_bytes: int = 50_000_000
 
 
 @dataclass(frozen=True)
@@ -239,6 +242,11 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
         raise ConfigError("telegram: startup_attempts must be at least 1")
     if settings.limits.max_articles_per_user < 0:
         raise ConfigError("limits: max_articles_per_user must be 0 (no cap) or more")
+    if t.webhook_url and not _WEBHOOK_SECRET.fullmatch(t.webhook_secret):
+        # Without it anyone who finds the URL can post updates as if they came from Telegram.
+        raise ConfigError(
+            "telegram: webhook_secret must be set when webhook_url is (1 to 256 of A-Z a-z 0-9 _ -)"
+        )
     w = settings.web
     if w.listen and split_listen(w.listen) is None:
         raise ConfigError(f"web: listen must be host:port, like 127.0.0.1:8080, not {w.listen!r}")
@@ -259,6 +267,9 @@ def split_listen(listen: str) -> tuple[str, int] | None:
     if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
         return None
     return host.strip("[]") or "0.0.0.0", int(port)
+
+
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram accepts as secret_token
 
 
 def with_overrides(settings: Settings, **sections: Mapping[str, Any]) -> Settings:

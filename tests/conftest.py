@@ -67,6 +67,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[Storage]:
+    """A fresh SQLite database only, for tests about the sender rather than the database."""
+    s = Storage(make_engine(f"sqlite:///{tmp_path / 'redline.db'}"))
+    s.upgrade_schema()
+    yield s
+    s.engine.dispose()
+
+
+@pytest.fixture
 def store(database_url: str) -> Iterator[Storage]:
     s = Storage(make_engine(database_url))
     s.upgrade_schema()
@@ -79,8 +88,12 @@ def store(database_url: str) -> Iterator[Storage]:
 
 @pytest.fixture
 async def telegram() -> AsyncIterator[FakeTelegram]:
+    """The fake Bot API, with Telegram's flood limits; a test fails on any HTML Telegram
+    would refuse unless it said it expects that (``expect_parse_refusals``)."""
     async with FakeTelegram() as fake:
         yield fake
+        refused = fake.unexpected_refusals()
+        assert not refused, f"Telegram would refuse the HTML of: {refused}"
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bot.messages.limits import visible_len
@@ -242,10 +243,19 @@ async def test_redline_run_as_a_process(
     log = tmp_path / "redline.log"
     async with redline_process("run", env, log):
         await first_user_sees_an_edit(telegram, articles)
+        if mode == "webhook":  # a caller without the secret is not Telegram: refused, not read
+            update = {
+                "update_id": 1,
+                "message": {"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}},
+            }
+            async with httpx.AsyncClient() as client:
+                for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "guess"}):
+                    answer = await client.post(f"http://127.0.0.1:{port}/hook", json=update, headers=headers)
+                    assert answer.status_code == 403
     logs = log.read_text()
     assert "level=DEBUG" in logs and "check article=1" in logs
     assert telegram.token.split(":", 1)[1] not in logs
-    assert "Traceback" not in logs
+    assert "Traceback" not in logs, logs[logs.find("Traceback") - 400 :][:3000]
     if mode == "webhook":
         methods = [method for method, _params in telegram.requests]
         assert "setWebhook" in methods and "getUpdates" not in methods

@@ -108,6 +108,16 @@ def test_environment_beats_file(tmp_path: Path) -> None:
         ),
         ("[web]\npublic_articles = 'maybe'\n", {}, "[web] public_articles: 'maybe' is not a valid bool"),
         (
+            "[telegram]\nwebhook_url = 'https://bot.example/hook'\n",
+            {},
+            "telegram: webhook_secret must be set when webhook_url is (1 to 256 of A-Z a-z 0-9 _ -)",
+        ),
+        (
+            "[telegram]\nwebhook_url = 'https://bot.example/hook'\nwebhook_secret = 'has space'\n",
+            {},
+            "telegram: webhook_secret must be set when webhook_url is (1 to 256 of A-Z a-z 0-9 _ -)",
+        ),
+        (
             "[monitor]\nper_site_limit = 0\n",
             {},
             "monitor: concurrency, per_site_limit, max_bytes and timeout must be positive",

@@ -6,16 +6,18 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.config import with_overrides
 from bot.messages.export import CSV_COLUMNS, change_rows, changes_csv, export, history_json
 from bot.ops.cli import main
 from bot.storage.models import Article, Version
 from bot.storage.store import Storage
-from tests.conftest import RunningBots
+from tests.conftest import RunningBots, e2e_settings
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.web import ArticleServer
 from tests.pages import PUTIN_P1_V1, PUTIN_P1_V2, PUTIN_REST, PUTIN_V1, PUTIN_V2, article_html, putin_v2
@@ -194,3 +196,26 @@ def test_cli_export_refusals_are_one_line(
         == f"redline: error: no database at {tmp_path / 'none.db'} (check database.url)\n"
     )
     assert not (tmp_path / "none.db").exists()
+
+
+async def test_an_export_over_the_upload_limit_is_refused_with_its_size(
+    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots
+) -> None:
+    """Telegram takes at most 50 MB from a bot (limits.max_upload_bytes; a local Bot API
+    server takes more). A bigger history is not sent, whatever its size, and the reply says
+    so; before the cap the file went out whatever its size."""
+    settings = e2e_settings(telegram, bots.db_path)
+    await bots.start(with_overrides(settings, limits={"max_upload_bytes": 1000}))
+    articles.set_page("/putin", article_html())
+    await telegram.ask(ALICE, f"/track {articles.url('/putin')}")
+    refused = await telegram.ask(ALICE, "/export 1")
+    assert re.fullmatch(
+        r"The history of #1 is too big to send: [\d.]+ KB as JSON, and I may send at most 1 KB\. "
+        r"/export 1 csv is smaller\.",
+        refused.text,
+    ), refused.text
+    table = await telegram.ask(ALICE, "/export 1 csv")
+    assert table.method == "sendDocument"
+    assert not [
+        m for m in telegram.sent if m.method == "sendDocument" and m.file and m.file.filename.endswith("json")
+    ]

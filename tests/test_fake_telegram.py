@@ -24,6 +24,7 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     LinkPreviewOptions,
+    ReplyParameters,
     Update,
 )
 from telegram.constants import ParseMode
@@ -641,3 +642,69 @@ async def test_gateway_blip_and_revoked_token(fake: FakeTelegram, bot: Bot) -> N
     fake.revoke_token()
     with pytest.raises(InvalidToken):
         await bot.get_me()
+
+
+@pytest.mark.parametrize(
+    ("chat_type", "chat_id", "allowed"),
+    [("private", ALICE, 5), ("group", GROUP, 20), ("channel", -1005001, 20)],
+)
+async def test_flood_limits_answer_429_with_retry_after(
+    fake: FakeTelegram, bot: Bot, chat_type: str, chat_id: int, allowed: int
+) -> None:
+    """Telegram's limits hold in every test, not only in the flood test: a burst past about
+    one message a second in a chat (20 a minute in a group or channel) is refused with 429
+    and the seconds to wait; the same burst spread over other chats goes through."""
+    fake.add_chat(chat_id, chat_type)
+    for n in range(allowed):
+        await bot.send_message(chat_id, f"m{n}")
+    with pytest.raises(RetryAfter) as caught:
+        await bot.send_message(chat_id, "one too many")
+    wait = caught.value.retry_after
+    seconds = wait.total_seconds() if isinstance(wait, timedelta) else wait
+    assert 1 <= seconds <= (5 if chat_type == "private" else 60)
+    assert fake.rate_limited == [("sendMessage", chat_id, seconds)]
+    assert len(fake.messages_to(chat_id)) == allowed
+    fake.add_chat(ALICE + 1)
+    await bot.send_message(ALICE + 1, "another chat")  # counted per chat
+
+
+async def test_flood_limit_overall_is_thirty_a_second(fake: FakeTelegram, bot: Bot) -> None:
+    chats = list(range(2001, 2032))
+    for chat_id in chats:
+        fake.add_chat(chat_id)
+    results = await asyncio.gather(*(bot.send_message(c, "hi") for c in chats), return_exceptions=True)
+    refused = [r for r in results if isinstance(r, RetryAfter)]
+    assert len(refused) == 1 and len(fake.sent) == 30
+
+
+async def test_refused_html_is_reported_unless_expected(fake: FakeTelegram, bot: Bot) -> None:
+    """The ``telegram`` fixture fails a test on refused HTML it did not expect."""
+    fake.add_chat(ALICE)
+    with pytest.raises(BadRequest):
+        await bot.send_message(ALICE, "<b>unclosed", parse_mode=ParseMode.HTML)
+    assert fake.unexpected_refusals() == [
+        "sendMessage: Bad Request: can't parse entities: Can't find end tag corresponding to start tag \"b\""
+    ]
+    fake.expect_parse_refusals(1)
+    assert fake.unexpected_refusals() == []
+
+
+async def test_delete_message_then_edits_and_replies_to_it(fake: FakeTelegram, bot: Bot) -> None:
+    """As Telegram: a deleted message cannot be edited or deleted again, and a reply to it is
+    refused unless the sender allows sending without the reply."""
+    fake.add_chat(ALICE)
+    sent = await bot.send_message(ALICE, "announcement")
+    assert await bot.delete_message(ALICE, sent.message_id)
+    assert fake.message_in_chat(ALICE, sent.message_id) is None
+    with pytest.raises(BadRequest, match="Message to delete not found"):
+        await bot.delete_message(ALICE, sent.message_id)
+    with pytest.raises(BadRequest, match="Message to edit not found"):
+        await bot.edit_message_text("updated", chat_id=ALICE, message_id=sent.message_id)
+    with pytest.raises(BadRequest, match="Message to be replied not found"):
+        await bot.send_message(ALICE, "reply", reply_to_message_id=sent.message_id)
+    anyway = await bot.send_message(
+        ALICE, "reply", reply_parameters=ReplyParameters(sent.message_id, allow_sending_without_reply=True)
+    )
+    assert anyway.reply_to_message is None
+    fake.delete_message(ALICE, anyway.message_id)  # someone in the chat deletes it
+    assert fake.message_in_chat(ALICE, anyway.message_id) is None

@@ -6,14 +6,14 @@ port of Telegram's own parser) and within 4096 UTF-16 units and 100 entities.
 
 from __future__ import annotations
 
-import contextlib
 import string
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.core.diff import diff_snapshots, summarize
-from bot.core.extract import NotAnArticle, Snapshot, extract
+from bot.core.extract import LINK_LIST, NOT_AN_ARTICLE, TOO_LITTLE_TEXT, NotAnArticle, Snapshot, extract
 from bot.messages.announcement import MessageContext, render_announcement, render_diff, render_plain
 from bot.messages.limits import utf16_len
 from tests.fakes.telegram_api import parse_telegram_html
@@ -130,26 +130,40 @@ HTML_BITS = st.sampled_from(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.one_of(HTML_BITS, WORDS), max_size=60).map("".join))
-def test_malformed_html_never_escapes_an_exception(html: str) -> None:
+REFUSALS = {NOT_AN_ARTICLE, TOO_LITTLE_TEXT, LINK_LIST}  # what a user can be told, word for word
+
+
+def assert_extracts_sanely(html: str) -> None:
+    """Either a snapshot a diff can use (plain stripped text, no NULs, the same every time) or
+    one of the refusals a user is shown, word for word; never another exception."""
     try:
         snapshot = extract(html, "https://example.com/a")
-    except NotAnArticle:
+    except NotAnArticle as exc:
+        assert len(exc.args) == 1 and exc.args[0] in REFUSALS, exc.args
         return
-    assert isinstance(snapshot.title, str)
+    assert isinstance(snapshot.title, str) and "\x00" not in snapshot.title
+    assert snapshot.paragraphs, "an article has text"
+    for paragraph in snapshot.paragraphs:
+        assert paragraph and paragraph == paragraph.strip() and "\x00" not in paragraph, repr(paragraph)
+    assert extract(html, "https://example.com/a").content_hash == snapshot.content_hash
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(HTML_BITS, WORDS), max_size=60).map("".join))
+def test_malformed_html_extracts_sanely_or_is_refused(html: str) -> None:
+    assert_extracts_sanely(html)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=4000))
-def test_binary_junk_never_escapes_an_exception(junk: bytes) -> None:
-    with contextlib.suppress(NotAnArticle):
-        extract(junk.decode("latin-1"), "https://example.com/a")
+def test_binary_junk_extracts_sanely_or_is_refused(junk: bytes) -> None:
+    assert_extracts_sanely(junk.decode("latin-1"))
 
 
-def test_deep_nesting_does_not_crash() -> None:
+def test_deep_nesting_is_refused_as_not_an_article() -> None:
     html = (
         "<html><body>" + "<div>" * 5000 + "<p>" + "word " * 200 + "</p>" + "</div>" * 5000 + "</body></html>"
     )
-    with contextlib.suppress(NotAnArticle):
+    with pytest.raises(NotAnArticle) as refused:
         extract(html, "https://example.com/a")
+    assert refused.value.args == (NOT_AN_ARTICLE,)

@@ -214,3 +214,19 @@ async def test_the_per_user_cap_counts_every_chat(sqlite_store: Storage, article
         )
         assert isinstance(await t.service.track(-2002, articles.url("/c"), user_id=BOB), TrackResult)
         assert sqlite_store.articles.count_owned(ALICE) == 2
+
+
+async def test_a_trailing_slash_after_a_redirect_is_the_same_article(tracking: Tracking) -> None:
+    """README: "a trailing slash after a redirect" leads to the same entry: /story redirects
+    to /story/ (as many CMSs do), and both spellings are one article."""
+    tracking.web.set_page("/news/story/", article_html())
+    tracking.web.redirect("/news/story", "/news/story/")
+    first = await tracking.service.track(ALICE, tracking.web.url("/news/story"))
+    again = await tracking.service.track(ALICE, tracking.web.url("/news/story/"))
+    other = await tracking.service.track(BOB, tracking.web.url("/news/story"))
+    assert (
+        isinstance(first, TrackResult) and isinstance(again, TrackResult) and isinstance(other, TrackResult)
+    )
+    assert (again.number, again.already, again.article.id) == (1, True, first.article.id)
+    assert other.article.id == first.article.id
+    assert len(tracking.store.articles.tracked(ALICE)) == 1

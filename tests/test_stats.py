@@ -74,7 +74,9 @@ def test_collect_reads_every_figure(store: Storage) -> None:
     )
     for status in (DeliveryStatus.SENT, DeliveryStatus.FAILED):  # one message per chat at a time
         [claimed] = store.outbox.claim_pending(now, 3, claimant="a")
-        store.outbox.finish(claimed.id, status, error="refused" if status == DeliveryStatus.FAILED else "")
+        store.outbox.finish(
+            claimed.id, status, claimant="a", error="refused" if status == DeliveryStatus.FAILED else ""
+        )
     [third] = store.outbox.claim_pending(now, 3, claimant="a")
     store.outbox.release([third.id], "a")  # given back unsent: pending again
     counter = CheckCounter()

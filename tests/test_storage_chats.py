@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.storage.models import DeliveryKind, utcnow
+from bot.messages import replies
+from bot.storage.chats import AwayChange
+from bot.storage.models import DeliveryKind, DeliveryStatus, utcnow
 from bot.storage.outbox import NewDelivery
 from bot.storage.store import Storage
 from tests.storage_rows import CONTENT, track_article
@@ -72,3 +74,86 @@ def test_migration_merges_into_a_supergroup_that_already_tracks(store: Storage) 
     store.chats.migrate(-2, -1002)
     assert store.chats.get(-1002).sensitivity == "headline" and store.chats.get(-1002).type == "supergroup"
     assert [r.number for r in store.articles.tracked(-1002)] == [1]
+
+
+def away_and_back(store: Storage) -> list[AwayChange] | None:
+    """Chat 7 paused three hours ago, an edit two hours ago, a command an hour ago."""
+    aid = track_article(store, 7).article.id
+    start = utcnow() - timedelta(hours=3)
+    store.chats.pause(7, "bot was blocked by the user", now=start)
+    store.articles.store_version(
+        aid, title="v2", content=CONTENT, content_hash="h2", summary="", deliveries=[],
+        article_fields={"title": "Title 2"}, now=start + timedelta(hours=1),
+    )  # fmt: skip
+    return store.chats.resume(
+        7, "private", "alice", lambda _: ("digest", "digest"), now=start + timedelta(hours=2)
+    )
+
+
+def test_a_digest_that_fails_keeps_the_first_absence_for_the_next(store: Storage) -> None:
+    """A command resumed a chat the bot still cannot post to: its digest fails and pauses it
+    again. The next digest still covers the change made during the first absence (it used
+    to start at the failed digest's time and skip it)."""
+    first = away_and_back(store)
+    assert first is not None and [(c.old, c.new) for c in first] == [(1, 2)]
+    [digest] = store.outbox.claim_pending(utcnow(), 10, claimant="a")
+    assert store.chats.pause(7, "Forbidden: bot was blocked by the user")  # the digest's refusal
+    assert not store.outbox.finish(digest.id, DeliveryStatus.FAILED, claimant="a")  # the pause dropped it
+    again = store.chats.resume(7, "private", "alice", lambda _: ("digest", "digest"))
+    assert again is not None and [(c.number, c.old, c.new) for c in again] == [(1, 1, 2)]
+
+
+def test_the_absence_ends_when_something_reaches_the_chat(store: Storage) -> None:
+    """Once the digest is delivered, a later pause starts a new absence: the next digest
+    does not repeat what the first one said."""
+    away_and_back(store)
+    [digest] = store.outbox.claim_pending(utcnow(), 10, claimant="a")
+    assert store.outbox.finish(digest.id, DeliveryStatus.SENT, claimant="a", message_id=5)
+    store.chats.pause(7, "blocked")
+    assert store.chats.resume(7, "private", "alice", lambda _: ("digest", "digest")) == []
+
+
+def test_migration_points_every_pending_message_at_the_merged_numbers(store: Storage) -> None:
+    """The group tracks a (#1) and b (#2); the supergroup already tracks b (#1), so a becomes
+    #2. Every unsent message moving over names the merged numbers: /diff, /untrack, "#N" in
+    a notice, and every article of a digest, not just the first; one renumbering pass, so
+    a's 1→2 is not then taken for b's 2→1."""
+    a = track_article(store, -1, "example.com/a").article.id
+    b = track_article(store, -1, "example.com/b").article.id
+    track_article(store, -1001, "example.com/b")
+    now = utcnow()
+    edit = "✏️ Headline changed · example.com\nv1 → v2 · /diff 2"
+    gone = "🚫 Article #1 is gone · example.com\nI've stopped checking it. /untrack 1 to remove it."
+    changes = [AwayChange(1, a, "A", 1, 2), AwayChange(2, b, "B", 1, 3)]
+    digest, plain = replies.welcome_back(changes)
+    store.outbox.add_notices(b, [NewDelivery(-1, DeliveryKind.EDIT, edit, edit)], {}, now)
+    store.outbox.add_notices(a, [NewDelivery(-1, DeliveryKind.GONE, gone, gone)], {}, now)
+    store.outbox.add_notices(a, [NewDelivery(-1, DeliveryKind.DIGEST, digest, plain)], {}, now)
+    store.chats.migrate(-1, -1001)
+    assert [(r.number, r.article.id) for r in store.articles.tracked(-1001)] == [(1, b), (2, a)]
+    moved = {d.kind: d for d in store.outbox.deliveries(-1001)}
+    assert moved[DeliveryKind.EDIT].text.endswith("/diff 1")
+    assert moved[DeliveryKind.GONE].text == gone.replace("#1", "#2").replace("/untrack 1", "/untrack 2")
+    merged = [AwayChange(2, a, "A", 1, 2), AwayChange(1, b, "B", 1, 3)]
+    assert (moved[DeliveryKind.DIGEST].text, moved[DeliveryKind.DIGEST].plain) == replies.welcome_back(merged)
+
+
+def test_a_chat_that_moved_or_paused_after_the_audience_was_read_gets_no_orphan(store: Storage) -> None:
+    """The check read the audience (group -1 and chat 7), then the group became a supergroup
+    and chat 7 blocked the bot, then the version was stored: no message is queued for a chat
+    id that no longer exists (it was never claimed, never pruned) nor for the paused chat,
+    whose digest covers the version instead."""
+    aid = track_article(store, -1, "example.com/a").article.id
+    track_article(store, 7, "example.com/a")
+    audience = [chat.id for _sub, chat in store.articles.audience(aid)]
+    assert sorted(audience) == [-1, 7]
+    store.chats.migrate(-1, -1001)
+    store.chats.pause(7, "bot was blocked by the user")
+    store.articles.store_version(
+        aid, title="v2", content=CONTENT, content_hash="h2", summary="",
+        deliveries=[NewDelivery(c, DeliveryKind.EDIT, "edit", "edit") for c in audience],
+        article_fields={}, now=utcnow(),
+    )  # fmt: skip
+    assert [(d.chat_id, d.status) for d in store.outbox.deliveries()] == []
+    back = store.chats.resume(7, "private", "alice", lambda _: ("digest", "digest"))
+    assert back is not None and [(c.old, c.new) for c in back] == [(1, 2)]

@@ -47,7 +47,7 @@ def test_version_and_outbox_in_one_transaction(store: Storage) -> None:
     store.outbox.release([claimed[0].id], "b")
     assert store.outbox.claim_pending(later, 10, claimant="b", lease=lease) == []
     for d in (claimed[0], taken[0]):
-        store.outbox.finish(d.id, DeliveryStatus.SENT, message_id=7)
+        store.outbox.finish(d.id, DeliveryStatus.SENT, claimant=d.claimed_by, message_id=7)
     assert store.outbox.claim_pending(now + timedelta(hours=1), 10, claimant="c", lease=lease) == []
     assert {d.status for d in store.outbox.deliveries()} == {DeliveryStatus.SENT}
 
@@ -61,5 +61,5 @@ def test_one_message_per_chat_in_flight(store: Storage) -> None:
     first = store.outbox.claim_pending(now, 10, claimant="a")
     assert [d.text for d in first] == ["a"]
     assert store.outbox.claim_pending(now, 10, claimant="b") == []
-    store.outbox.finish(first[0].id, DeliveryStatus.SENT)
+    store.outbox.finish(first[0].id, DeliveryStatus.SENT, claimant=first[0].claimed_by)
     assert [d.text for d in store.outbox.claim_pending(now, 10, claimant="b")] == ["b"]

@@ -14,6 +14,7 @@ from bot.config import DatabaseSettings, with_overrides
 from bot.storage.engine import make_engine, session_scope
 from bot.storage.models import (
     Article,
+    Chat,
     CheckCount,
     Delivery,
     DeliveryKind,
@@ -63,8 +64,8 @@ def test_sent_and_failed_deliveries_go_after_keep_sent_days_pending_stay(store: 
     now = utcnow()
     edit(store, aid, 2, [1, 2], now)
     sent, failed = store.outbox.claim_pending(now, 10)
-    store.outbox.finish(sent.id, DeliveryStatus.SENT)
-    store.outbox.finish(failed.id, DeliveryStatus.FAILED, error="chat blocked the bot")
+    store.outbox.finish(sent.id, DeliveryStatus.SENT, claimant="")
+    store.outbox.finish(failed.id, DeliveryStatus.FAILED, claimant="", error="chat blocked the bot")
     edit(store, aid, 3, [1], now)  # stays pending: never pruned, however old
     retention = Retention(store.engine, SETTINGS)
 
@@ -114,6 +115,8 @@ def sent_announcements(store: Storage, n: int) -> tuple[int, datetime]:
     about pruning, not the outbox); returns the article id and when they were queued."""
     aid = track_article(store, 1).article.id
     now = utcnow()
+    with session_scope(store.engine) as s:  # the chats exist: nothing is queued for an unknown one
+        s.add_all([Chat(id=c) for c in range(n) if c != 1])
     store.articles.store_version(
         aid,
         title="t",
@@ -195,7 +198,7 @@ async def test_running_bot_prunes_on_its_own_schedule(
     aid = track_article(store, ALICE).article.id
     edit(store, aid, 2, [ALICE], utcnow() - 31 * DAY)
     (old,) = store.outbox.claim_pending(utcnow(), 10)
-    store.outbox.finish(old.id, DeliveryStatus.SENT)
+    store.outbox.finish(old.id, DeliveryStatus.SENT, claimant="")
     articles.set_page("/a", article_html())
     store.queue.update_article(
         aid, url=articles.url("/a"), next_check_at=utcnow()

@@ -120,7 +120,7 @@ def test_sender_and_membership_reads_do_not_take_the_write_lock(tmp_path: Path) 
     store.chats.pause(2, "bot was blocked by the user")
     store.outbox.add_notices(aid, [NewDelivery(1, DeliveryKind.GONE, "gone", "gone")], {}, utcnow())
     [claimed] = store.outbox.claim_pending(utcnow(), 10, claimant="a")
-    store.outbox.finish(claimed.id, DeliveryStatus.SENT, message_id=7)
+    store.outbox.finish(claimed.id, DeliveryStatus.SENT, claimant="a", message_id=7)
     try:
         waited, answers = while_another_connection_writes(
             path,

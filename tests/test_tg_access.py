@@ -146,6 +146,45 @@ def test_who_is_decided_without_asking_telegram(
     )
 
 
+CHANNEL = -1005551234
+
+
+async def test_a_channel_subscriber_cannot_press_the_settings_buttons(
+    telegram: FakeTelegram, bots: RunningBots
+) -> None:
+    """Tried from outside before the fix: a subscriber who is no admin pressed "Headline only"
+    under the channel's /sensitivity and it was saved."""
+    await bots.start()
+    telegram.add_chat(CHANNEL, "channel", title="Edits")
+    telegram.set_chat_admins(CHANNEL, [ADMIN])
+    menu = await telegram.ask(CHANNEL, "/sensitivity")  # a channel post: from its admins
+    telegram.press_button(CHANNEL, menu.message_id, "sens:headline", user_id=MEMBER)
+    answer = await telegram.wait_for_callback_answer(1)
+    assert (answer["text"], answer["show_alert"]) == (replies.ADMINS_ONLY_CHANNEL_BUTTON, True)
+    assert not [m for m in telegram.sent if m.method == "editMessageText"]
+
+    telegram.press_button(CHANNEL, menu.message_id, "sens:everything", user_id=ADMIN)
+    edited = await telegram.wait_for(CHANNEL, method="editMessageText")
+    assert edited.text == "This chat now gets: <b>Everything</b>."
+    again = await telegram.ask(CHANNEL, "/sensitivity")
+    assert "Now: <b>Everything</b>" in again.text  # the subscriber's press was not saved
+
+
+async def test_button_presses_count_towards_the_command_limit(
+    telegram: FakeTelegram, bots: RunningBots
+) -> None:
+    await bots.start(with_overrides(e2e_settings(telegram, bots.db_path), limits={"commands_per_minute": 2}))
+    menu = await telegram.ask(1001, "/sensitivity")  # one command
+    telegram.press_button(1001, menu.message_id, "sens:everything")  # two
+    assert (await telegram.wait_for_callback_answer(1))["text"] == "Saved."
+    telegram.press_button(1001, menu.message_id, "sens:headline")  # three: over the limit
+    answer = await telegram.wait_for_callback_answer(2)
+    assert answer["text"] == "Too many commands — please wait a minute and try again."
+    again = await telegram.ask(1001, "/help")
+    assert again.text == "Too many commands — please wait a minute and try again."
+    assert len([m for m in telegram.sent if m.method == "editMessageText"]) == 1
+
+
 async def test_admin_cache_expires_and_failures_are_not_kept() -> None:
     now = [0.0]
     calls: list[int] = []

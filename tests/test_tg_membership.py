@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from telegram import ChatMemberUpdated
@@ -29,11 +28,6 @@ FORUM = -1005555
 # Successive versions of one article, each a different edit.
 V3 = article_html(PUTIN_V2, [PUTIN_P1_V2, *PUTIN_REST[:2]])  # two paragraphs removed
 V4 = article_html(PUTIN_V2, [PUTIN_P1_V1, *PUTIN_REST[:2]])  # the first paragraph edited back
-
-
-def calls_to(telegram: FakeTelegram, chat_id: int) -> list[tuple[str, dict[str, Any]]]:
-    """Every call the bot made about the chat, refused ones included."""
-    return [(m, p) for m, p in telegram.requests if p.get("chat_id") == chat_id]
 
 
 async def until(condition: Callable[[], bool], timeout: float = 15) -> None:
@@ -74,12 +68,12 @@ async def test_removed_or_blocked_then_back_gets_one_digest_and_the_next_edit(
     store = redline(bots).store
     telegram.block(chat_id)  # Telegram sends the bot a my_chat_member update
     await until(lambda: store.chats.get(chat_id).paused)  # type: ignore[union-attr]
-    before = len(calls_to(telegram, chat_id))
+    before = len(telegram.requests)
     articles.set_page("/p", putin_v2())
     await stored_versions(bots, 2)
     articles.set_page("/p", V3)
     await stored_versions(bots, 3)
-    assert calls_to(telegram, chat_id)[before:] == []
+    assert telegram.calls_to(chat_id, after=before) == []
 
     telegram.unblock(chat_id)
     digest = await telegram.wait_for(chat_id, contains="Back in touch")
@@ -115,13 +109,13 @@ async def test_a_refusing_chat_is_paused_after_one_call(
     await track(telegram, GROUP, articles.url("/p"), chat_type="group", title="Desk")
     await track(telegram, BYSTANDER, articles.url("/p"))
     fault(telegram)
-    before = len(calls_to(telegram, GROUP))
+    before = len(telegram.requests)
     articles.set_page("/p", putin_v2())
     store = redline(bots).store
     await until(lambda: store.chats.get(GROUP).paused)  # type: ignore[union-attr]
     articles.set_page("/p", V3)
     await telegram.wait_for(BYSTANDER, predicate=removal)
-    assert len(calls_to(telegram, GROUP)[before:]) == 1
+    assert len(telegram.calls_to(GROUP, after=before)) == 1
     assert [d.error for d in store.outbox.deliveries(GROUP)] == [f"chat paused: {refusal}"]
 
 
@@ -186,14 +180,23 @@ async def test_forum_topics(telegram: FakeTelegram, articles: ArticleServer, bot
     assert thread_of(again) is None and len(telegram.failures) == 1
 
 
-async def test_edits_of_one_article_thread_as_replies(
-    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots
-) -> None:
-    await bots.start(with_overrides(e2e_settings(telegram, bots.db_path), telegram={"coalesce_minutes": 0}))
+async def alice_sees_a_first_edit(
+    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots, *, coalesce_minutes: float
+) -> SentMessage:
+    """A bot with this coalescing window; Alice tracks /p and gets its v1 → v2 announcement."""
+    await bots.start(
+        with_overrides(e2e_settings(telegram, bots.db_path), telegram={"coalesce_minutes": coalesce_minutes})
+    )
     articles.set_page("/p", article_html())
     await track(telegram, ALICE, articles.url("/p"))
     articles.set_page("/p", putin_v2())
-    first = await telegram.wait_for(ALICE, contains="v1 → v2")
+    return await telegram.wait_for(ALICE, contains="v1 → v2")
+
+
+async def test_edits_of_one_article_thread_as_replies(
+    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots
+) -> None:
+    first = await alice_sees_a_first_edit(telegram, articles, bots, coalesce_minutes=0)
     articles.set_page("/p", V3)
     second = await telegram.wait_for(ALICE, contains="v2 → v3")
     assert second.method == "sendMessage" and replied_to(second) == first.message_id
@@ -262,3 +265,58 @@ def test_reach_change(old: str, new: str, expected: bool | None) -> None:
         None,
     )
     assert reach_change(change) is expected
+
+
+async def test_an_edit_after_its_announcement_was_deleted_is_posted_anew(
+    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots
+) -> None:
+    """Someone deleted the announcement a second edit would update (Telegram does not tell
+    the bot): the update meets "message to edit not found" and the edit is posted as a new
+    message, not in reply to the deleted one, not lost."""
+    first = await alice_sees_a_first_edit(telegram, articles, bots, coalesce_minutes=10)
+    telegram.delete_message(ALICE, first.message_id)
+    articles.set_page("/p", V3)
+    again = await telegram.wait_for(ALICE, contains="v2 → v3", method="sendMessage")
+    shown = telegram.message_in_chat(ALICE, again.message_id)
+    assert shown is not None and "reply_to_message" not in shown and "Earlier" not in again.text
+    assert ("editMessageText", 400, "Bad Request: message to edit not found") in telegram.failures
+    assert await telegram.ask(ALICE, "/list")  # and nothing else went wrong on the way
+
+
+async def test_an_edit_after_the_coalescing_window_is_a_new_reply(
+    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots
+) -> None:
+    """The window (telegram.coalesce_minutes, here 0.6 s) has passed when the next edit is
+    announced (checks are a second apart): a new message in reply, the first one untouched."""
+    first = await alice_sees_a_first_edit(telegram, articles, bots, coalesce_minutes=0.01)
+    articles.set_page("/p", V3)
+    second = await telegram.wait_for(ALICE, contains="v2 → v3")
+    assert second.method == "sendMessage" and replied_to(second) == first.message_id
+    assert not [m for m in telegram.sent if m.method == "editMessageText"]
+
+
+@pytest.mark.parametrize(
+    ("command", "answered"), [("/start", "/track"), ("/list", "<b>Tracked articles</b>")]
+)
+async def test_any_command_from_a_paused_chat_resumes_it_with_a_digest(
+    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots, command: str, answered: str
+) -> None:
+    """README: a paused chat comes back by /start or any command, even when Telegram said
+    nothing (the user unblocked the bot silently): the digest of what changed meanwhile,
+    and the command is answered."""
+    await bots.start()
+    articles.set_page("/p", article_html())
+    await track(telegram, ALICE, articles.url("/p"))
+    await track(telegram, BYSTANDER, articles.url("/p"))
+    store = redline(bots).store
+    telegram.block(ALICE)
+    await until(lambda: store.chats.get(ALICE).paused)  # type: ignore[union-attr]
+    articles.set_page("/p", putin_v2())
+    await stored_versions(bots, 2)
+    telegram.unblock(ALICE, notify=False)
+    after = len(telegram.sent)
+    telegram.user_says(ALICE, command)
+    await telegram.wait_for(ALICE, contains=answered, after=after)
+    digest = await telegram.wait_for(ALICE, contains="Back in touch", after=after)
+    assert f"#1 <b>{PUTIN_V2}</b> — v1 → v2" in digest.text
+    assert not store.chats.get(ALICE).paused  # type: ignore[union-attr]

@@ -12,7 +12,6 @@ from sqlmodel import Session, select
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.storage.engine import make_engine
 from bot.storage.models import Delivery, DeliveryKind, DeliveryStatus, utcnow
 from bot.storage.outbox import NewDelivery
 from bot.storage.store import Storage
@@ -25,11 +24,8 @@ TEXT = "✏️ Headline changed · <b>cancels</b>"
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Storage]:
-    s = Storage(make_engine(f"sqlite:///{tmp_path / 'redline.db'}"))
-    s.upgrade_schema()
-    yield s
-    s.engine.dispose()
+def store(sqlite_store: Storage) -> Storage:
+    return sqlite_store
 
 
 def queue_announcement(store: Storage) -> int:
@@ -85,6 +81,12 @@ async def test_answer_too_late_counts_as_sent(telegram: FakeTelegram, store: Sto
     assert [m.text for m in telegram.messages_to(ALICE)] == [TEXT]
     row = delivery(store, delivery_id)
     assert row.status == DeliveryStatus.SENT and row.error.startswith("timed out")
+    # What the README promises for this case is what happened here, word for word.
+    readme = " ".join((Path(__file__).parent.parent / "README.md").read_text().split())
+    assert (
+        'it is recorded as sent (with "timed out" as its note) and not sent again, because a '
+        "duplicate is the worse failure for an edit bot — so one that in fact never arrived is lost."
+    ) in readme
 
 
 async def test_connect_timeout_is_retried_not_lost(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from bot.core.anchors import NAME, NUMBER, QUOTE, names, negations
 from bot.core.diff import Change
@@ -115,7 +116,8 @@ class Fact:
     key: str
 
 
-def facts(text: str) -> list[Fact]:
+@lru_cache(maxsize=1024)  # a digest weighs the same runs again for every length it tries
+def facts(text: str) -> tuple[Fact, ...]:
     """The numbers (not clock times), multi-word names and quotations of ``text``, in order."""
     found = [
         Fact(m.start(), m.end(), "number", m.group())
@@ -127,7 +129,7 @@ def facts(text: str) -> list[Fact]:
             at = text.find(name, m.start())
             found.append(Fact(at, at + len(name), "name", name))
     found += [Fact(m.start(), m.end(), "quote", m.group(1).casefold()) for m in _QUOTATION.finditer(text)]
-    return sorted(found, key=lambda f: f.start)
+    return tuple(sorted(found, key=lambda f: f.start))
 
 
 def novel(text: str, other: str) -> list[Fact]:
@@ -137,6 +139,11 @@ def novel(text: str, other: str) -> list[Fact]:
     return [f for f in facts(text) if (f.kind, f.key) not in known]
 
 
+@lru_cache(maxsize=1024)
+def _negations(text: str) -> tuple[str, ...]:
+    return tuple(sorted(negations(text)))
+
+
 def salience(deleted: str, inserted: str, *, lede: bool) -> tuple[int, int]:
     """(weight, words changed): what a digest shows first of two runs competing for space. A
     whole paragraph added or removed is a run with nothing on the other side."""
@@ -144,7 +151,7 @@ def salience(deleted: str, inserted: str, *, lede: bool) -> tuple[int, int]:
     # bringing a single date; capped so one long list does not crowd out everything else
     found = {(f.kind, f.key) for f in novel(deleted, inserted) + novel(inserted, deleted)}
     score = min(sum(WEIGHTS[kind] for kind, _ in found), MAX_FACTS_WEIGHT)
-    if sorted(negations(deleted)) != sorted(negations(inserted)):
+    if _negations(deleted) != _negations(inserted):
         score += WEIGHTS["negation"]
     if lede:
         score += LEDE

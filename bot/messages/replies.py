@@ -81,7 +81,8 @@ def too_many_articles(count: int) -> str:
 
 
 def unknown_command(command: str) -> str:
-    return f"I don't know {command[:40]}. /help lists what I can do."
+    """The command is echoed as typed, so it is escaped like any other user text."""
+    return f"I don't know {escape(command[:40])}. /help lists what I can do."
 
 
 SENSITIVITY_LABELS: dict[Sensitivity, str] = {
@@ -199,6 +200,18 @@ def export_caption(number: int, article: ArticleRecord, versions: int, fmt: str)
     return (
         f"History of #{number}: {_link(article)} · {versions} version{'s' if versions != 1 else ''} "
         f"({fmt.upper()}, {what})"
+    )
+
+
+def size_text(n: int) -> str:
+    return f"{n / 1_000_000:.1f} MB" if n >= 1_000_000 else f"{n / 1000:.3g} KB"
+
+
+def export_too_big(number: int, size: int, limit: int, fmt: str) -> str:
+    smaller = f" /export {number} csv is smaller." if fmt != "csv" else ""
+    return (
+        f"The history of #{number} is too big to send: {size_text(size)} as {fmt.upper()}, "
+        f"and I may send at most {size_text(limit)}.{smaller}"
     )
 
 

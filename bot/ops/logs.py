@@ -61,9 +61,24 @@ class NotJsonAnswer(logging.Filter):
         return True
 
 
+class RefusalsOnOneLine(logging.Filter):
+    """A request the webhook server refused (PTB's handler raises tornado's ``HTTPError`` 403
+    for a caller without the secret, and logs it with its traceback): one line, no traceback.
+    A refusal is an expected event, not a crash."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        status = getattr(exc, "status_code", None)
+        if isinstance(status, int) and 400 <= status < 500:
+            record.msg, record.args = f"{record.getMessage()} refused={status} reason={exc}", None
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
 def setup_logging(level: str = "INFO", token: str = "") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"))
+    handler.addFilter(RefusalsOnOneLine())
     handler.addFilter(RedactToken(token))
     root = logging.getLogger()
     for old in list(root.handlers):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import Update, func, or_, update
 from sqlalchemy.engine import Engine
@@ -69,6 +69,22 @@ def saw_message(chat_id: int, message_id: int) -> Update:
     )
 
 
+def reached(chat_id: int) -> Update:
+    """Something was delivered to the chat: an absence it had is over."""
+    return (
+        update(Chat)
+        .where(col(Chat.id) == chat_id)
+        .where(col(Chat.paused).is_(False))
+        .where(col(Chat.paused_at).is_not(None))
+        .values(paused_at=None)
+    )
+
+
+def _aware(t: datetime) -> datetime:
+    """SQLite hands datetimes back naive (they are stored in UTC)."""
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
 def subscription(chat_id: int, article_id: int) -> SelectOfScalar[Subscription]:
     return (
         select(Subscription)
@@ -77,10 +93,20 @@ def subscription(chat_id: int, article_id: int) -> SelectOfScalar[Subscription]:
     )
 
 
-def _renumber(text: str, old: int, new: int) -> str:
-    """Point a rendered message's ``/diff N``, ``/diff_N`` and ``/untrack_N`` commands at the
-    article's new number."""
-    return re.sub(rf"(/diff[ _]|/untrack_|/history_){old}(?!\d)", rf"\g<1>{new}", text)
+# Where a rendered message names an article by its /list number: "/diff N" (and "/diff N A B"),
+# "/untrack N", "/history N", their tappable forms ("/diff_N", ...), a notice's "Article #N",
+# a digest line's leading "#N".
+_POINTER = re.compile(
+    r"(?:(?<=/diff )|(?<=/diff_)|(?<=/untrack )|(?<=/untrack_)|(?<=/history )|(?<=/history_)"
+    r"|(?<=Article #)|(?<=^#))(\d+)(?!\d)",
+    re.M,
+)
+
+
+def _renumber(text: str, numbers: dict[int, int]) -> str:
+    """Point every article a rendered message names at its new number, in one pass (so 1→2
+    and 2→1 swap rather than collapse)."""
+    return _POINTER.sub(lambda m: str(numbers.get(int(m.group(1)), m.group(1))), text)
 
 
 class Chats:
@@ -170,7 +196,9 @@ class Chats:
     def pause(self, chat_id: int, reason: str, now: datetime | None = None) -> bool:
         """The bot was removed or blocked, or Telegram will not deliver here: send nothing
         more, keep the subscriptions. Unsent announcements are dropped (the digest sent on
-        return covers them), and the pause dates from the oldest of them. True if newly paused."""
+        return covers them), and the pause dates from the oldest of them, or from an earlier
+        absence whose digest never arrived (``paused_at`` is kept until something reaches the
+        chat). True if newly paused."""
         now = now or utcnow()
         with session_scope(self.engine) as s:
             chat = s.get(Chat, chat_id)
@@ -181,7 +209,8 @@ class Chats:
             oldest = s.exec(
                 select(func.min(Delivery.created_at)).where(Delivery.chat_id == chat_id).where(unsent())
             ).one()
-            chat.paused, chat.paused_at = True, oldest or now
+            since = [t for t in (oldest, chat.paused_at) if t is not None]
+            chat.paused, chat.paused_at = True, min(since, key=_aware) if since else now
             s.add(chat)
             s.exec(  # type: ignore[call-overload]
                 update(Delivery)
@@ -210,7 +239,7 @@ class Chats:
                 return None
             changes = self._away_changes(s, chat_id, chat.paused_at or now)
             chat.type, chat.title = chat_type, title or chat.title
-            chat.paused, chat.paused_at = False, None
+            chat.paused = False  # paused_at stays until the digest (or anything) is delivered
             s.add(chat)
             if changes:
                 text, plain = digest(changes)
@@ -261,7 +290,9 @@ class Chats:
         the new id, merged with what the supergroup already tracks (an article tracked in both
         is kept once; a number the supergroup uses goes to the next free one)."""
         with session_scope(self.engine) as s:
-            old = s.get(Chat, old_id)
+            # Locked first: a version being stored for the group either commits before (its
+            # messages are moved below) or waits and finds the group gone (outbox.add_deliveries).
+            old = s.exec(select(Chat).where(Chat.id == old_id).with_for_update()).first()
             new = s.get(Chat, new_id)
             created = new is None
             if new is None:
@@ -284,14 +315,15 @@ class Chats:
             ours = s.exec(
                 select(Subscription).where(Subscription.chat_id == old_id).order_by(col(Subscription.number))
             ).all()
-            renumbered: dict[int, tuple[int, int]] = {}  # article id → (old, new) number
+            numbers: dict[int, int] = {}  # the group's /list number → the merged chat's
             for sub in ours:
                 if sub.article_id in theirs:
+                    numbers[sub.number] = theirs[sub.article_id].number
                     s.delete(sub)
                     continue
                 if sub.number in taken:
                     top += 1
-                    renumbered[sub.article_id] = (sub.number, top)
+                    numbers[sub.number] = top
                     sub.number = top
                 top = max(top, sub.number)
                 taken.add(sub.number)
@@ -307,8 +339,8 @@ class Chats:
                     s.delete(d)  # the supergroup already has (or had) this very message
                 else:
                     d.chat_id = new_id
-                    if d.article_id in renumbered:  # its /diff pointers name the new number
-                        d.text, d.plain = (_renumber(t, *renumbered[d.article_id]) for t in (d.text, d.plain))
+                    if numbers:  # its pointers name the merged numbers
+                        d.text, d.plain = _renumber(d.text, numbers), _renumber(d.plain, numbers)
                     s.add(d)
             if old is not None:
                 token = old.web_token

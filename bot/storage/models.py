@@ -49,7 +49,8 @@ class Chat(SQLModel, table=True):
     title: str = ""
     sensitivity: str = DEFAULT_SENSITIVITY
     # Paused: the bot was removed or blocked, or Telegram refuses to deliver here. Nothing is
-    # sent or fetched for a paused chat; ``paused_at`` is when it stopped hearing from us.
+    # sent or fetched for a paused chat; ``paused_at`` is when it stopped hearing from us, kept
+    # after a resume until something reaches it (a digest that fails keeps the absence whole).
     # The column keeps its first name (``blocked``): renaming it would need a migration.
     paused: bool = Field(default=False, sa_column=Column("blocked", Boolean, nullable=False))
     paused_at: datetime | None = None

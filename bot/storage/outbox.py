@@ -10,11 +10,11 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, func, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.storage.chats import saw_message
+from bot.storage.chats import reached, saw_message
 from bot.storage.engine import read_session, session_scope
 from bot.storage.models import Chat, Delivery, DeliveryKind, DeliveryStatus, utcnow
 from bot.storage.queue import set_fields
@@ -36,8 +36,28 @@ def add_deliveries(
     deliveries: Sequence[NewDelivery],
     now: datetime,
 ) -> None:
-    """Queue ``deliveries`` in the caller's transaction (with the version they announce)."""
+    """Queue ``deliveries`` in the caller's transaction (with the version they announce).
+
+    The audience was read before this transaction: a chat that has since moved to a
+    supergroup (its row is gone) or been paused gets nothing (a paused chat's digest covers
+    the version). The chats' rows are locked for share, so a migration or pause running
+    now either finishes first (and is seen here) or waits and then moves or drops these."""
+    wanted = {d.chat_id for d in deliveries}
+    reachable = (
+        set(
+            s.exec(
+                select(Chat.id)
+                .where(col(Chat.id).in_(wanted))
+                .where(col(Chat.paused).is_(False))
+                .with_for_update(read=True)
+            ).all()
+        )
+        if wanted
+        else set()
+    )
     for d in deliveries:
+        if d.chat_id not in reachable:
+            continue
         s.add(
             Delivery(
                 chat_id=d.chat_id,
@@ -79,15 +99,14 @@ class Outbox:
         skip_chats: Collection[int] = (),
     ) -> list[Delivery]:
         """Due deliveries, marked 'sending' under ``claimant``'s lease before anything goes
-        over the wire: pending ones and ones whose claimant's lease ran out (it died). At most
-        one per chat, and none for a chat whose message is in flight anywhere (per-chat order)
-        or that is paused."""
-        unpaused = select(Chat.id).where(col(Chat.paused).is_(False))
-        busy = (
-            select(Delivery.chat_id)
-            .where(Delivery.status == DeliveryStatus.SENDING)
-            .where(col(Delivery.lease_until) > now)
-        )
+        over the wire: pending ones and ones whose claimant's lease ran out (it died).
+
+        Per-chat order across processes: a chat's row is locked (``FOR UPDATE SKIP LOCKED`` on
+        PostgreSQL; SQLite's write lock serializes claims anyway) before its queue is read, so
+        the read sees every claim committed before it and none is in progress. Then only a
+        chat's head (its oldest unfinished row) may go, and only when it is due: nothing is
+        claimed for a chat whose head is in flight anywhere or waits for a retry, or that is
+        paused."""
         due = or_(
             and_(col(Delivery.status) == DeliveryStatus.PENDING, col(Delivery.not_before) <= now),
             and_(
@@ -96,27 +115,43 @@ class Outbox:
             ),
         )
         with session_scope(self.engine) as s:
-            q = (
-                select(Delivery)
-                .where(due)
-                .where(col(Delivery.chat_id).in_(unpaused))
-                .where(col(Delivery.chat_id).not_in(busy))
-                .order_by(col(Delivery.id))
-                .limit(limit * 4)
-                .with_for_update(skip_locked=True)
+            waiting = (  # each chat's oldest unfinished row: only it may go
+                select(func.min(Delivery.id))
+                .where(col(Delivery.status).in_([DeliveryStatus.PENDING, DeliveryStatus.SENDING]))
+                .group_by(col(Delivery.chat_id))
             )
-            if skip_chats:
-                q = q.where(col(Delivery.chat_id).not_in(list(skip_chats)))
-            rows: dict[int, Delivery] = {}
-            for d in s.exec(q).all():
-                if len(rows) < limit and d.chat_id not in rows:
-                    rows[d.chat_id] = d
-            for d in rows.values():
+            candidates = [
+                chat_id
+                for chat_id in s.exec(
+                    select(Delivery.chat_id)
+                    .where(col(Delivery.id).in_(waiting))
+                    .where(due)
+                    .order_by(col(Delivery.id))
+                    .limit(limit * 4 + len(skip_chats))
+                )
+                if chat_id not in skip_chats
+            ]
+            if not candidates:
+                return []
+            locked = s.exec(
+                select(Chat.id)
+                .where(col(Chat.id).in_(candidates))
+                .where(col(Chat.paused).is_(False))
+                .with_for_update(skip_locked=True)
+            ).all()
+            heads = waiting.where(col(Delivery.chat_id).in_(list(locked)))  # read again, locked
+            rows = s.exec(
+                select(Delivery)
+                .where(col(Delivery.id).in_(heads))
+                .where(due)
+                .order_by(col(Delivery.id))
+                .limit(limit)
+            ).all()
+            for d in rows:
                 d.status = DeliveryStatus.SENDING
                 d.claimed_by, d.lease_until = claimant, now + lease
-                d.attempts += 1
                 s.add(d)
-            return sorted(rows.values(), key=lambda d: d.id or 0)
+            return list(rows)
 
     def _claimed(self, ids: Collection[int], claimant: str, **values: object) -> None:
         """Change rows this sender still holds ('sending' under its name), and no others."""
@@ -148,24 +183,43 @@ class Outbox:
         delivery_id: int,
         status: DeliveryStatus,
         *,
+        claimant: str,
         error: str = "",
         not_before: datetime | None = None,
         chat_id: int | None = None,
         message_id: int | None = None,
         text: str | None = None,
         buttons: list[list[tuple[str, str]]] | None = None,
-    ) -> None:
+    ) -> bool:
         """Record how a claimed row ended (``text`` and ``buttons``: what an updated message
-        now shows)."""
+        now shows), if ``claimant`` still holds it: a row whose lease went to another sender,
+        or that a pause dropped meanwhile, is not theirs to change. A row put back to wait for
+        a retry counts one more failed attempt. True if recorded.
+
+        Locks as a claim does, the chat's row before the delivery's, so the two never wait
+        for each other in a circle (PostgreSQL)."""
         with session_scope(self.engine) as s:
-            d = s.get(Delivery, delivery_id)
+            found = s.get(Delivery, delivery_id)
+            if found is None:
+                return False
+            s.exec(select(Chat.id).where(Chat.id == found.chat_id).with_for_update()).first()
+            d = s.exec(
+                select(Delivery)
+                .where(Delivery.id == delivery_id)
+                .where(Delivery.claimed_by == claimant)
+                .where(Delivery.status == DeliveryStatus.SENDING)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            ).first()
             if d is None:
-                return
+                return False
             d.status = status
             d.error = error[:500]
             d.lease_until = None
             if status == DeliveryStatus.SENT:
                 d.sent_at = utcnow()
+            if status == DeliveryStatus.PENDING:
+                d.attempts += 1
             if not_before is not None:
                 d.not_before = not_before
             if chat_id is not None:
@@ -177,9 +231,13 @@ class Outbox:
             if buttons is not None:
                 d.buttons = [[list(b) for b in row] for row in buttons]
             s.add(d)
+            if status == DeliveryStatus.SENT:
+                s.flush()
+                s.exec(reached(d.chat_id))  # type: ignore[call-overload]
             if message_id is not None:
                 s.flush()
                 s.exec(saw_message(d.chat_id, message_id))  # type: ignore[call-overload]
+            return True
 
     def last_announcement(self, chat_id: int, article_id: int) -> Delivery | None:
         """The newest announcement this chat got about the article (a new one replies to it)."""

@@ -104,6 +104,7 @@ class Commands:
         self.gate.known = frozenset(name for name, _ in handlers)
         self.gate.tappable = frozenset(tappable)
         app.add_handler(MessageHandler(filters.COMMAND & chats, self.gate), group=-1)
+        app.add_handler(CallbackQueryHandler(self.gate.button), group=-1)
         for name, handler in handlers:
             app.add_handler(CommandHandler(name, handler, filters=chats))
         # "/diff_1_2_3": a command a tap sends whole, its arguments joined by "_".
@@ -305,7 +306,13 @@ class Commands:
         _target, row = found
         assert row.article.id is not None
         versions = await asyncio.to_thread(self.store.articles.versions, row.article.id)
-        data = export(row.article, versions, fmt)
+        data = await asyncio.to_thread(export, row.article, versions, fmt)  # big: off the event loop
+        limit = self.settings.limits.max_upload_bytes
+        if len(data) > limit:
+            chat = update.effective_chat
+            log.info("export_refused chat=%s number=%s bytes=%d", chat and chat.id, row.number, len(data))
+            await reply(update, replies.export_too_big(row.number, len(data), limit, fmt))
+            return
         message = update.effective_message
         assert message is not None
         await message.reply_document(

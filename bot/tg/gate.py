@@ -96,3 +96,12 @@ class Gate:
             await reply(update, replies.RATE_LIMITED)
             raise ApplicationHandlerStop
         log.info("command chat=%s type=%s command=%s", chat.id, chat.type, text.split()[0][:40])
+
+    async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A button press is a command by other means: it counts towards the same limit."""
+        query, chat = update.callback_query, update.effective_chat
+        if query is None or chat is None or self.limiter.allow(chat.id):
+            return
+        log.info("button_refused chat=%s reason=rate_limited", chat.id)
+        await query.answer(replies.RATE_LIMITED, show_alert=True)
+        raise ApplicationHandlerStop

@@ -6,8 +6,10 @@ chat's messages keep their order and a slow group never holds up a private chat)
 the rows it claims through a lease it renews while they are in flight: a process that dies
 loses its rows to the next sender only when the lease runs out.
 
-Guarantee: nothing is lost; a crash repeats at most the messages that were in flight (sent,
-but not yet recorded as sent).
+Guarantee (the README's, word for word there): nothing is lost; a crash repeats at most the
+messages that were in flight (sent, but not yet recorded as sent). A message Telegram accepted
+is never queued again (``_record_sent`` retries the write); a read timeout counts as sent, so
+one that never arrived is the one loss we accept rather than risk a duplicate.
 
 Order of the ``except`` clauses matters: ``BadRequest`` and ``TimedOut`` are subclasses of
 ``NetworkError``, so a generic network retry placed first would loop forever on a message
@@ -66,11 +68,12 @@ class Refusal(StrEnum):
     TOPIC_GONE = "topic_gone"  # the forum topic was deleted
     BAD_HTML = "bad_html"  # our markup was refused: send the plain text
     NOT_EDITABLE = "not_editable"  # the message to update is gone: post a new one
+    UNCHANGED = "unchanged"  # the message to update already says this: an earlier try landed
     REFUSED = "refused"  # this message will never be accepted
 
 
 _PAUSE = ("chat not found", "not enough rights", "have no rights to send", "chat_write_forbidden")
-_NOT_EDITABLE = ("message to edit not found", "message can't be edited", "message is not modified")
+_NOT_EDITABLE = ("message to edit not found", "message can't be edited")
 
 
 def refusal(exc: TelegramError) -> Refusal:
@@ -84,6 +87,8 @@ def refusal(exc: TelegramError) -> Refusal:
         return Refusal.BAD_HTML
     if any(p in text for p in _NOT_EDITABLE):
         return Refusal.NOT_EDITABLE
+    if "message is not modified" in text:
+        return Refusal.UNCHANGED
     return Refusal.REFUSED
 
 
@@ -191,22 +196,28 @@ class Sender:
             in_flight: dict[asyncio.Task[DeliveryStatus], Delivery] = {}
             counts = {status: 0 for status in DeliveryStatus}
             renewed = loop.time()
+            failure: Exception | None = None  # a claim failed: see the sends in flight through
             while not self._stopping:
                 paused = loop.time() < self._resume_at  # Telegram said to wait: claim nothing
                 free = self.concurrency - len(in_flight)
-                if free > 0 and not paused:
+                if free > 0 and not paused and failure is None:
                     busy = {d.chat_id for d in in_flight.values()}
-                    rows = await asyncio.to_thread(
-                        self.store.outbox.claim_pending,
-                        utcnow(),
-                        free,
-                        claimant=self.claimant,
-                        lease=self.lease,
-                        skip_chats=busy,
-                    )
+                    try:
+                        rows = await asyncio.to_thread(
+                            self.store.outbox.claim_pending,
+                            utcnow(),
+                            free,
+                            claimant=self.claimant,
+                            lease=self.lease,
+                            skip_chats=busy,
+                        )
+                    except Exception as exc:
+                        failure, rows = exc, []
                     for d in rows:
                         in_flight[asyncio.create_task(self._send_one(d))] = d
                 if not in_flight:
+                    if failure is not None:
+                        raise failure
                     if paused:
                         await self._sleep(self._resume_at - loop.time())
                         continue
@@ -219,7 +230,10 @@ class Sender:
                     renewed = loop.time()
                     until = utcnow() + self.lease
                     ids = [d.id for d in in_flight.values() if d.id is not None]
-                    await asyncio.to_thread(self.store.outbox.renew_leases, ids, self.claimant, until)
+                    try:
+                        await asyncio.to_thread(self.store.outbox.renew_leases, ids, self.claimant, until)
+                    except Exception as exc:  # the next renewal may land before the lease ends
+                        log.error("lease_renewal_failed deliveries=%d error=%r", len(ids), exc)
             if in_flight:  # stopping: let the messages in flight finish, briefly
                 done, late = await asyncio.wait(in_flight, timeout=self.grace)
                 for task in done:
@@ -231,6 +245,8 @@ class Sender:
                 await asyncio.to_thread(self.store.outbox.release, ids, self.claimant)  # type: ignore[arg-type]
                 if late:
                     log.info("send_released deliveries=%d", len(late))
+            if failure is not None:
+                raise failure
             return SendReport(
                 counts[DeliveryStatus.SENT], counts[DeliveryStatus.PENDING], counts[DeliveryStatus.FAILED]
             )
@@ -308,6 +324,10 @@ class Sender:
                 if kind == Refusal.NOT_EDITABLE and update:
                     update = False
                     continue
+                if kind == Refusal.UNCHANGED and update and previous is not None:
+                    # An earlier try updated the message and died before recording it.
+                    log.info("sent delivery=%s chat=%s kind=%s already=1", d.id, chat_id, d.kind)
+                    return await self._record_sent(d, chat_id, previous.message_id, text, buttons=buttons)
                 log.warning("send_refused delivery=%s chat=%s error=%r", d.id, chat_id, exc.message)
                 return await self._finish(d, DeliveryStatus.FAILED, exc.message)
             except TimedOut as exc:
@@ -316,7 +336,7 @@ class Sender:
                 # The request reached Telegram and the message may well have arrived; sending
                 # again risks a duplicate, the worse failure for an edit bot.
                 log.warning("send_timed_out delivery=%s chat=%s", d.id, chat_id)
-                return await self._finish(d, DeliveryStatus.SENT, f"timed out: {exc.message}")
+                return await self._record_sent(d, chat_id, None, None, f"timed out: {exc.message}")
             except (NetworkError, TelegramError) as exc:
                 return await self._retry_later(d, exc.message)
             log.info(
@@ -327,13 +347,8 @@ class Sender:
                 sent.message_id,
                 " edited=1" if update else "",
             )
-            return await self._finish(
-                d,
-                DeliveryStatus.SENT,
-                chat_id=chat_id,
-                message_id=sent.message_id,
-                text=text if update else None,
-                buttons=buttons if update else None,
+            return await self._record_sent(
+                d, chat_id, sent.message_id, text if update else None, buttons=buttons if update else None
             )
         return await self._finish(d, DeliveryStatus.FAILED, "refused too many times")
 
@@ -387,11 +402,12 @@ class Sender:
         return DeliveryStatus.PENDING
 
     async def _retry_later(self, d: Delivery, error: str) -> DeliveryStatus:
-        """Back off exponentially; give up after ``MAX_ATTEMPTS``."""
-        if d.attempts >= MAX_ATTEMPTS:
+        """Back off exponentially; give up after ``MAX_ATTEMPTS`` failures (``d.attempts``
+        counts the earlier ones: a flood-limit wait, an expired lease or a stop is none)."""
+        if d.attempts + 1 >= MAX_ATTEMPTS:
             log.warning("send_gave_up delivery=%s error=%r", d.id, error)
             return await self._finish(d, DeliveryStatus.FAILED, error)
-        delay = min(3600, 5 * 2**d.attempts)
+        delay = min(3600, 5 * 2 ** (d.attempts + 1))
         log.info("send_retry delivery=%s in=%ss error=%r", d.id, delay, error)
         return await self._finish(d, DeliveryStatus.PENDING, error, utcnow() + timedelta(seconds=delay))
 
@@ -407,10 +423,11 @@ class Sender:
         buttons: Keyboard | None = None,
     ) -> DeliveryStatus:
         assert d.id is not None
-        await asyncio.to_thread(
+        held = await asyncio.to_thread(
             self.store.outbox.finish,
             d.id,
             status,
+            claimant=self.claimant,
             error=redact(error, self.bot.token),
             not_before=not_before,
             chat_id=chat_id,
@@ -418,4 +435,35 @@ class Sender:
             text=text,
             buttons=buttons,
         )
+        if not held:  # a pause dropped it, or its lease ran out and another sender took it
+            log.warning("send_outcome_dropped delivery=%s status=%s row_not_ours=1", d.id, status)
         return status
+
+    async def _record_sent(
+        self,
+        d: Delivery,
+        chat_id: int,
+        message_id: int | None,
+        text: str | None,
+        note: str = "",
+        buttons: Keyboard | None = None,
+    ) -> DeliveryStatus:
+        """Telegram has the message: record it, however long the database takes to answer.
+        A failed write never puts the row back in the queue (that would send it twice); the
+        pass keeps renewing the lease meanwhile, and only a stop gives up on the write."""
+        delay = 0.05
+        while True:
+            try:
+                return await self._finish(
+                    d,
+                    DeliveryStatus.SENT,
+                    note,
+                    chat_id=chat_id,
+                    message_id=message_id,
+                    text=text,
+                    buttons=buttons,
+                )
+            except Exception as exc:
+                log.error("send_record_failed delivery=%s retry_in=%.2fs error=%r", d.id, delay, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)

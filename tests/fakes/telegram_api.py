@@ -36,11 +36,13 @@ __all__ = [
     "MAX_CAPTION_LENGTH",
     "MAX_ENTITIES",
     "MAX_MESSAGE_LENGTH",
+    "SEND_METHODS",
     "ApiError",
     "EntityParseError",
     "FakeTelegram",
     "GatewayError",
     "ParsedText",
+    "SendLimits",
     "SentMessage",
     "UploadedFile",
     "UploadedPart",
@@ -649,6 +651,23 @@ _URL = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
 Handler = Callable[[dict[str, Any], dict[str, UploadedPart]], Awaitable[Any]]
 
 
+@dataclass(frozen=True)
+class SendLimits:
+    """Telegram's flood limits for messages a bot posts, as sliding windows: (messages, seconds).
+
+    Telegram documents "about one message a second" in a chat (short bursts pass), 20 a minute
+    in a group or channel, 30 a second overall; past them it answers 429 with ``retry_after``.
+    """
+
+    per_chat: tuple[int, float] = (5, 5.0)  # a private chat: one a second, bursts of five
+    per_group: tuple[int, float] = (20, 60.0)  # groups, supergroups and channels
+    overall: tuple[int, float] = (30, 1.0)
+
+
+SEND_METHODS = frozenset({"sendmessage", "senddocument", "sendphoto"})
+"""Methods that post a new message, and so count towards ``SendLimits``."""
+
+
 class FakeTelegram:
     """A Bot API server on 127.0.0.1 that behaves, for our bot's purposes, like Telegram."""
 
@@ -658,8 +677,13 @@ class FakeTelegram:
         bot_username: str = "redline_test_bot",
         *,
         strict_ampersand: bool = True,
+        limits: SendLimits | None = SendLimits(),
     ) -> None:
         self.token = token
+        self.limits = limits  # None: no flood limits (a test about something else that bursts)
+        self._posted: deque[tuple[float, int]] = deque()  # (loop time, chat id) of each post
+        self.rate_limited: list[tuple[str, int, int]] = []  # (method, chat id, retry_after) of each 429
+        self._parse_refusals_expected = 0
         self.bot_username = bot_username
         self.strict_ampersand = strict_ampersand
         self.bot_id = int(token.split(":", 1)[0])
@@ -723,6 +747,7 @@ class FakeTelegram:
                 "sendMessage": self._send_message,
                 "editMessageText": self._edit_message_text,
                 "editMessageReplyMarkup": self._edit_message_reply_markup,
+                "deleteMessage": self._delete_message,
                 "answerCallbackQuery": self._answer_callback_query,
                 "getChatMember": self._get_chat_member,
                 "getChatAdministrators": self._get_chat_administrators,
@@ -1020,6 +1045,17 @@ class FakeTelegram:
         broken proxy might: the client cannot read it (any exception, not a Telegram error)."""
         self._malformed.add(method.lower())
 
+    def message_in_chat(self, chat_id: int, message_id: int) -> dict[str, Any] | None:
+        """The message as the chat shows it now (edited, or None once deleted)."""
+        stored = self._messages.get((chat_id, message_id))
+        return copy.deepcopy(stored.message) if stored is not None else None
+
+    def delete_message(self, chat_id: int, message_id: int) -> None:
+        """Someone in the chat deletes a message (an admin tidying up, a user clearing the
+        chat). Telegram does not tell the bot: it finds out when it edits or replies to it."""
+        if self._messages.pop((chat_id, message_id), None) is None:
+            raise AssertionError(f"chat {chat_id} has no message {message_id} to delete")
+
     def create_topic(self, chat_id: int, name: str) -> int:
         """Open a forum topic in a supergroup (made a forum); its id is its service message's."""
         chat = self._known_chat(chat_id)
@@ -1133,7 +1169,30 @@ class FakeTelegram:
         if creator_id is not None:
             self.set_chat_member(chat_id, creator_id, "creator")
 
+    # -- refusals a test did not expect ------------------------------------------------------
+
+    def expect_parse_refusals(self, count: int = 1) -> None:
+        """This test provokes ``count`` "can't parse entities" refusals on purpose."""
+        self._parse_refusals_expected += count
+
+    def unexpected_refusals(self) -> list[str]:
+        """Refused HTML beyond what the test expected: a bug the plain-text fallback hides
+        (the message still arrives, and ``wait_for(contains=...)`` matches its plain text)."""
+        refused = [f"{m}: {d}" for m, _code, d in self.failures if "can't parse entities" in d]
+        return refused[self._parse_refusals_expected :]
+
     # -- what the bot sent -------------------------------------------------------------------
+
+    def calls_to(self, chat_id: int, *methods: str, after: int = 0) -> list[dict[str, Any]]:
+        """Parameters of every call about ``chat_id`` from index ``after`` of ``requests``,
+        accepted or refused (``sent`` holds only what was accepted: a blocked chat's refused
+        sends are only here)."""
+        wanted = {m.lower() for m in methods}
+        return [
+            params
+            for method, params in self.requests[after:]
+            if params.get("chat_id") == chat_id and (not wanted or method.lower() in wanted)
+        ]
 
     def messages_to(self, chat_id: int) -> list[SentMessage]:
         return [m for m in self.sent if m.chat_id == chat_id]
@@ -1274,7 +1333,11 @@ class FakeTelegram:
             faults = self._faults.get(method.lower())
             if faults:
                 raise faults.popleft()
+            if method.lower() in SEND_METHODS and "chat_id" in params:
+                self._check_send_limits(method, params["chat_id"], now)
             result = await handler(params, files)
+            if method.lower() in SEND_METHODS and "chat_id" in params:
+                self._posted.append((now, result.get("chat", {}).get("id", params["chat_id"])))
             if method.lower() in self._malformed:
                 self._malformed.discard(method.lower())
                 result = {}
@@ -1291,6 +1354,28 @@ class FakeTelegram:
                 return web.Response(text=exc.PAGE, status=502, content_type="text/html")
             return _json(exc.payload(), exc.error_code)
         return _json({"ok": True, "result": result}, 200)
+
+    def _check_send_limits(self, method: str, chat_id: Any, now: float) -> None:
+        """429 + retry_after when this post would go past one of ``limits``' windows."""
+        if self.limits is None:
+            return
+        longest = max(self.limits.per_chat[1], self.limits.per_group[1], self.limits.overall[1])
+        while self._posted and self._posted[0][0] <= now - longest:
+            self._posted.popleft()
+        chat = self._chats.get(chat_id) if isinstance(chat_id, int) else None
+        group = chat is not None and chat.type != "private"
+        windows = [
+            (self.limits.per_group if group else self.limits.per_chat, chat_id),
+            (self.limits.overall, None),
+        ]
+        for (count, seconds), only in windows:
+            times = [t for t, c in self._posted if t > now - seconds and (only is None or c == only)]
+            if len(times) >= count:
+                retry_after = max(1, math.ceil(times[-count] + seconds - now))
+                self.rate_limited.append((method, chat_id, retry_after))
+                raise ApiError(
+                    429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
+                )
 
     # -- shared pieces of the methods ----------------------------------------------------------
 
@@ -1700,16 +1785,21 @@ class FakeTelegram:
             raise _bad_request(too_long)
         return parsed, count
 
-    def _editable(self, params: dict[str, Any]) -> tuple[_Chat, _Stored]:
-        if params.get("inline_message_id"):
-            raise _bad_request("MESSAGE_ID_INVALID")  # the fake knows no inline messages
+    def _target(self, params: dict[str, Any], action: str) -> tuple[_Chat, _Stored]:
+        """The chat and stored message a call names; refused as Telegram does when it is gone."""
         chat = self._chat(params, sending=True)
         message_id = params.get("message_id")
         if not message_id:
             raise _bad_request("message identifier is not specified")
         stored = self._messages.get((chat.id, message_id))
         if stored is None:
-            raise _bad_request("message to edit not found")
+            raise _bad_request(f"message to {action} not found")
+        return chat, stored
+
+    def _editable(self, params: dict[str, Any]) -> tuple[_Chat, _Stored]:
+        if params.get("inline_message_id"):
+            raise _bad_request("MESSAGE_ID_INVALID")  # the fake knows no inline messages
+        chat, stored = self._target(params, "edit")
         if not stored.from_bot:
             raise _bad_request("message can't be edited")
         return chat, stored
@@ -1742,6 +1832,13 @@ class FakeTelegram:
             entities_count=count,
         )
         return new
+
+    async def _delete_message(self, params: dict[str, Any], files: dict[str, UploadedPart]) -> bool:
+        chat, stored = self._target(params, "delete")
+        if not stored.from_bot and chat.type == "private":
+            raise _bad_request("message can't be deleted for everyone")
+        del self._messages[(chat.id, params["message_id"])]
+        return True
 
     async def _edit_message_reply_markup(
         self, params: dict[str, Any], files: dict[str, UploadedPart]
