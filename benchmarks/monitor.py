@@ -23,7 +23,9 @@ What runs, all in one go so every ratio compares figures from the same machine a
 - bare trafilatura: ``trafilatura.bare_extraction`` of the same pages, one at a time;
 - urlwatch (pip-installed into benchmarks/.venv-urlwatch, ``css: body`` + ``html2text``
   filters, one whole process per run over the same N URLs, the second run measured);
-- a 10 000-article run for memory, and 2 ``redline worker`` processes on PostgreSQL vs 1 in (c).
+- a 10 000-article run for memory, and 2 ``redline worker`` processes on PostgreSQL vs 1 in (c);
+- follow (benchmarks/follow.py, ``--follow-n``; alone: ``python -m benchmarks.monitor follow``):
+  N articles arriving through followed feeds, the feed fetch cost beside the article checks.
 
 CPU figures are per check, over a measured window after a warm-up. A benchmark is not a test:
 ``tests/test_bench.py`` only checks that it runs on a tiny N and prints every figure.
@@ -643,6 +645,10 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("concurrency", type=int)
     e = sub.add_parser("extract", help=argparse.SUPPRESS)
     e.add_argument("duration", type=float)
+    f = sub.add_parser("follow", help="only the follow mode (benchmarks/follow.py)")
+    f.add_argument("--n", type=int, default=200, help="articles arriving through feeds")
+    f.add_argument("--feeds", type=int, default=4)
+    f.add_argument("--chats", type=int, default=3, help="chats following every feed")
     parser.add_argument("--n", type=int, default=1000, help="distinct article URLs (default 1000)")
     parser.add_argument("--duration", type=float, default=20, help="seconds measured per bot run")
     parser.add_argument("--warmup", type=float, default=3, help="seconds after the first check")
@@ -656,6 +662,9 @@ def main(argv: list[str] | None = None) -> int:
         metavar="KEY=VALUE",
         help="extra [monitor] setting for the workers, TOML value (e.g. concurrency=32); repeatable",
     )
+    parser.add_argument(
+        "--follow-n", type=int, default=200, help="articles arriving through followed feeds (0: skip)"
+    )
     parser.add_argument("--no-urlwatch", action="store_true")
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args(argv)
@@ -667,6 +676,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.cmd == "extract":
         bare_extraction(args.duration)
+        return 0
+    if args.cmd == "follow":
+        follow_mode(args.n, args.feeds, args.chats)
         return 0
     return bench(args)
 
@@ -758,8 +770,18 @@ def _bench(
             mem.peak_rss_mb < 200,
         )
 
+    if args.follow_n:
+        follow_mode(args.follow_n, 4, 3)
     if not args.no_postgres:
         _postgres(args, workdir, server, api, report, extracted)
+
+
+def follow_mode(n: int, feeds: int, chats: int) -> None:
+    """N articles arriving through followed feeds: the feed fetch cost beside the checks."""
+    from benchmarks.follow import follow_bench, report
+
+    pages = [versions[0] for versions in corpus_pages()]
+    report(n, feeds, chats, asyncio.run(follow_bench(n, feeds, chats, pages)))
 
 
 def _postgres(

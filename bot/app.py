@@ -19,6 +19,7 @@ from bot.net.fetch import Fetcher, FetchPolicy, Resolver
 from bot.ops.metrics import MetricsServer, serve
 from bot.service.check import Checker
 from bot.service.digest import DigestService
+from bot.service.follow import FollowService
 from bot.service.history import History, PageLinks
 from bot.service.pages import PageReader
 from bot.service.parse_thread import ParseThread
@@ -31,6 +32,7 @@ from bot.storage.stats import CheckCounter
 from bot.storage.store import Storage
 from bot.tg.allowlist import Allowlist
 from bot.tg.commands import Commands
+from bot.tg.follows import follow_notifier
 from bot.tg.membership import ChatEvents
 from bot.tg.menus import publish_menus
 from bot.tg.sender import Sender
@@ -58,9 +60,11 @@ class Redline:
     commands: Commands
     counter: CheckCounter
     retention: Retention
+    follower: FollowService
     metrics: MetricsServer | None = None
     web: WebServer | None = None  # history pages and feeds, when web.listen is set (`redline run`)
     checks: asyncio.Task[None] | None = None  # the scheduler's pipeline
+    feeds: asyncio.Task[None] | None = None  # the feed schedule (/follow)
 
     async def start(self, bot: Bot) -> None:
         await publish_menus(bot)
@@ -70,15 +74,17 @@ class Redline:
             await self.web.start()
         self.sender.start()
         self.checks = asyncio.create_task(self.scheduler.run(), name="checks")
+        self.feeds = asyncio.create_task(self.follower.run(), name="feeds")
         log.info("started bot=%s", bot.username)
 
     async def stop_checks(self) -> None:
         """Stop the pipeline (it gives back what it held) before the sender and the database."""
-        if self.checks is not None:
-            self.checks.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.checks
-            self.checks = None
+        for task in (self.feeds, self.checks):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self.feeds = self.checks = None
         self.parser.close()
 
     async def stop(self) -> None:
@@ -161,6 +167,7 @@ def build_application(
     # A check stored announcements: send them now.
     scheduler = Scheduler(store.queue, checker, settings.monitor, on_announce=sender.wake)
     tracker = TrackService(store.articles, pages, settings, on_tracked=scheduler.wake)
+    follower = FollowService(store, pages, tracker, settings, notify=follow_notifier(app.bot))
     redline = Redline(
         settings=settings,
         store=store,
@@ -174,8 +181,10 @@ def build_application(
             settings,
             links,
             DigestService(store),
+            follower,
             on_chat_changed=web.chat_changed if web is not None else _nothing,
         ),
+        follower=follower,
         counter=counter,
         retention=Retention(store.engine, settings.database),
         web=web,

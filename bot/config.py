@@ -89,6 +89,9 @@ class MonitorSettings:
     failures_before_notice: int = 4
     # Checks in a row a sudden loss of most of the text must persist before it is announced.
     withdrawal_checks: int = 3
+    # Seconds between fetches of one followed feed (/follow); a failing feed backs off from
+    # here, doubling, to max_interval.
+    follow_interval: int = 600
     user_agent: str = "Mozilla/5.0 (compatible; RedlineBot/0.1; +https://github.com/redline)"
 
 
@@ -101,6 +104,9 @@ class LimitsSettings:
     # Articles one person may track across every chat (0: no cap), so one user cannot make the
     # bot fetch max_articles_per_chat URLs in each of many chats.
     max_articles_per_user: int = 400
+    # Feeds and pages one chat may follow, and the most days a follow may keep an article.
+    max_follows_per_chat: int = 10
+    follow_max_days: int = 30
     max_message_chars: int = 2000
     max_url_chars: int = 2000
     # Bytes of one file sent (/export): Telegram takes at most 50 MB from a bot; a local Bot

@@ -22,6 +22,7 @@ FIGURE = r"\s+\d+\.\d checks/s\s+\d+\.\d\d ms CPU/check\s+peak RSS\s+\d+ MB"
 def test_benchmark_runs_on_a_tiny_n_and_prints_every_figure() -> None:
     corpus_or_skip()
     args = ["--n", "40", "--duration", "2", "--warmup", "0.3", "--ref-duration", "0.3", "--memory-n", "60"]
+    args += ["--follow-n", "8"]
     if "tick" in {f.name for f in dataclasses.fields(MonitorSettings)}:
         args += ["--monitor", "tick = 0.2"]  # the tick scheduler: look for due checks often
     out = subprocess.run(
@@ -45,6 +46,7 @@ def test_benchmark_runs_on_a_tiny_n_and_prints_every_figure() -> None:
     if not URLWATCH.exists():
         assert "urlwatch: skipped, not installed at" in text
     assert re.search(r"== memory: 60 articles, mode \(d\) ==\n.*\n  redline worker" + FIGURE, text), text
+    assert_follow_figures(text, 8)
     if find_bindir() is not None:
         assert re.search("1 worker" + FIGURE, text) and re.search("2 workers" + FIGURE, text), text
     else:
@@ -63,3 +65,31 @@ def test_benchmark_runs_on_a_tiny_n_and_prints_every_figure() -> None:
             assert f"({mode}) CPU per check: urlwatch / redline" in targets
     if find_bindir() is not None:
         assert "(c) checks/s, 2 workers on PostgreSQL vs 1" in targets
+
+
+FOLLOW_FIGURE = r"\s+\d+ ×\s+\d+\.\d\d ms wall\s+\d+\.\d\d ms CPU each"
+
+
+def assert_follow_figures(text: str, n: int) -> None:
+    section = text.split(f"== follow: {n} articles arrive through", 1)[1]
+    for label in (
+        "feed fetch, 304",
+        r"feed fetch \+ parse, 200",
+        r"article brought \(read once \+ subs\)",
+        "article check, 304",
+    ):
+        assert re.search(label + FOLLOW_FIGURE, section), section
+    assert re.search(r"feed fetches: \d+\.\d% of the CPU", section), section
+
+
+def test_follow_mode_runs_alone_on_a_tiny_n_and_prints_every_figure() -> None:
+    corpus_or_skip()
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.monitor", "follow", "--n", "6", "--feeds", "2", "--chats", "2"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert_follow_figures(out.stdout, 6)

@@ -128,7 +128,10 @@ async def test_export_command_errors_are_plain_replies(
     telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots
 ) -> None:
     await alice_tracks_putin(telegram, articles, bots)
-    usage = "Say which article: /export 2 sends its history as JSON; /export 2 csv one row per change."
+    usage = (
+        "Say which article: /export 2 sends its history as JSON; /export 2 csv one row per change; "
+        "/export follows sends this chat's follows as OPML."
+    )
     assert (await telegram.ask(ALICE, "/export")).text == usage
     assert (await telegram.ask(ALICE, "/export 1 xml")).text == usage
     assert (await telegram.ask(ALICE, "/export 7")).text == "There is no #7 in /list."

@@ -182,8 +182,8 @@ async def test_menus_by_scope_descriptions_and_help(telegram: FakeTelegram, bots
     await bots.start()
     every = [c["command"] for c in telegram.menu()]
     assert every == [
-        "track", "untrack", "list", "history", "diff", "export", "sensitivity", "digest", "channel", "feed",
-        "settings", "help",
+        "track", "untrack", "list", "history", "diff", "export", "sensitivity", "digest", "follow", "unfollow",
+        "channel", "feed", "settings", "help",
     ]  # fmt: skip
     in_groups = [c for c in every if c != "channel"]  # /channel works in a private chat only
     assert [c["command"] for c in telegram.menu("all_chat_administrators")] == in_groups

@@ -27,6 +27,8 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("export", "History as a file: /export 2 (every version, JSON), /export 2 csv (every change)", "N [csv]"),
     ("sensitivity", "What counts as an edit in this chat: headline only, substantive, everything", ""),
     ("digest", "The day's edits: every article here that changed in the last 24 hours", ""),
+    ("follow", "Track every new article of a feed or section page for N days: /follow URL 7", "URL [N]"),
+    ("unfollow", "Stop a follow: /unfollow 2 (number under Follows in /list)", "N"),
     ("channel", "Manage a channel from this private chat: pick it, then /track, /list… act on it", "[off]"),
     ("feed", "This chat's feed of changes for a feed reader (/feed revoke: a new address)", "[revoke]"),
     ("settings", "Quiet announcements and the time zone of this chat", ""),
@@ -50,7 +52,10 @@ USAGE = {
     "untrack": "Say which article to stop tracking: /untrack 2 (its number in /list) or /untrack URL",
     "history": "Say which article: /history 2 (its number in /list) or /history URL",
     "diff": "Say which article: /diff 2 shows its last edit; /diff 2 1 3 compares versions 1 and 3.",
-    "export": "Say which article: /export 2 sends its history as JSON; /export 2 csv one row per change.",
+    "export": (
+        "Say which article: /export 2 sends its history as JSON; /export 2 csv one row per change; "
+        "/export follows sends this chat's follows as OPML."
+    ),
     "feed": "/feed shows this chat's feed address; /feed revoke replaces it (the old one stops working).",
     "list": "/list shows every article, /list changed the edited ones, /list failing those I can't read.",
 }

@@ -66,6 +66,10 @@ Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 WEB_PORTS = (80, 443)
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+# What a followed source may also answer (``fetch(..., feeds=True)``): RSS, Atom, plain XML.
+FEED_TYPES = frozenset(
+    {"application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/xml", "text/xml"}
+)
 _META_SNIFF_BYTES = 4096
 
 
@@ -519,6 +523,10 @@ def decode_html(body: bytes, header_charset: str | None) -> str:
     return body.decode("utf-8", "replace")
 
 
+def _looks_like_xml(body: bytes) -> bool:
+    return body[:1024].removeprefix(codecs.BOM_UTF8).lstrip().startswith(b"<")
+
+
 def _looks_like_html(body: bytes) -> bool:
     head = body[:1024].removeprefix(codecs.BOM_UTF8).lstrip().lower()
     return head.startswith((b"<!doctype html", b"<html"))
@@ -601,17 +609,20 @@ class Fetcher:
     async def aclose(self) -> None:
         await self._transport.aclose()
 
-    async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> Page:
+    async def fetch(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None, feeds: bool = False
+    ) -> Page:
         """GET ``url`` (conditionally when ``etag``/``last_modified`` are given) → Page.
 
-        Raises a FetchError subclass for everything that is not an HTML page or a 304.
+        Raises a FetchError subclass for everything that is not an HTML page (or, with
+        ``feeds``, an RSS/Atom/XML document) or a 304.
         """
         started = time.monotonic()
         host = "?"
         try:
             host = parse_url(url).host or "?"
             async with asyncio.timeout(self.policy.timeout):
-                page, hops = await self._fetch(url, etag, last_modified)
+                page, hops = await self._fetch(url, etag, last_modified, feeds)
         except FetchError as exc:
             self._log_failure(host, exc, started)
             raise
@@ -663,7 +674,9 @@ class Fetcher:
         if literal is not None and not self.backend.is_allowed(literal):
             raise BlockedAddress(MSG_REDIRECT_PRIVATE if redirected else MSG_PRIVATE)
 
-    async def _fetch(self, url: str, etag: str | None, last_modified: str | None) -> tuple[Page, int]:
+    async def _fetch(
+        self, url: str, etag: str | None, last_modified: str | None, feeds: bool = False
+    ) -> tuple[Page, int]:
         conditional: dict[str, str] = {}
         if etag:
             conditional["If-None-Match"] = etag
@@ -698,7 +711,7 @@ class Fetcher:
                         "redirect host=%s status=%d hop=%d", request.url.host, response.status_code, hop
                     )
                     continue
-                return await self._read(response, etag, last_modified, bool(conditional)), hop
+                return await self._read(response, etag, last_modified, bool(conditional), feeds), hop
             finally:
                 await response.aclose()
         raise TooManyRedirects()
@@ -713,7 +726,12 @@ class Fetcher:
                 return  # not worth reading on: the connection is closed instead
 
     async def _read(
-        self, response: httpx.Response, etag: str | None, last_modified: str | None, conditional: bool
+        self,
+        response: httpx.Response,
+        etag: str | None,
+        last_modified: str | None,
+        conditional: bool,
+        feeds: bool = False,
     ) -> Page:
         """Turn the final response into a Page, reading at most ``max_bytes`` of body."""
         status = response.status_code
@@ -732,7 +750,7 @@ class Fetcher:
         if not 200 <= status < 300:
             raise HTTPStatusError(status)
         mime = response.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
-        if mime and mime not in HTML_TYPES:
+        if mime and mime not in HTML_TYPES and not (feeds and mime in FEED_TYPES):
             raise NotHTML(MSG_NOT_HTML_TYPE.format(mime=mime) if _SAFE_MIME.fullmatch(mime) else None)
         limit = self.policy.max_bytes
         too_large = TooLarge(MSG_TOO_LARGE.format(size=_size(limit)))
@@ -750,7 +768,7 @@ class Fetcher:
         if len(body) > limit:
             raise too_large
         data = bytes(body)
-        if not mime and not _looks_like_html(data):
+        if not mime and not _looks_like_html(data) and not (feeds and _looks_like_xml(data)):
             raise NotHTML()
         return Page(
             url=final_url,

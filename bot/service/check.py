@@ -23,6 +23,7 @@ from bot.core.extract import NotAnArticle, Snapshot
 from bot.core.headline import CarrierSwitch, announceable, carrier_switch
 from bot.core.policy import Intervals, Outcome, next_check
 from bot.core.watchwords import edit_matters
+from bot.messages import follows as follow_wording
 from bot.messages import notices
 from bot.messages.announcement import DEFAULT_BUDGET, MessageContext, render_announcement, render_plain
 from bot.messages.buttons import announcement_keyboard, notice_keyboard
@@ -252,7 +253,10 @@ class Checker:
             return edit_matters(words, for_sensitivity(event.changes, sensitivity))
 
         deliveries = []
-        for sub, chat in await asyncio.to_thread(self.store.articles.audience, aid):
+        audience = await asyncio.to_thread(self.store.articles.audience, aid)
+        brought = [sub.follow_id for sub, _chat in audience if sub.follow_id is not None]
+        follows = await asyncio.to_thread(self.store.follows.titles, brought) if brought else {}
+        for sub, chat in audience:
             if not matters(chat.sensitivity, tuple(sub.watchwords or ())):
                 continue
             rendered = message(chat.sensitivity, sub.number)
@@ -261,6 +265,10 @@ class Checker:
                 addresses = self.links.for_chat(chat) if self.links is not None else None
                 if addresses is not None:  # its own line, after the /diff pointer
                     text, plain = with_page_link(text, plain, addresses.article(aid, number))
+                if sub.follow_id in follows:  # a busy chat can tell which follow brought it
+                    follow_number, source = follows[sub.follow_id]  # (``number`` is the version's)
+                    text = f"{text}\n{follow_wording.brought_by(follow_number, source)}"
+                    plain = f"{plain}\n{follow_wording.brought_by_plain(follow_number, source)}"
                 deliveries.append(
                     NewDelivery(chat.id, DeliveryKind.EDIT, text=text, plain=plain, buttons=keyboard)
                 )

@@ -69,3 +69,11 @@ class PageReader:
         canonical link, else where it was served. A 304 has no head to read: where it was served."""
         declared = await self.parser.run(declared_url, page.html) if page.html else None
         return article_url(page.url, declared)
+
+
+async def fetch_source(
+    reader: PageReader, url: str, etag: str | None = None, last_modified: str | None = None
+) -> Page:
+    """A followed source (a feed, or a page that may name one): the guarded fetcher, with
+    RSS/Atom/XML answers allowed besides HTML."""
+    return await reader.fetcher.fetch(url, etag=etag, last_modified=last_modified, feeds=True)

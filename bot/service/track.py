@@ -20,7 +20,7 @@ from bot.messages import replies
 from bot.net.fetch import FetchError, Page
 from bot.net.urls import URLError, canonical_url, parse_user_url, site_name, url_key
 from bot.service.pages import PageReader
-from bot.storage.articles import Articles, PageMeta, TrackResult
+from bot.storage.articles import Articles, FollowedBy, PageMeta, TrackResult
 from bot.storage.models import Article, ArticleState
 
 log = logging.getLogger("redline.commands")
@@ -99,10 +99,12 @@ class TrackService:
         thread_id: int | None = None,
         user_id: int | None = None,
         words: Watchwords | None = None,
+        follow: FollowedBy | None = None,
     ) -> TrackResult | Refused:
         """Subscribe ``chat_id`` to the article at ``target`` (announcements go to ``thread_id``);
         ``user_id`` is who asked (kept as the subscription's owner, counted by the per-user cap);
-        ``words`` from bot.core.watchwords.split_watchwords (unmarked: keep the chat's own)."""
+        ``words`` from bot.core.watchwords.split_watchwords (unmarked: keep the chat's own);
+        ``follow``: a follow brings it, for a while (None: the chat's own /track, kept)."""
         if target is None:
             return Refused(Refusal.NO_URL)
         watchwords: tuple[str, ...] | None = None
@@ -145,6 +147,7 @@ class TrackService:
                 thread_id=thread_id,
                 user_id=user_id,
                 watchwords=watchwords,
+                follow=follow,
             )
         else:
             assert page is not None, "fetched above: no readable article had it"
@@ -170,6 +173,7 @@ class TrackService:
                 user_id=user_id,
                 canonical_key=key,
                 watchwords=watchwords,
+                follow=follow,
             )
         self.on_tracked()
         log.info(

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from bot.storage.chats import subscription
 from bot.storage.engine import read_session, session_scope
@@ -37,6 +37,7 @@ class Tracked:
     number: int
     article: Article
     versions: int
+    follow_id: int | None = None  # brought by this follow (/list shows it under the follow)
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,14 @@ class TrackResult:
 
 
 @dataclass(frozen=True)
+class FollowedBy:
+    """The follow that brings an article into a chat, and when it lets it go."""
+
+    follow_id: int
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
 class PageMeta:
     """What a fetch learned that the next conditional GET needs."""
 
@@ -66,6 +75,27 @@ class PageMeta:
     last_modified: str | None = None
     body_hash: str | None = None
     fingerprint: str | None = None  # bot.core.fingerprint of the page version 1 was extracted from
+
+
+def drop_subscription(s: Session, sub: Subscription, now: datetime) -> Article | None:
+    """End one chat's subscription (/untrack, /unfollow, a follow's article released) in the
+    caller's transaction: an article nobody tracks any more is marked for retention."""
+    article = s.get(Article, sub.article_id)
+    s.delete(sub)
+    s.flush()
+    others = s.exec(select(Subscription.id).where(Subscription.article_id == sub.article_id)).first()
+    if article is not None and others is None:
+        article.untracked_since = now  # deleted after database.keep_untracked_days
+        s.add(article)
+    # Announcements not yet sent for this article would now surprise the chat.
+    s.exec(  # type: ignore[call-overload]
+        update(Delivery)
+        .where(col(Delivery.chat_id) == sub.chat_id)
+        .where(col(Delivery.article_id) == sub.article_id)
+        .where(col(Delivery.status) == DeliveryStatus.PENDING)
+        .values(status=DeliveryStatus.FAILED, error="untracked")
+    )
+    return article
 
 
 class Articles:
@@ -107,10 +137,14 @@ class Articles:
         user_id: int | None = None,
         canonical_key: str | None = None,
         watchwords: Sequence[str] | None = None,
+        follow: FollowedBy | None = None,
     ) -> TrackResult:
         """Subscribe the chat; create the article and its version 1 if nobody tracked it yet.
 
         ``watchwords`` replace the subscription's (None keeps them: a plain /track again).
+        ``follow``: a follow brings it (released at its end); None, the chat's own /track, which
+        keeps an article a follow brought for good.
+
         Two chats tracking the same new article at once race on the unique url_key (and one
         chat's two /track commands on its numbering): the loser retries and finds the row.
         """
@@ -169,6 +203,9 @@ class Articles:
                     if watchwords is not None:
                         existing.watchwords = list(watchwords) or None
                         s.add(existing)
+                    if follow is None and existing.follow_id is not None:
+                        existing.follow_id, existing.expires_at = None, None  # kept by hand now
+                        s.add(existing)
                     return TrackResult(existing.number, article, True, tuple(existing.watchwords or ()))
                 top = s.exec(
                     select(func.max(Subscription.number)).where(Subscription.chat_id == chat_id)
@@ -182,6 +219,8 @@ class Articles:
                         thread_id=thread_id,
                         user_id=user_id,
                         watchwords=list(watchwords) if watchwords else None,
+                        follow_id=None if follow is None else follow.follow_id,
+                        expires_at=None if follow is None else follow.expires_at,
                     )
                 )
                 return TrackResult(number, article, False, tuple(watchwords or ()))
@@ -203,22 +242,7 @@ class Articles:
             ).first()
             if sub is None:
                 return None
-            article = s.get(Article, sub.article_id)
-            s.delete(sub)
-            s.flush()
-            others = s.exec(select(Subscription.id).where(Subscription.article_id == sub.article_id)).first()
-            if article is not None and others is None:
-                article.untracked_since = now or utcnow()  # deleted after database.keep_untracked_days
-                s.add(article)
-            # Announcements not yet sent for this article would now surprise the chat.
-            s.exec(  # type: ignore[call-overload]
-                update(Delivery)
-                .where(col(Delivery.chat_id) == chat_id)
-                .where(col(Delivery.article_id) == sub.article_id)
-                .where(col(Delivery.status) == DeliveryStatus.PENDING)
-                .values(status=DeliveryStatus.FAILED, error="untracked")
-            )
-            return article
+            return drop_subscription(s, sub, now or utcnow())
 
     def tracked(self, chat_id: int) -> list[Tracked]:
         with read_session(self.engine) as s:
@@ -228,13 +252,13 @@ class Articles:
                 .subquery()
             )
             rows = s.exec(
-                select(Subscription.number, Article, counts.c.n)
+                select(Subscription.number, Article, counts.c.n, Subscription.follow_id)
                 .join(Article, col(Article.id) == Subscription.article_id)
                 .join(counts, counts.c.article_id == Article.id)
                 .where(Subscription.chat_id == chat_id)
                 .order_by(col(Subscription.number))
             ).all()
-            return [Tracked(number, article, n) for number, article, n in rows]
+            return [Tracked(number, article, n, follow) for number, article, n, follow in rows]
 
     def list_page(self, chat_id: int, wanted: str, page: int, size: int) -> ListPage:
         """Page ``page`` (from 1) of the chat's articles, newest change first; ``wanted`` is a
@@ -246,6 +270,8 @@ class Articles:
                 .subquery()
             )
             where = [Subscription.chat_id == chat_id]
+            if wanted == "all":  # followed articles are counted under their follow instead
+                where.append(col(Subscription.follow_id).is_(None))
             if wanted == "changed":
                 where.append(counts.c.n > 1)
             elif wanted == "failing":
@@ -378,4 +404,4 @@ class Articles:
             return version
 
 
-__all__ = ["Articles", "ListPage", "PageMeta", "TrackResult", "Tracked"]
+__all__ = ["Articles", "FollowedBy", "ListPage", "PageMeta", "TrackResult", "Tracked", "drop_subscription"]

@@ -147,6 +147,59 @@ class Subscription(SQLModel, table=True):
     # Watchwords (bot.core.watchwords): only edits whose changed words hold one are announced
     # to this chat; None: every edit.
     watchwords: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # Brought by a follow (/follow): released quietly at ``expires_at``. None: the chat's own
+    # /track, kept until /untrack (tracking a followed article by hand clears both).
+    # (No foreign key: adding one would rebuild the table on SQLite; unfollow deletes these.)
+    follow_id: int | None = Field(default=None, index=True)
+    expires_at: datetime | None = Field(default=None, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Feed(SQLModel, table=True):
+    """A followed source, fetched once per ``monitor.follow_interval`` however many chats follow it.
+
+    ``kind`` is "feed" (RSS/Atom) or "page" (a section page without a feed: its article links).
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(unique=True)
+    kind: str = "feed"
+    title: str = ""
+    etag: str | None = None
+    last_modified: str | None = None
+    next_fetch_at: datetime = Field(default_factory=utcnow, index=True)
+    failures: int = 0  # consecutive failed fetches: the back-off grows with them
+    failure_reason: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class FeedItem(SQLModel, table=True):
+    """An article a feed listed, and when it first did: what is new is what is not here yet."""
+
+    __tablename__ = "feed_item"
+    __table_args__ = (UniqueConstraint("feed_id", "url"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    feed_id: int = Field(foreign_key="feed.id", index=True)
+    url: str
+    title: str = ""
+    first_seen_at: datetime = Field(default_factory=utcnow)
+
+
+class Follow(SQLModel, table=True):
+    """One chat following one feed; articles it brings are tracked ``days`` after they appear."""
+
+    __table_args__ = (UniqueConstraint("chat_id", "number"), UniqueConstraint("chat_id", "feed_id"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_column=Column(BigInteger, index=True, nullable=False))
+    feed_id: int = Field(foreign_key="feed.id", index=True)
+    number: int  # the chat's /unfollow number
+    days: int = 7
+    thread_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    user_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    told_failing: bool = False  # the chat heard once that the feed fails; reset when it recovers
+    told_full: bool = False  # the chat heard once that its article cap skips new articles
     created_at: datetime = Field(default_factory=utcnow)
 
 

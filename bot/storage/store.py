@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from bot.storage.articles import Articles
 from bot.storage.chats import Chats
+from bot.storage.follows import Follows
 from bot.storage.outbox import Outbox
 from bot.storage.queue import CheckQueue
 from bot.storage.schema import Upgrade, upgrade_schema
@@ -24,6 +25,7 @@ class Storage:
         self.articles = Articles(engine)
         self.queue = CheckQueue(engine)
         self.outbox = Outbox(engine)
+        self.follows = Follows(engine)
         self.web = WebReads(engine)
 
     def upgrade_schema(self) -> Upgrade:

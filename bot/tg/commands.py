@@ -37,6 +37,7 @@ from bot.messages.export import FORMATS, export, export_filename
 from bot.messages.fulldiff import DiffDocument, answer_diff
 from bot.net.urls import URLError, canonical_url, parse_user_url, url_key
 from bot.service.digest import DigestService
+from bot.service.follow import FollowService
 from bot.service.history import PageLinks
 from bot.service.track import TrackService
 from bot.storage.articles import Tracked
@@ -46,6 +47,7 @@ from bot.tg.access import ChangeGuard
 from bot.tg.channels import ChannelDesk, Target
 from bot.tg.digest import DIGEST_DATA, DigestHandlers, digest_offer
 from bot.tg.feeds import FeedHandlers
+from bot.tg.follows import FollowHandlers
 from bot.tg.gate import TAPPABLE, Gate, tapped_command
 from bot.tg.keyboards import markup, turn_page
 from bot.tg.presses import ArticleButtons
@@ -65,6 +67,7 @@ class Commands:
         settings: Settings,
         links: PageLinks,
         digests: DigestService,
+        follower: FollowService,
         on_chat_changed: Callable[[int], None] = lambda _chat: None,
     ) -> None:
         self.store = store
@@ -78,6 +81,7 @@ class Commands:
         self.desk = ChannelDesk(store)
         self.tracking = TrackHandlers(store, tracker, settings, self.guard, self.desk, on_chat_changed)
         self.sensitivities = SensitivityHandlers(store, self.guard, self.desk)
+        self.follows = FollowHandlers(store, follower, self.guard, self.desk)
         self.feeds = FeedHandlers(store, links, self.guard, self.desk, on_chat_changed)
         self.settings_menu = SettingsHandlers(store, self.guard, self.desk)
         self.presses = ArticleButtons(store, self.guard, self.send_diff, self.send_history)
@@ -98,6 +102,8 @@ class Commands:
             ("export", self.export),
             ("digest", self.digest),
             ("channel", self.desk.channel),
+            ("follow", self.follows.follow),
+            ("unfollow", self.follows.unfollow),
             ("feed", self.feeds.feed),
         ]
         tappable = {"diff": self.diff, "history": self.history, "untrack": self.untrack}
@@ -110,6 +116,8 @@ class Commands:
         # "/diff_1_2_3": a command a tap sends whole, its arguments joined by "_".
         app.add_handler(MessageHandler(filters.Regex(TAPPABLE) & chats, self._tapped(tappable)))
         app.add_handler(MessageHandler(filters.StatusUpdate.CHAT_SHARED, self.desk.chosen))
+        opml = filters.Document.FileExtension("opml") | filters.Document.MimeType("text/x-opml")
+        app.add_handler(MessageHandler(opml & chats, self.follows.opml))
         app.add_handler(
             CallbackQueryHandler(self.sensitivities.sensitivity_chosen, pattern=rf"^{SENSITIVITY_DATA}")
         )
@@ -205,10 +213,15 @@ class Commands:
         found = await asyncio.to_thread(
             self.store.articles.list_page, target.chat_id, wanted, page, replies.LIST_PAGE_SIZE
         )
+        now = utcnow()
         rows = [(r.number, r.article, r.versions) for r in found.rows]
         text = replies.list_page(
-            rows, utcnow(), wanted=wanted, total=found.total, page=found.page, pages=found.pages
+            rows, now, wanted=wanted, total=found.total, page=found.page, pages=found.pages
         )
+        if wanted == ListFilter.ALL:  # follows in a block of their own, above the articles
+            follows = await self.follows.list_block(target.chat_id, now)
+            if follows:
+                text = "\n".join(follows) + (f"\n\n{text}" if rows else "")
         return target.say(text), list_keyboard(wanted, found.page, found.pages)
 
     async def list_turned(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -296,6 +309,9 @@ class Commands:
 
     async def export(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         args = list(context.args or [])
+        if [a.lower() for a in args] == ["follows"]:
+            await self.follows.export(update, context)
+            return
         fmt = args.pop().lower() if args and args[-1].lower() in FORMATS else "json"
         if len(args) > 1:
             await reply(update, replies.USAGE["export"])

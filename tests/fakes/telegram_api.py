@@ -443,6 +443,7 @@ class SentMessage:
     entities: list[dict[str, Any]] = field(default_factory=list)
     entities_count: int = 0  # before Telegram's cut at MAX_ENTITIES
     file: UploadedFile | None = None
+    at: float = 0.0  # the event loop's time when the request arrived (how long an answer took)
 
     @property
     def button_data(self) -> list[str]:
@@ -751,6 +752,7 @@ class FakeTelegram:
                 "getChatMember": self._get_chat_member,
                 "getChatAdministrators": self._get_chat_administrators,
                 "sendDocument": self._send_document,
+                "getFile": self._get_file,
             }.items()
         }
 
@@ -760,6 +762,7 @@ class FakeTelegram:
         """Listen on a free port of 127.0.0.1 and set ``base_url``/``base_file_url``."""
         app = web.Application(middlewares=[self._guard], client_max_size=60 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
+        app.router.add_route("GET", "/file/bot{token}/{path:.+}", self._download)
         # access_log=None: the access log would print every URL, and URLs hold the token.
         # handler_cancellation: a client that gives up a long poll frees its handler.
         self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0)
@@ -819,6 +822,7 @@ class FakeTelegram:
         anonymous: bool = False,
         forwarded_from: str | None = None,
         thread_id: int | None = None,
+        document: UploadedFile | None = None,
     ) -> int:
         """Queue a message (or a channel post) as Telegram would deliver it; return update_id.
 
@@ -852,6 +856,19 @@ class FakeTelegram:
         entities.sort(key=lambda e: e["offset"])
         if entities:
             message["entities"] = entities
+        if document is not None:  # a file: its text is a caption (user_sends_document)
+            text_ = message.pop("text")
+            if text_:
+                message["caption"] = text_
+            if "entities" in message:
+                message["caption_entities"] = message.pop("entities")
+            message["document"] = {
+                "file_id": document.file_id,
+                "file_unique_id": document.file_unique_id,
+                "file_name": document.filename,
+                "mime_type": document.mime_type,
+                "file_size": len(document.data or b""),
+            }
         if thread_id is not None:
             if thread_id not in chat.topics:
                 raise AssertionError(f"chat {chat_id} has no topic {thread_id}")
@@ -893,6 +910,13 @@ class FakeTelegram:
             kind = "message"
         self._messages[(chat.id, message["message_id"])] = _Stored(copy.deepcopy(message), False)
         return self._push_update(kind, message)
+
+    def user_sends_document(
+        self, chat_id: int, data: bytes, filename: str, mime_type: str, caption: str = "", **say: Any
+    ) -> int:
+        """The user sends a file (the bot may fetch it with getFile and ``base_file_url``)."""
+        uploaded = self._new_file("document", filename, mime_type, data, None)
+        return self.user_says(chat_id, caption, document=uploaded, **say)
 
     def share_chat(self, user_chat_id: int, request_id: int, chat_id: int) -> int:
         """The user taps the bot's chat-request button (``KeyboardButtonRequestChat``) and picks
@@ -1574,6 +1598,7 @@ class FakeTelegram:
                 entities=parsed.entities,
                 entities_count=entities_count,
                 file=file,
+                at=asyncio.get_running_loop().time(),
             )
         )
         self._sent_signal.notify()
@@ -1896,6 +1921,27 @@ class FakeTelegram:
         return [m for m in members if m["status"] in ("creator", "administrator")]
 
     # -- methods: files ----------------------------------------------------------------------
+
+    async def _get_file(self, params: dict[str, Any], files: dict[str, UploadedPart]) -> dict[str, Any]:
+        uploaded = self._files.get(str(params.get("file_id", "")))
+        if uploaded is None or uploaded.data is None:
+            raise _bad_request("invalid file_id")
+        return {
+            "file_id": uploaded.file_id,
+            "file_unique_id": uploaded.file_unique_id,
+            "file_size": len(uploaded.data),
+            "file_path": uploaded.file_path,
+        }
+
+    async def _download(self, request: web.Request) -> web.StreamResponse:
+        """``base_file_url``/<file_path>: the bytes of a file getFile named."""
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401)
+        path = request.match_info["path"]
+        found = next((f for f in self._files.values() if f.file_path == path and f.data is not None), None)
+        if found is None or found.data is None:
+            return web.Response(status=404)
+        return web.Response(body=found.data)
 
     async def _send_document(self, params: dict[str, Any], files: dict[str, UploadedPart]) -> dict[str, Any]:
         return await self._send_file("sendDocument", "document", params, files)

@@ -5,7 +5,7 @@ models.new_web_token: both are URL-safe), so links work for chats made before th
 upgrade as for new ones.
 
 Revision ID: 0009
-Revises: 0011
+Revises: 0008
 Create Date: 2026-12-07
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0011"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

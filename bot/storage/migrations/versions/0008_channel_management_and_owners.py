@@ -4,7 +4,7 @@ Subscription.user_id: who tracked an article (the per-user cap, `redline chats`)
 Existing rows get NULL: no chat manages a channel, and older subscriptions have no known owner
 (they count against nobody's cap).
 
-Revision ID: 0011
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-07
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
+revision = "0008"
 down_revision = "0007"
 branch_labels = None
 depends_on = None

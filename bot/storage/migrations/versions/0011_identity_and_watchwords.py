@@ -11,7 +11,7 @@ minute of the day it is sent at, and when the next one is due: the outbox sends 
 Existing rows get NULL: an article's next check that reads its page records the key without an
 announcement; a subscription without watchwords is told every edit.
 
-Revision ID: 0013
+Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-07
 """
@@ -21,7 +21,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013"
+revision = "0011"
 down_revision = "0010"
 branch_labels = None
 depends_on = None

@@ -1,0 +1,185 @@
+"""Following a source end to end: the real Application over HTTP to the fake Bot API, feeds and
+articles served from 127.0.0.1, SQLite on disk. Nothing inside the bot is patched."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.config import with_overrides
+from bot.messages import replies
+from bot.messages.opml import Outline, parse_opml, render_opml
+from tests.conftest import RunningBots, e2e_settings
+from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.web import ArticleServer
+from tests.feeds import ATOM_TYPE, RSS_TYPE, atom, rss, serve_big_feed
+from tests.pages import PUTIN_V1, article_html, putin_v2
+
+ALICE = 1001
+DESK, ADMIN, MEMBER = -3003, 501, 502
+STORY = "/world/2026/dec/07/putin-postpones-paris-talks"
+
+
+async def fetched(web: ArticleServer, path: str, timeout: float = 15.0) -> None:
+    """Wait until the bot has asked the server for ``path`` (it read the page)."""
+    async with asyncio.timeout(timeout):
+        while web.hits(path) == 0:
+            await asyncio.sleep(0.02)
+
+
+async def test_a_followed_feed_brings_a_new_article_whose_edit_names_the_follow(
+    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots
+) -> None:
+    await bots.start(follow_interval=1)
+    old = "/world/2026/dec/06/an-older-story-already-listed"
+    articles.set_page(old, article_html())
+    articles.set_page(
+        "/world/rss.xml", rss("World news", [(articles.url(old), "An older story")]), content_type=RSS_TYPE
+    )
+    feed = articles.url("/world/rss.xml")
+
+    reply = await telegram.ask(ALICE, f"/follow {feed} 3 days")
+    assert reply.text == (
+        f'📡 Following F1: <a href="{feed}">World news</a> · it lists 1 article now.\n'
+        "Those are skipped; every article that appears from now on is tracked here for 3 days, then let go "
+        "quietly. I look at it every few minutes. /list shows follows, /unfollow 1 stops it."
+    )
+    print(f"\nREAL EXCHANGE:\n> /follow {feed} 3 days\n{reply.text}")
+
+    articles.set_page(STORY, article_html())
+    listed = [(articles.url(STORY), PUTIN_V1), (articles.url(old), "An older story")]
+    articles.set_page("/world/rss.xml", rss("World news", listed), content_type=RSS_TYPE)
+    await fetched(articles, STORY)
+    articles.set_page(STORY, putin_v2())
+    edit = await telegram.wait_for(ALICE, contains="cancels", timeout=20)
+    assert edit.text.endswith("\n📡 via follow F1: World news")
+    assert "<s>postpones</s>" in edit.text
+    assert articles.hits(old) == 0  # the backlog was never fetched
+    print(f"FIRST ANNOUNCEMENT OF A FOLLOWED ARTICLE:\n{edit.text}")
+
+    listing = await telegram.ask(ALICE, "/list")
+    assert "Tracked articles" not in listing.text  # the followed article sits under its follow
+    assert listing.text.startswith(
+        f'<b>Follows</b>\nF1. <a href="{feed}">World news</a> · 1 article held, the last until '
+    )
+    assert listing.text.endswith(" UTC · each for 3 days")
+
+    exported = await telegram.ask(ALICE, "/export follows")
+    assert exported.method == "sendDocument" and exported.file is not None and exported.file.data is not None
+    assert exported.file.filename == "redline-follows.opml"
+    assert parse_opml(exported.file.data) == [Outline(feed, "World news")]
+
+    stopped = await telegram.ask(ALICE, "/unfollow 1")
+    assert stopped.text == (
+        f'Stopped following F1: <a href="{feed}">World news</a> and stopped tracking the 1 article it brought.'
+    )
+    assert (
+        await telegram.ask(ALICE, "/list")
+    ).text == "This chat tracks no articles yet. Send /track URL to start."
+    assert (await telegram.ask(ALICE, "/unfollow 1")).text == "There is no follow F1 in /list."
+    assert (await telegram.ask(ALICE, "/unfollow")).text == (
+        "Say which follow to stop: /unfollow 2 (its number under Follows in /list)."
+    )
+
+
+async def test_in_a_group_only_admins_follow_and_unfollow(
+    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots
+) -> None:
+    await bots.start()
+    telegram.add_chat(DESK, "supergroup", title="Desk")
+    telegram.set_chat_member(DESK, ADMIN, "administrator")
+    telegram.set_chat_member(DESK, MEMBER, "member")
+    articles.set_page("/f.xml", rss("Desk feed", []), content_type=RSS_TYPE)
+    refused = await telegram.ask(DESK, f"/follow {articles.url('/f.xml')}", user_id=MEMBER, username="intern")
+    assert refused.text == replies.admins_only("follow")
+    assert articles.hits("/f.xml") == 0
+    followed = await telegram.ask(DESK, f"/follow {articles.url('/f.xml')}", user_id=ADMIN, username="editor")
+    assert followed.text.startswith("📡 Following F1")
+    refused = await telegram.ask(DESK, "/unfollow 1", user_id=MEMBER, username="intern")
+    assert refused.text == replies.admins_only("unfollow")
+    listing = await telegram.ask(DESK, "/list", user_id=MEMBER, username="intern")
+    assert listing.text.startswith("<b>Follows</b>\nF1. ")
+
+
+async def test_a_feed_of_5000_items_keeps_the_cap_and_the_bot_answers_list_within_a_second(
+    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots
+) -> None:
+    settings = with_overrides(
+        e2e_settings(telegram, bots.db_path, follow_interval=1), limits={"max_articles_per_chat": 20}
+    )
+    await bots.start(settings)
+    articles.set_page("/big.xml", rss("Big", []), content_type=RSS_TYPE)
+    assert (await telegram.ask(ALICE, f"/follow {articles.url('/big.xml')}")).text.startswith(
+        "📡 Following F1"
+    )
+    serve_big_feed(articles, "/big.xml", 5000, article_html())
+    await fetched(articles, "/big/2026/dec/07/item-number-0-of-many")  # the bot is busy with it
+
+    loop = asyncio.get_running_loop()
+    asked = loop.time()
+    listing = await telegram.ask(ALICE, "/list")
+    assert listing.at - asked < 1.0, f"/list took {listing.at - asked:.2f}s"
+    print(f"\n/list answered in {1000 * (listing.at - asked):.0f} ms while the bot read a 5000-item feed")
+    assert listing.text.startswith("<b>Follows</b>\nF1. ")
+
+    async with asyncio.timeout(60):
+        while "20 articles held" not in (await telegram.ask(ALICE, "/list")).text:
+            await asyncio.sleep(0.2)
+    told = await telegram.wait_for(ALICE, contains="has new articles", timeout=30)
+    assert told.text == (
+        f'📡 Follow F1, <a href="{articles.url("/big.xml")}">Big</a>, has new articles, but this chat already '
+        "tracks 20 articles, the most I allow, so they are skipped. /untrack or /unfollow to make room."
+    )
+    full = await telegram.ask(ALICE, f"/track {articles.url('/big/2026/dec/07/item-number-4999-of-many')}")
+    assert full.text == replies.too_many_articles(20)
+    assert articles.hits("/big/2026/dec/07/item-number-20-of-many") == 0  # nothing past the cap
+
+
+async def test_an_opml_file_sent_to_the_bot_follows_each_feed_in_it(
+    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots
+) -> None:
+    await bots.start()
+    articles.set_page("/a.xml", rss("Feed A", []), content_type=RSS_TYPE)
+    articles.set_page("/b.xml", atom("Feed B", []), content_type=ATOM_TYPE)
+    opml = render_opml(
+        [
+            Outline(articles.url("/a.xml"), "A"),
+            Outline(articles.url("/b.xml"), "B"),
+            Outline(articles.url("/gone.xml"), "Gone"),
+        ],
+        "From another reader",
+    )
+    after = len(telegram.sent)
+    telegram.user_sends_document(ALICE, opml, "subscriptions.opml", "text/x-opml")
+    answer = await telegram.wait_for(ALICE, after=after, timeout=15)
+    assert answer.text.split("\n\n")[0].startswith(
+        f'📡 Following F1: <a href="{articles.url("/a.xml")}">Feed A</a>'
+    )
+    assert answer.text.split("\n\n")[1].startswith(
+        f'📡 Following F2: <a href="{articles.url("/b.xml")}">Feed B</a>'
+    )
+    assert answer.text.split("\n\n")[2].startswith("I can't follow that: ")
+
+    after = len(telegram.sent)
+    telegram.user_sends_document(ALICE, b"<html>no</html>", "feeds.opml", "text/x-opml")
+    refused = await telegram.wait_for(ALICE, after=after, timeout=15)
+    assert refused.text == "That file is not an OPML document."
+
+
+async def test_a_feed_that_starts_failing_is_reported_to_the_chat_once(
+    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots
+) -> None:
+    await bots.start(follow_interval=1, failures_before_notice=2)
+    articles.set_page("/f.xml", rss("Wobbly <news>", []), content_type=RSS_TYPE)
+    feed = articles.url("/f.xml")
+    assert (await telegram.ask(ALICE, f"/follow {feed}")).text.startswith("📡 Following F1")
+    articles.set_page("/f.xml", "<html><body>down</body></html>", status=503)
+    told = await telegram.wait_for(ALICE, contains="I can't read follow F1", timeout=30)
+    assert told.text.startswith(f'⚠️ I can\'t read follow F1, <a href="{feed}">Wobbly &lt;news&gt;</a>: ')
+    assert told.text.endswith(" I'll keep trying, less often; the articles it brought are still tracked.")
+    hits = articles.hits("/f.xml")
+    async with asyncio.timeout(30):  # one more failed fetch (backing off), and no second notice
+        while articles.hits("/f.xml") == hits:
+            await asyncio.sleep(0.05)
+    marker = await telegram.ask(ALICE, "/list")
+    assert marker.text.startswith("<b>Follows</b>")
+    assert [m for m in telegram.messages_to(ALICE) if "I can't read follow" in m.text] == [told]
