@@ -319,6 +319,10 @@ def populate(database_url: str, server: PageServer, n: int, known: Tracked, star
             content_hash=snapshot.content_hash,
             meta=PageMeta(page.etag, page.last_modified, page.body_hash, printed),
             interval=1,
+            # as /track stores them: without a headline carrier or a canonical key, every first
+            # check is the one-time full read that adopts them (an upgraded database's articles)
+            headline_carrier=snapshot.carrier,
+            canonical_key=url_key(url),
         )
     store.engine.dispose()
 
