@@ -72,11 +72,16 @@ async def test_retry_after_holds_every_chat_until_the_time_given(
         async with asyncio.timeout(10):
             reports.append(await sender.send_pending())
     first_429, retry_after = telegram.flood_answers[0]
-    window = [t for t in telegram.request_times if first_429 < t < first_429 + retry_after]
-    print(f"\n429 without retries: {len(telegram.flood_answers)} refused, {len(window)} more calls in window")
-    # Only requests that had left before the first 429 was answered (at most the others in
-    # flight) arrive in the window, and they arrive at once.
-    assert len(window) <= 3 and all(t < first_429 + 0.1 for t in window)
+    in_window = [
+        params["chat_id"]
+        for (_method, params), t in zip(telegram.requests, telegram.request_times, strict=True)
+        if first_429 <= t < first_429 + retry_after
+    ]
+    print(f"\n429 without retries: {len(telegram.flood_answers)} refused, {len(in_window)} calls in window")
+    # Only the refused request and those already in flight beside it (concurrency 4: at most
+    # 3 more) reach Telegram before retry_after has passed, and none of them is a retry: the
+    # window is counted by what the fake received, not by how fast a loaded machine sent it.
+    assert len(in_window) <= 4 and len(set(in_window)) == len(in_window)
     assert len(telegram.flood_answers) <= 4
     assert sends_per_chat(telegram) == Counter({c: 1 for c in chats})
     assert {d.status for d in store.outbox.deliveries()} == {DeliveryStatus.SENT}
