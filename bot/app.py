@@ -32,7 +32,6 @@ from bot.storage.stats import CheckCounter
 from bot.storage.store import Storage
 from bot.tg.allowlist import Allowlist
 from bot.tg.commands import Commands
-from bot.tg.follows import follow_notifier
 from bot.tg.membership import ChatEvents
 from bot.tg.menus import publish_menus
 from bot.tg.sender import Sender
@@ -167,7 +166,7 @@ def build_application(
     # A check stored announcements: send them now.
     scheduler = Scheduler(store.queue, checker, settings.monitor, on_announce=sender.wake)
     tracker = TrackService(store.articles, pages, settings, on_tracked=scheduler.wake)
-    follower = FollowService(store, pages, tracker, settings, notify=follow_notifier(app.bot))
+    follower = FollowService(store, pages, tracker, settings, on_notice=sender.wake)
     redline = Redline(
         settings=settings,
         store=store,

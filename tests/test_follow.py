@@ -183,3 +183,20 @@ async def test_a_feed_that_starts_failing_is_reported_to_the_chat_once(
     marker = await telegram.ask(ALICE, "/list")
     assert marker.text.startswith("<b>Follows</b>")
     assert [m for m in telegram.messages_to(ALICE) if "I can't read follow" in m.text] == [told]
+
+
+async def test_a_failing_feed_notice_survives_telegram_refusing_it_for_a_while(
+    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots
+) -> None:
+    """The notice goes through the outbox: Telegram's 429s past the rate limiter's own retries
+    put it back in the queue instead of losing it."""
+    await bots.start(follow_interval=1, failures_before_notice=2)
+    articles.set_page("/f.xml", rss("Wobbly", []), content_type=RSS_TYPE)
+    feed = articles.url("/f.xml")
+    assert (await telegram.ask(ALICE, f"/follow {feed}")).text.startswith("📡 Following F1")
+    calls = len(telegram.calls_to(ALICE, "sendMessage"))
+    telegram.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", count=3)
+    articles.set_page("/f.xml", "<html><body>down</body></html>", status=503)
+    told = await telegram.wait_for(ALICE, contains="I can't read follow F1", timeout=30)
+    assert told.text.startswith(f'⚠️ I can\'t read follow F1, <a href="{feed}">Wobbly</a>: ')
+    assert len(telegram.calls_to(ALICE, "sendMessage")) - calls == 4  # three refused, then sent

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pytest
@@ -35,7 +35,11 @@ class Following:
     service: FollowService
     store: Storage
     web: ArticleServer
-    told: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def told(self) -> list[tuple[int, str]]:
+        """The follows' notices queued in the outbox (chat, text), oldest first."""
+        return [(d.chat_id, d.text) for d in self.store.outbox.deliveries() if d.follow_id is not None]
 
     def subscriptions(self, chat_id: int) -> dict[str, int | None]:
         """url path → the follow id that brought it (None: the chat's own /track)."""
@@ -59,16 +63,9 @@ async def _following(store: Storage, web: ArticleServer, config: Settings) -> As
     parser = ParseThread()
     async with Fetcher(FetchPolicy.from_settings(config.monitor)) as fetcher:
         pages = PageReader(fetcher, parser)
-        told: list[tuple[int, str]] = []
-
-        async def notify(chat_id: int, thread_id: int | None, text: str) -> None:
-            told.append((chat_id, text))
-
-        service = FollowService(
-            store, pages, TrackService(store.articles, pages, config), config, notify=notify
-        )
+        service = FollowService(store, pages, TrackService(store.articles, pages, config), config)
         try:
-            yield Following(service, store, web, told)
+            yield Following(service, store, web)
         finally:
             parser.close()
 

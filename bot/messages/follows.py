@@ -86,17 +86,24 @@ def brought_by_plain(number: int, title: str) -> str:
     return f"via follow F{number}: {title}"
 
 
-def follow_full(number: int, title: str, url: str, count: int) -> str:
+def follow_full(number: int, title: str, url: str, count: int) -> tuple[str, str]:
+    """(HTML, plain): the follow's new articles are skipped at the chat's cap (told once)."""
+    tail = (
+        f"has new articles, but this chat already tracks {count} articles, the most I allow, so they "
+        "are skipped. /untrack or /unfollow to make room."
+    )
     return (
-        f"📡 Follow F{number}, {_source(title, url)}, has new articles, but this chat already tracks "
-        f"{count} articles, the most I allow, so they are skipped. /untrack or /unfollow to make room."
+        f"📡 Follow F{number}, {_source(title, url)}, {tail}",
+        f"📡 Follow F{number}, {title or url} ({url}), {tail}",
     )
 
 
-def feed_failing(number: int, title: str, url: str, reason: str) -> str:
+def feed_failing(number: int, title: str, url: str, reason: str) -> tuple[str, str]:
+    """(HTML, plain): the follow's source failed several fetches in a row (told once)."""
+    tail = "I'll keep trying, less often; the articles it brought are still tracked."
     return (
-        f"⚠️ I can't read follow F{number}, {_source(title, url)}: {escape(reason)} "
-        "I'll keep trying, less often; the articles it brought are still tracked."
+        f"⚠️ I can't read follow F{number}, {_source(title, url)}: {escape(reason)} {tail}",
+        f"⚠️ I can't read follow F{number}, {title or url} ({url}): {reason} {tail}",
     )
 
 

@@ -4,7 +4,8 @@ A followed source is a feed (RSS/Atom) or a section page: its ``<link rel="alter
 when it names one, else the article links on it. It is fetched once per
 ``monitor.follow_interval`` however many chats follow it (a conditional GET through the
 guarded fetcher); each article that appears in it is tracked, for every chat following it, for
-the follow's days, then released quietly. A failing source backs off and each chat hears once.
+the follow's days, then released quietly. A failing source backs off and each chat hears once,
+through the outbox (bot.tg.sender delivers it as it delivers announcements).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -26,15 +27,14 @@ from bot.net.urls import URLError, canonical_url, parse_user_url
 from bot.service.pages import PageReader, fetch_source
 from bot.service.track import Refusal, Refused, TrackService
 from bot.storage.articles import FollowedBy, TrackResult
-from bot.storage.models import Feed, Follow, utcnow
+from bot.storage.models import DeliveryKind, Feed, Follow, utcnow
+from bot.storage.outbox import NewDelivery
 from bot.storage.store import Storage
 
 log = logging.getLogger("redline.follow")
 
 MAX_DISCOVERED = 3  # alternate feeds of a page tried, in page order
 _DAYS = re.compile(r"^(\d{1,4})(?:d|days?)?$", re.IGNORECASE)
-
-Notify = Callable[[int, int | None, str], Awaitable[None]]  # chat id, topic, Telegram HTML
 
 
 @dataclass(frozen=True)
@@ -120,14 +120,14 @@ class FollowService:
         pages: PageReader,
         tracker: TrackService,
         settings: Settings,
-        notify: Notify | None = None,
+        on_notice: Callable[[], object] = lambda: None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.store = store
         self.pages = pages
         self.tracker = tracker
         self.settings = settings
-        self.notify = notify
+        self.on_notice = on_notice  # a notice was queued in the outbox: wakes the sender
         self.clock = clock
         self._wake = asyncio.Event()
         self.fetches = 0  # feed fetches this process made (the bench reports them)
@@ -268,22 +268,22 @@ class FollowService:
             self.store.follows.failed, feed.id, reason, now + self._backoff(feed.failures + 1)
         )
         log.info("feed_failed feed=%s failures=%d reason=%r", feed.id, failures, reason)
-        if failures < self.settings.monitor.failures_before_notice or self.notify is None:
+        if failures < self.settings.monitor.failures_before_notice:
             return
-        for follow in await asyncio.to_thread(self.store.follows.tell_failing, feed.id):
-            await self.notify(
-                follow.chat_id,
-                follow.thread_id,
-                wording.feed_failing(follow.number, feed.title, feed.url, reason),
-            )
 
-    async def _tell_full(self, follow: Follow, feed: Feed, count: int) -> None:
+        def notice(follow: Follow) -> NewDelivery:
+            text, plain = wording.feed_failing(follow.number, feed.title, feed.url, reason)
+            return NewDelivery(follow.chat_id, DeliveryKind.FEED_FAILING, text, plain, follow_id=follow.id)
+
+        if await asyncio.to_thread(self.store.follows.tell_failing, feed.id, notice, now):
+            self.on_notice()
+
+    async def _tell_full(self, follow: Follow, feed: Feed, count: int, now: datetime) -> None:
         assert follow.id is not None
-        if self.notify is not None and await asyncio.to_thread(
-            self.store.follows.set_told_full, follow.id, True
-        ):
-            text = wording.follow_full(follow.number, feed.title, feed.url, count)
-            await self.notify(follow.chat_id, follow.thread_id, text)
+        text, plain = wording.follow_full(follow.number, feed.title, feed.url, count)
+        notice = NewDelivery(follow.chat_id, DeliveryKind.FOLLOW_FULL, text, plain, follow_id=follow.id)
+        if await asyncio.to_thread(self.store.follows.tell_full, follow.id, notice, now):
+            self.on_notice()
 
     async def poll_feed(self, feed: Feed, now: datetime) -> int:
         """One fetch of one feed; returns the articles it brought into chats."""
@@ -322,7 +322,7 @@ class FollowService:
                             follow.number,
                             len(new),
                         )
-                        await self._tell_full(follow, feed, outcome.count)
+                        await self._tell_full(follow, feed, outcome.count, now)
                         break
                     continue
                 if follow.told_full and not outcome.already:  # room again: the next fill is told

@@ -4,19 +4,21 @@ feed listed. A feed is stored once however many chats follow it, and fetched onc
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import delete, func, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from bot.core.feeds import Entry
 from bot.storage.articles import drop_subscription
+from bot.storage.chats import unsent
 from bot.storage.engine import read_session, session_scope
-from bot.storage.models import Chat, Feed, FeedItem, Follow, Subscription
+from bot.storage.models import Chat, Delivery, Feed, FeedItem, Follow, Subscription
+from bot.storage.outbox import NewDelivery, add_deliveries
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,9 @@ class Follows:
             subs = s.exec(select(Subscription).where(Subscription.follow_id == follow.id)).all()
             for sub in subs:
                 drop_subscription(s, sub, now)
+            s.exec(  # its notices not yet sent name a follow that is gone  # type: ignore[call-overload]
+                delete(Delivery).where(col(Delivery.follow_id) == follow.id).where(unsent())
+            )
             s.delete(follow)
             return follow, feed, len(subs)
 
@@ -224,8 +229,11 @@ class Follows:
                 ).all()
             )
 
-    def tell_failing(self, feed_id: int) -> list[Follow]:
-        """The follows not yet told that their feed fails, marked as told (told once)."""
+    def tell_failing(
+        self, feed_id: int, notice: Callable[[Follow], NewDelivery], now: datetime
+    ) -> list[Follow]:
+        """Queue ``notice`` for each follow not yet told that its feed fails, and mark it told,
+        in one transaction (told once; the sender delivers it, crash or flood limit aside)."""
         with session_scope(self.engine) as s:
             rows = list(
                 s.exec(
@@ -235,17 +243,22 @@ class Follows:
             for f in rows:
                 f.told_failing = True
                 s.add(f)
+            add_deliveries(s, None, None, [notice(f) for f in rows], now)
             return rows
 
     def set_told_full(self, follow_id: int, told: bool) -> bool:
         """Mark whether the chat heard that its cap skips this follow's articles; returns
         whether that changed (so the chat hears it once per time it fills up)."""
         with session_scope(self.engine) as s:
-            follow = s.get(Follow, follow_id)
-            if follow is None or follow.told_full == told:
+            return _told_full(s, follow_id, told)
+
+    def tell_full(self, follow_id: int, notice: NewDelivery, now: datetime) -> bool:
+        """Queue ``notice`` (the cap skips the follow's articles) unless the chat was told since
+        it last had room; True if queued."""
+        with session_scope(self.engine) as s:
+            if not _told_full(s, follow_id, True):
                 return False
-            follow.told_full = told
-            s.add(follow)
+            add_deliveries(s, None, None, [notice], now)
             return True
 
     def release_expired(self, now: datetime, limit: int = 500) -> int:
@@ -310,6 +323,15 @@ class Follows:
                     .order_by(col(Follow.number))
                 ).all()
             )
+
+
+def _told_full(s: Session, follow_id: int, told: bool) -> bool:
+    follow = s.get(Follow, follow_id)
+    if follow is None or follow.told_full == told:
+        return False
+    follow.told_full = told
+    s.add(follow)
+    return True
 
 
 __all__ = ["FollowRow", "Followed", "Follows"]

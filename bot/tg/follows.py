@@ -6,11 +6,9 @@ Each handler reads the update, asks the follow service (bot.service.follow), and
 from __future__ import annotations
 
 import asyncio
-import logging
 from datetime import datetime
 
-from telegram import Bot, Update
-from telegram.error import TelegramError
+from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.messages import follows as wording
@@ -21,28 +19,12 @@ from bot.service.follow import (
     FollowRefused,
     FollowService,
     FollowStarted,
-    Notify,
     parse_follow_args,
 )
 from bot.storage.store import Storage
 from bot.tg.access import ChangeGuard
 from bot.tg.channels import ChannelDesk
 from bot.tg.updates import acting_user, reply, topic_of
-
-log = logging.getLogger("redline.follow")
-
-
-def follow_notifier(bot: Bot) -> Notify:
-    """How the follow service tells a chat its feed fails: sent once, straight away (the
-    outbox holds article announcements only); a refusal is logged, not retried."""
-
-    async def notify(chat_id: int, thread_id: int | None, text: str) -> None:
-        try:
-            await bot.send_message(chat_id, text, message_thread_id=thread_id)
-        except TelegramError as exc:
-            log.warning("follow_notice_failed chat=%s error=%r", chat_id, exc)
-
-    return notify
 
 
 def follow_reply(result: FollowStarted | FollowRefused) -> str:
