@@ -12,7 +12,8 @@ from tests.conftest import RunningBots, e2e_settings
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.web import ArticleServer
 from tests.feeds import ATOM_TYPE, RSS_TYPE, atom, rss, serve_big_feed
-from tests.pages import PUTIN_V1, article_html, putin_v2
+from tests.pages import PUTIN_P1_V1, PUTIN_REST, PUTIN_V1, PUTIN_V2, article_html, putin_v2
+from tests.stories import served
 
 ALICE = 1001
 DESK, ADMIN, MEMBER = -3003, 501, 502
@@ -200,3 +201,46 @@ async def test_a_failing_feed_notice_survives_telegram_refusing_it_for_a_while(
     told = await telegram.wait_for(ALICE, contains="I can't read follow F1", timeout=30)
     assert told.text.startswith(f'⚠️ I can\'t read follow F1, <a href="{feed}">Wobbly</a>: ')
     assert len(telegram.calls_to(ALICE, "sendMessage")) - calls == 4  # three refused, then sent
+
+
+REGRETS = "Hollande called the decision regrettable and said France would keep talking to Moscow."
+MARKETS = [
+    "Markets in Asia rose on Monday after a week of losses, led by technology shares in Tokyo.",
+    "Analysts said the rally was fragile and depended on figures due from the US on Friday.",
+]
+
+
+async def test_a_follow_with_watchwords_tracks_matching_articles_and_announces_only_edits_of_its_words(
+    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots
+) -> None:
+    await bots.start(follow_interval=1)
+    articles.set_page("/world/rss.xml", rss("World news", []), content_type=RSS_TYPE)
+    feed = articles.url("/world/rss.xml")
+    reply = await telegram.ask(ALICE, f"/follow {feed} words: hollande, Élysée")
+    assert reply.text.endswith(
+        "\n🔎 Watchwords: <b>hollande</b>, <b>Élysée</b>. I track only its articles whose headline or text "
+        "contains one, and post only edits whose changed words contain one; the others stay in /history."
+    )
+    markets = "/business/2026/dec/07/markets-rise-in-asia-today"
+    articles.set_page(STORY, article_html())  # "François Hollande" in its first paragraph
+    articles.set_page(markets, article_html("Markets rise in Asia", MARKETS))
+    listed = [(articles.url(STORY), PUTIN_V1), (articles.url(markets), "Markets rise in Asia")]
+    articles.set_page("/world/rss.xml", rss("World news", listed), content_type=RSS_TYPE)
+    await fetched(articles, markets)
+    await fetched(articles, STORY)
+    async with asyncio.timeout(15):
+        while "1 article held" not in (listing := await telegram.ask(ALICE, "/list")).text:
+            await asyncio.sleep(0.1)
+    assert listing.text.endswith(" UTC · each for 7 days · words: <b>hollande</b>, <b>Élysée</b>")
+    assert articles.hits(markets) == 1  # read once, and left alone
+
+    after = len(telegram.sent)
+    articles.set_page(STORY, article_html(PUTIN_V2))  # the headline: no watchword in the change
+    await served(articles, STORY, 2)
+    articles.set_page(STORY, article_html(PUTIN_V2, [PUTIN_P1_V1, REGRETS, *PUTIN_REST]))
+    told = await telegram.wait_for(ALICE, contains="regrettable", timeout=20, after=after)
+    assert told.text.endswith("\n📡 via follow F1: World news")
+    assert [m for m in telegram.sent[after:] if m.chat_id == ALICE] == [told]  # not the headline edit
+    history = (await telegram.ask(ALICE, "/history 1")).text
+    assert "v2 · " in history and "headline changed" in history
+    assert "v3 · " in history and "1 paragraph added" in history

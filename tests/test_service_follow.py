@@ -13,9 +13,10 @@ from datetime import datetime, timedelta
 import pytest
 
 from bot.config import Settings, with_overrides
+from bot.core.watchwords import Watchwords
 from bot.net.fetch import Fetcher, FetchPolicy
 from bot.service.check import Checker
-from bot.service.follow import FollowArgs, FollowRefused, FollowService, FollowStarted
+from bot.service.follow import FollowArgs, FollowRefused, FollowService, FollowStarted, parse_follow_args
 from bot.service.pages import PageReader
 from bot.service.parse_thread import ParseThread
 from bot.service.track import TrackService
@@ -366,3 +367,57 @@ async def test_follow_all_also_tracks_what_the_source_lists_now(
         )
         assert store.follows.listing(ALICE)[0].articles == 2  # the chat's cap: the third is skipped
         assert articles.hits("/world/2026/dec/07/story-number-3-of-the-day") == 0
+
+
+OTHER_TEXT = [
+    "Markets in Asia rose on Monday after a week of losses, led by technology shares in Tokyo.",
+    "Analysts said the rally was fragile and depended on figures due from the US on Friday.",
+]
+
+
+async def test_a_follow_with_watchwords_takes_only_articles_that_mention_one(following: Following) -> None:
+    """By the feed's headline or summary when they say so, else by the article's own headline
+    and text as first read (fetched once); the subscriptions carry the words."""
+    web = following.web
+    web.set_page("/f.xml", rss("World news", []), content_type=RSS_TYPE)
+    result = await following.service.follow(
+        ALICE, FollowArgs(web.url("/f.xml"), words=Watchwords("", ("hollande", "Kremlin"), True))
+    )
+    assert isinstance(result, FollowStarted)
+    assert follow_reply(result).endswith(
+        "\n🔎 Watchwords: <b>hollande</b>, <b>Kremlin</b>. I track only its articles whose headline or text "
+        "contains one, and post only edits whose changed words contain one; the others stay in /history."
+    )
+    in_title = "/world/2026/dec/07/kremlin-says-no-in-title"  # the feed's headline says it
+    in_text = "/world/2026/dec/07/putin-story-says-it-in-text"  # only the article's text does
+    neither = "/business/2026/dec/07/markets-rise-in-asia-today"
+    web.set_page(in_title, article_html("Kremlin says no", OTHER_TEXT))
+    web.set_page(in_text, article_html())  # "François Hollande" in its first paragraph
+    web.set_page(neither, article_html("Markets rise in Asia", OTHER_TEXT))
+    listed = [
+        (web.url(in_title), "Kremlin says no"),
+        (web.url(in_text), "Putin postpones Paris talks"),
+        (web.url(neither), "Markets rise in Asia"),
+    ]
+    web.set_page("/f.xml", rss("World news", listed), content_type=RSS_TYPE)
+    assert await following.service.poll_once(later(11)) == 2
+    assert sorted(following.subscriptions(ALICE)) == sorted([in_text[1:], in_title[1:]])
+    assert web.hits(neither) == 1  # read once to decide, not tracked
+    assert web.hits(in_text) == 1  # read once: decided and tracked from the same read
+    for row in following.store.articles.tracked(ALICE):
+        sub = following.store.articles.audience(row.article.id)  # type: ignore[arg-type]
+        assert [s.watchwords for s, _chat in sub] == [["hollande", "Kremlin"]]
+    assert following.store.follows.listing(ALICE)[0].watchwords == ("hollande", "Kremlin")
+
+
+async def test_follow_watchwords_that_cannot_be_kept_are_refused_before_any_fetch(
+    following: Following,
+) -> None:
+    web = following.web
+    web.set_page("/f.xml", rss("World news", []), content_type=RSS_TYPE)
+    refused = await following.service.follow(ALICE, parse_follow_args([web.url("/f.xml"), "words:"]))
+    assert follow_reply(refused) == (  # type: ignore[arg-type]
+        "Put the words after “words:”, separated by commas, like this:\n"
+        "/follow https://example.com/world/rss.xml words: Putin, sanctions"
+    )
+    assert web.hits("/f.xml") == 0

@@ -423,16 +423,20 @@ def quiet_saved(quiet: bool) -> str:
     return "Announcements now arrive without sound." if quiet else "Announcements now arrive with sound."
 
 
-WATCHWORDS_EMPTY = (
-    "Put the words after “words:”, separated by commas, like this:\n"
-    "/track https://example.com/news/story words: Putin, sanctions"
-)
+WATCHWORDS_EXAMPLES = {
+    "track": "/track https://example.com/news/story words: Putin, sanctions",
+    "follow": "/follow https://example.com/world/rss.xml words: Putin, sanctions",
+}
 
 
-def watchwords_refused(words: Watchwords) -> str | None:
-    """Why these watchwords cannot be kept, or None when they can."""
+def watchwords_empty(command: str = "track") -> str:
+    return f"Put the words after “words:”, separated by commas, like this:\n{WATCHWORDS_EXAMPLES[command]}"
+
+
+def watchwords_refused(words: Watchwords, command: str = "track") -> str | None:
+    """Why these watchwords cannot be kept, or None when they can (``command``: the example)."""
     if words.marked and not words.words:
-        return WATCHWORDS_EMPTY
+        return watchwords_empty(command)
     if words.too_many:
         return f"That is {len(words.words)} watchwords; {MAX_WORDS} at most, please."
     if (long := words.too_long) is not None:
@@ -440,11 +444,15 @@ def watchwords_refused(words: Watchwords) -> str | None:
     return None
 
 
+def words_listed(words: Sequence[str]) -> str:
+    """Watchwords as replies show them: "<b>Putin</b>, <b>sanctions</b>"."""
+    return ", ".join(f"<b>{escape(w)}</b>" for w in words)
+
+
 def watching(words: Sequence[str]) -> str:
     """The line under a /track reply when the subscription has watchwords."""
-    listed = ", ".join(f"<b>{escape(w)}</b>" for w in words)
     return (
-        f"🔎 Watchwords: {listed}. I'll post only edits whose changed words contain one; "
+        f"🔎 Watchwords: {words_listed(words)}. I'll post only edits whose changed words contain one; "
         "the others stay in /history."
     )
 

@@ -20,8 +20,11 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bot.config import Settings
-from bot.core.feeds import Listing, NotAFeed, article_links, feed_links, parse_feed
+from bot.core.extract import Snapshot
+from bot.core.feeds import Entry, Listing, NotAFeed, article_links, feed_links, parse_feed
+from bot.core.watchwords import Watchwords, mentions, split_watchwords
 from bot.messages import follows as wording
+from bot.messages import replies
 from bot.net.fetch import FetchError, Page
 from bot.net.urls import URLError, canonical_url, parse_user_url
 from bot.service.pages import PageReader, fetch_source
@@ -37,27 +40,24 @@ MAX_DISCOVERED = 3  # alternate feeds of a page tried, in page order
 _DAYS = re.compile(r"^(\d{1,4})(?:d|days?)?$", re.IGNORECASE)
 
 
+NO_WORDS = Watchwords("")
+
+
 @dataclass(frozen=True)
 class FollowArgs:
-    """What ``/follow URL [N days] [all]`` asked for. ``words`` is the raw text after a
-    ``words:`` marker, left whole for the watchwords parser (issue #17)."""
+    """What ``/follow URL [N days] [all] [words: …]`` asked for."""
 
     url: str | None
     days: int | None = None  # None: limits' default
     backlog: bool = False  # "all": what the source lists now is tracked too
-    words: str = ""
+    words: Watchwords = NO_WORDS  # bot.core.watchwords, the same rules as /track's
     bad: bool = False  # a word that is none of these
 
 
 def parse_follow_args(args: list[str]) -> FollowArgs:
     """``/follow URL``, ``/follow URL 14 days``, ``/follow URL 14d all``, ``… words: …``."""
-    tokens = list(args)
-    words = ""
-    for i, token in enumerate(tokens):
-        if token.lower().startswith("words:"):
-            words = " ".join([token[len("words:") :], *tokens[i + 1 :]]).strip()
-            tokens = tokens[:i]
-            break
+    split = split_watchwords(" ".join(args))
+    tokens, words = split.rest.split(), Watchwords("", split.words, split.marked)
     if not tokens:
         return FollowArgs(None, words=words)
     url, rest = tokens[0], tokens[1:]
@@ -83,6 +83,7 @@ class FollowRefusal(StrEnum):
     UNREADABLE = "unreadable"  # bot.net.fetch.FetchError
     NO_FEED = "no_feed"  # neither a feed nor a page with feeds or article links
     FULL = "full"  # limits.max_follows_per_chat
+    BAD_WORDS = "bad_words"  # the watchwords cannot be kept (detail: why)
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,7 @@ class FollowStarted:
     backlog: int | None  # articles tracked at once (/follow URL all); None: backlog skipped
     from_page: bool  # a section page's article links, not a feed
     already: bool
+    words: tuple[str, ...] = ()  # the follow's watchwords
 
 
 @dataclass(frozen=True)
@@ -171,6 +173,9 @@ class FollowService:
         limits = self.settings.limits
         if args.url is None or args.bad:
             return FollowRefused(FollowRefusal.USAGE)
+        refused_words = replies.watchwords_refused(args.words, "follow")
+        if refused_words is not None:
+            return FollowRefused(FollowRefusal.BAD_WORDS, refused_words)
         days = args.days if args.days is not None else min(7, limits.follow_max_days)
         if not 1 <= days <= limits.follow_max_days:
             return FollowRefused(FollowRefusal.BAD_DAYS, count=limits.follow_max_days)
@@ -203,12 +208,14 @@ class FollowService:
             next_fetch_at=now + timedelta(seconds=self.settings.monitor.follow_interval),
             thread_id=thread_id,
             user_id=user_id,
+            watchwords=args.words.words,
         )
         backlog: int | None = None
         if args.backlog and not followed.already:
             backlog = 0
+            read: dict[str, tuple[str, ...]] = {}
             for item in listed:
-                outcome = await self._bring(followed.follow, item.url, now)
+                outcome = await self._bring(followed.follow, item, now, read)
                 if isinstance(outcome, Refused) and outcome.reason in (Refusal.FULL, Refusal.USER_FULL):
                     break
                 backlog += isinstance(outcome, TrackResult) and not outcome.already
@@ -230,6 +237,7 @@ class FollowService:
             backlog,
             followed.feed.kind == "page",
             followed.already,
+            tuple(followed.follow.watchwords or ()),
         )
 
     async def unfollow(self, chat_id: int, number: int) -> tuple[Follow, Feed, int] | None:
@@ -240,20 +248,38 @@ class FollowService:
 
     # -- the feed schedule -------------------------------------------------------------------
 
-    async def _bring(self, follow: Follow, url: str, now: datetime) -> TrackResult | Refused:
+    async def _bring(
+        self, follow: Follow, item: Entry, now: datetime, read: dict[str, tuple[str, ...]]
+    ) -> TrackResult | Refused:
         """Track one article a follow brought, for the follow's days from now. A full chat is
         refused before the page is fetched (/track fetches first: the link may redirect to an
-        article the chat has; a feed listing thousands must not cost thousands of fetches)."""
+        article the chat has; a feed listing thousands must not cost thousands of fetches).
+
+        A follow with watchwords takes the article when the feed's headline or summary holds
+        one; else the article's own headline and text decide, as first read (``read`` keeps
+        what was read this round, so another follow of the same feed need not fetch it again)."""
         assert follow.id is not None
         count = await asyncio.to_thread(self.store.articles.count_subscriptions, follow.chat_id)
         if count >= self.settings.limits.max_articles_per_chat:
             return Refused(Refusal.FULL, count=count)
+        words = tuple(follow.watchwords or ())
+        wanted: Callable[[Snapshot], bool] | None = None
+        if not mentions(words, (item.title, item.summary)):
+            if item.url in read and not mentions(words, read[item.url]):
+                return Refused(Refusal.UNWANTED)
+
+            def wanted(snapshot: Snapshot) -> bool:
+                read[item.url] = (snapshot.title, *snapshot.paragraphs)
+                return mentions(words, read[item.url])
+
         return await self.tracker.track(
             follow.chat_id,
-            url,
+            item.url,
             follow.thread_id,
             user_id=follow.user_id,
+            words=Watchwords("", words, marked=True) if words else None,
             follow=FollowedBy(follow.id, now + timedelta(days=follow.days)),
+            wanted=wanted,
         )
 
     def _backoff(self, failures: int) -> timedelta:
@@ -311,9 +337,10 @@ class FollowService:
         if not new:
             return 0
         brought = 0
+        read: dict[str, tuple[str, ...]] = {}
         for follow in await asyncio.to_thread(self.store.follows.followers, feed.id):
             for item in new:
-                outcome = await self._bring(follow, item.url, now)
+                outcome = await self._bring(follow, item, now, read)
                 if isinstance(outcome, Refused):
                     if outcome.reason in (Refusal.FULL, Refusal.USER_FULL):
                         log.info(

@@ -40,6 +40,7 @@ class FollowRow:
     days: int
     articles: int  # held now
     ends: datetime | None  # when the last article it holds is released
+    watchwords: tuple[str, ...] = ()
 
 
 class Follows:
@@ -64,9 +65,11 @@ class Follows:
         validators: tuple[str | None, str | None] = (None, None),
         thread_id: int | None = None,
         user_id: int | None = None,
+        watchwords: Sequence[str] = (),
     ) -> Followed:
-        """The chat follows the feed at ``url``; a feed nobody read yet starts with what it lists
-        now as seen (the backlog), so only what appears later is new."""
+        """The chat follows the feed at ``url`` (only articles with one of ``watchwords``, if
+        any); a feed nobody read yet starts with what it lists now as seen (the backlog), so
+        only what appears later is new."""
         for attempt in range(5):
             try:
                 with session_scope(self.engine) as s:
@@ -102,6 +105,7 @@ class Follows:
                         days=days,
                         thread_id=thread_id,
                         user_id=user_id,
+                        watchwords=list(watchwords) or None,
                         created_at=now,
                     )
                     s.add(follow)
@@ -296,7 +300,15 @@ class Follows:
                 .order_by(col(Follow.number))
             ).all()
             return [
-                FollowRow(f.number, feed.title or feed.url, feed.url, f.days, n or 0, ends)
+                FollowRow(
+                    f.number,
+                    feed.title or feed.url,
+                    feed.url,
+                    f.days,
+                    n or 0,
+                    ends,
+                    tuple(f.watchwords or ()),
+                )
                 for f, feed, n, ends in rows
             ]
 

@@ -39,6 +39,7 @@ def follow_reply(result: FollowStarted | FollowRefused) -> str:
             result.days,
             result.backlog,
             result.from_page,
+            result.words,
         )
     if result.reason == FollowRefusal.USAGE:
         return wording.FOLLOW_USAGE
@@ -46,6 +47,8 @@ def follow_reply(result: FollowStarted | FollowRefused) -> str:
         return wording.bad_days(result.count)
     if result.reason == FollowRefusal.FULL:
         return wording.too_many_follows(result.count)
+    if result.reason == FollowRefusal.BAD_WORDS:
+        return result.detail
     return wording.nothing_to_follow(result.detail)
 
 
@@ -133,5 +136,5 @@ class FollowHandlers:
         """/list's follows, in a block of their own (paging keeps it apart from articles)."""
         rows = await asyncio.to_thread(self.store.follows.listing, chat_id)
         return wording.follows_block(
-            [(r.number, r.title, r.url, r.days, r.articles, r.ends) for r in rows], now
+            [(r.number, r.title, r.url, r.days, r.articles, r.ends, r.watchwords) for r in rows], now
         )
