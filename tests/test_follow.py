@@ -4,6 +4,8 @@ articles served from 127.0.0.1, SQLite on disk. Nothing inside the bot is patche
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from contextlib import closing
 
 from bot.config import with_overrides
 from bot.messages import replies
@@ -13,7 +15,7 @@ from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.web import ArticleServer
 from tests.feeds import ATOM_TYPE, RSS_TYPE, atom, rss, serve_big_feed
 from tests.pages import PUTIN_P1_V1, PUTIN_REST, PUTIN_V1, PUTIN_V2, article_html, putin_v2
-from tests.stories import served
+from tests.stories import UNSENT, served
 
 ALICE = 1001
 DESK, ADMIN, MEMBER = -3003, 501, 502
@@ -244,3 +246,65 @@ async def test_a_follow_with_watchwords_tracks_matching_articles_and_announces_o
     history = (await telegram.ask(ALICE, "/history 1")).text
     assert "v2 · " in history and "headline changed" in history
     assert "v3 · " in history and "1 paragraph added" in history
+
+
+async def test_digest_only_keeps_followed_articles_out_of_the_chat_and_in_the_daily_digest(
+    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots
+) -> None:
+    app = await bots.start(follow_interval=1)
+    store = app.bot_data["redline"].store
+    articles.set_page("/world/rss.xml", rss("World news", []), content_type=RSS_TYPE)
+    assert (await telegram.ask(ALICE, f"/follow {articles.url('/world/rss.xml')}")).text.startswith("📡")
+    own = "/own/2026/dec/07/the-chats-own-tracked-article"
+    articles.set_page(own, article_html("Cathedral opens on the Seine"))
+    assert (await telegram.ask(ALICE, f"/track {articles.url(own)}")).text.startswith("👀 Tracking #1")
+
+    answer = await telegram.ask(ALICE, "/digest")
+    telegram.press_button(ALICE, answer.message_id, "digest:times")
+    await telegram.wait_for_callback_answer(1)
+    after = len(telegram.sent)
+    telegram.press_button(ALICE, answer.message_id, "digest:480")
+    await telegram.wait_for(ALICE, method="editMessageText", after=after)
+    assert telegram.buttons_of(ALICE, answer.message_id) == [
+        ("📡 Followed articles: digest only", "digest:only:1")
+    ]
+    after = len(telegram.sent)
+    telegram.press_button(ALICE, answer.message_id, "digest:only:1")
+    chosen = await telegram.wait_for(ALICE, method="editMessageText", after=after)
+    assert chosen.text.endswith(
+        "\nEdits of articles your follows bring appear only in the daily digest (and /history, /digest)."
+    )
+    assert telegram.buttons_of(ALICE, answer.message_id) == [
+        ("📡 Announce followed articles one by one", "digest:only:0")
+    ]
+    settings = await telegram.ask(ALICE, "/settings")
+    assert "appear only in the daily digest" in settings.text
+    assert ("📡 Announce followed articles one by one", "set:followed:0") in telegram.buttons_of(
+        ALICE, settings.message_id
+    )
+
+    articles.set_page(STORY, article_html())
+    items = [(articles.url(STORY), PUTIN_V1)]
+    articles.set_page("/world/rss.xml", rss("World news", items), content_type=RSS_TYPE)
+    await fetched(articles, STORY)
+    async with asyncio.timeout(15):
+        while "1 article held" not in (await telegram.ask(ALICE, "/list")).text:
+            await asyncio.sleep(0.1)
+    sent = len(telegram.sent)
+    articles.set_page(STORY, putin_v2())
+    articles.set_page(own, article_html("Cathedral opens on the Seine at last"))
+    await telegram.wait_for(ALICE, contains="at last", timeout=20, after=sent)  # its own: announced
+    await served(articles, STORY, 3)  # the followed one's edit was stored meanwhile…
+    async with asyncio.timeout(15):  # …and nothing is on its way
+        while any(d.status in UNSENT for d in await asyncio.to_thread(store.outbox.deliveries)):
+            await asyncio.sleep(0.05)
+    assert not [m.text for m in telegram.sent[sent:] if m.chat_id == ALICE and "cancels" in m.text]
+
+    digest = await telegram.ask(ALICE, "/digest")
+    assert f"<b>{PUTIN_V2}</b> — headline changed" in digest.text
+    before = len(telegram.sent)
+    with closing(sqlite3.connect(bots.db_path)) as db, db:  # eight o'clock comes
+        db.execute("UPDATE chat SET digest_next_at = ? WHERE id = ?", ("2026-01-01 08:00:00.000000", ALICE))
+    daily = await telegram.wait_for(ALICE, contains="The day's edits", timeout=15, after=before)
+    assert f"<b>{PUTIN_V2}</b> — headline changed" in daily.text
+    assert "<b>Cathedral opens on the Seine at last</b>" in daily.text

@@ -385,14 +385,32 @@ ZONES = ("UTC", "Europe/London", "Europe/Berlin", "Europe/Moscow", "America/New_
 """The time zones /settings offers as buttons; /timezone takes any IANA name."""
 
 
-def settings_text(quiet: bool, timezone: str) -> str:
+def settings_text(quiet: bool, timezone: str, digest_only: bool | None = None) -> str:
+    """``digest_only``: whether followed articles only appear in the daily digest (None: the
+    daily digest is off, so the choice does not arise)."""
     sound = "🔕 without sound" if quiet else "🔔 with sound"
+    followed = "" if digest_only is None else f"{followed_articles(digest_only)}\n"
     return (
         "<b>Settings of this chat</b>\n"
         f"Announcements arrive {sound}.\n"
         f"Times in /history are shown in {escape(timezone)}.\n"
+        f"{followed}"
         "Tap to change. Any other time zone: /timezone Europe/Paris"
     )
+
+
+def followed_articles(digest_only: bool) -> str:
+    """How edits of articles a follow brought reach a chat with the daily digest on."""
+    if digest_only:
+        return "Edits of articles your follows bring appear only in the daily digest (and /history, /digest)."
+    return "Edits of articles your follows bring are announced one by one."
+
+
+def digest_only_button(digest_only: bool) -> str:
+    return "📡 Announce followed articles one by one" if digest_only else "📡 Followed articles: digest only"
+
+
+DIGEST_ONLY_NEEDS_DIGEST = "Turn on the daily digest first: /digest, then “Send this every day”."
 
 
 def quiet_button(quiet: bool) -> str:

@@ -147,6 +147,13 @@ class Chats:
             chat.digest_minute, chat.digest_next_at = minute, next_at
             s.add(chat)
 
+    def set_digest_only(self, chat_id: int, on: bool) -> None:
+        """Articles follows bring: only in the daily digest (``on``), or announced one by one."""
+        with session_scope(self.engine) as s:
+            chat = s.get(Chat, chat_id) or Chat(id=chat_id)
+            chat.digest_only = on
+            s.add(chat)
+
     def due_digests(self, now: datetime) -> list[Chat]:
         """Chats whose daily digest is due and that we may write to."""
         with read_session(self.engine) as s:
