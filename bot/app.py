@@ -24,6 +24,7 @@ from bot.service.history import History, PageLinks
 from bot.service.pages import PageReader
 from bot.service.parse_thread import ParseThread
 from bot.service.scheduler import Scheduler
+from bot.service.sites import SiteLoad
 from bot.service.track import TrackService
 from bot.storage.engine import make_engine
 from bot.storage.models import utcnow
@@ -164,9 +165,11 @@ def build_application(
         on_version=web.version_stored if web is not None else None,
     )
     # A check stored announcements: send them now.
-    scheduler = Scheduler(store.queue, checker, settings.monitor, on_announce=sender.wake)
+    # One count of fetches per site for the checks and the feeds: together within per_site_limit.
+    sites = SiteLoad(settings.monitor.per_site_limit)
+    scheduler = Scheduler(store.queue, checker, settings.monitor, on_announce=sender.wake, sites=sites)
     tracker = TrackService(store.articles, pages, settings, on_tracked=scheduler.wake)
-    follower = FollowService(store, pages, tracker, settings, on_notice=sender.wake)
+    follower = FollowService(store, pages, tracker, settings, on_notice=sender.wake, sites=sites)
     redline = Redline(
         settings=settings,
         store=store,

@@ -26,8 +26,9 @@ from bot.core.watchwords import Watchwords, mentions, split_watchwords
 from bot.messages import follows as wording
 from bot.messages import replies
 from bot.net.fetch import FetchError, Page
-from bot.net.urls import URLError, canonical_url, parse_user_url
+from bot.net.urls import URLError, canonical_url, parse_user_url, site_name
 from bot.service.pages import PageReader, fetch_source
+from bot.service.sites import SiteLoad
 from bot.service.track import Refusal, Refused, TrackService
 from bot.storage.articles import FollowedBy, TrackResult
 from bot.storage.models import DeliveryKind, Feed, Follow, utcnow
@@ -124,6 +125,7 @@ class FollowService:
         settings: Settings,
         on_notice: Callable[[], object] = lambda: None,
         clock: Callable[[], datetime] = utcnow,
+        sites: SiteLoad | None = None,
     ) -> None:
         self.store = store
         self.pages = pages
@@ -131,6 +133,9 @@ class FollowService:
         self.settings = settings
         self.on_notice = on_notice  # a notice was queued in the outbox: wakes the sender
         self.clock = clock
+        # Fetches per site under way in this process, shared with the checks (app.py): a feed
+        # fetch, and each article it brings, waits for room within monitor.per_site_limit.
+        self.sites = sites if sites is not None else SiteLoad(settings.monitor.per_site_limit)
         self._wake = asyncio.Event()
         self.fetches = 0  # feed fetches this process made (the bench reports them)
 
@@ -272,15 +277,16 @@ class FollowService:
                 read[item.url] = (snapshot.title, *snapshot.paragraphs)
                 return mentions(words, read[item.url])
 
-        return await self.tracker.track(
-            follow.chat_id,
-            item.url,
-            follow.thread_id,
-            user_id=follow.user_id,
-            words=Watchwords("", words, marked=True) if words else None,
-            follow=FollowedBy(follow.id, now + timedelta(days=follow.days)),
-            wanted=wanted,
-        )
+        async with self.sites.slot(site_name(item.url)):
+            return await self.tracker.track(
+                follow.chat_id,
+                item.url,
+                follow.thread_id,
+                user_id=follow.user_id,
+                words=Watchwords("", words, marked=True) if words else None,
+                follow=FollowedBy(follow.id, now + timedelta(days=follow.days)),
+                wanted=wanted,
+            )
 
     def _backoff(self, failures: int) -> timedelta:
         m = self.settings.monitor
@@ -315,7 +321,8 @@ class FollowService:
         """One fetch of one feed; returns the articles it brought into chats."""
         assert feed.id is not None
         try:
-            page = await fetch_source(self.pages, feed.url, feed.etag, feed.last_modified)
+            async with self.sites.slot(site_name(feed.url)):
+                page = await fetch_source(self.pages, feed.url, feed.etag, feed.last_modified)
             self.fetches += 1
             listing = None if page.not_modified else await self._parse(page, feed.kind)
         except FetchError as exc:
