@@ -188,7 +188,7 @@ def build_application(
         ),
         follower=follower,
         counter=counter,
-        retention=Retention(store.engine, settings.database),
+        retention=Retention(store.engine, settings.database, settings.limits.follow_max_days),
         web=web,
     )
     app.bot_data["redline"] = redline

@@ -83,14 +83,14 @@ class Follows:
                             etag=etag,
                             last_modified=last_modified,
                             next_fetch_at=next_fetch_at,
+                            listed_at=now,
                             created_at=now,
                         )
                         s.add(feed)
                         s.flush()
+                        assert feed.id is not None
                         for item in listed:
-                            s.add(
-                                FeedItem(feed_id=feed.id, url=item.url, title=item.title, first_seen_at=now)
-                            )  # type: ignore[arg-type]
+                            s.add(_seen(feed.id, item, now))
                     assert feed.id is not None
                     existing = s.exec(
                         select(Follow).where(Follow.chat_id == chat_id).where(Follow.feed_id == feed.id)
@@ -195,18 +195,26 @@ class Follows:
             for f in s.exec(select(Follow).where(col(Follow.id).in_(recovered))).all():
                 f.told_failing = False
                 s.add(f)
+            if listed is None:  # a 304: it lists what it listed
+                return [], recovered
+            feed.listed_at = now  # what it lists now is what is seen now (retention reads it)
             if not listed:
                 return [], recovered
+            urls = [i.url for i in listed]
             known = set(
                 s.exec(
-                    select(FeedItem.url)
-                    .where(FeedItem.feed_id == feed_id)
-                    .where(col(FeedItem.url).in_([i.url for i in listed]))
+                    select(FeedItem.url).where(FeedItem.feed_id == feed_id).where(col(FeedItem.url).in_(urls))
                 ).all()
+            )
+            s.exec(  # type: ignore[call-overload]
+                update(FeedItem)
+                .where(col(FeedItem.feed_id) == feed_id)
+                .where(col(FeedItem.url).in_(urls))
+                .values(last_seen_at=now)
             )
             new = [i for i in listed if i.url not in known]
             for item in new:
-                s.add(FeedItem(feed_id=feed_id, url=item.url, title=item.title, first_seen_at=now))
+                s.add(_seen(feed_id, item, now))
             return new, recovered
 
     def failed(self, feed_id: int, reason: str, next_fetch_at: datetime) -> int:
@@ -335,6 +343,10 @@ class Follows:
                     .order_by(col(Follow.number))
                 ).all()
             )
+
+
+def _seen(feed_id: int, item: Entry, now: datetime) -> FeedItem:
+    return FeedItem(feed_id=feed_id, url=item.url, title=item.title, first_seen_at=now, last_seen_at=now)
 
 
 def _told_full(s: Session, follow_id: int, told: bool) -> bool:

@@ -177,6 +177,9 @@ class Feed(SQLModel, table=True):
     next_fetch_at: datetime = Field(default_factory=utcnow, index=True)
     failures: int = 0  # consecutive failed fetches: the back-off grows with them
     failure_reason: str = ""
+    # When it last answered with a listing (not a 304): its items seen then are what it lists
+    # now (``FeedItem.last_seen_at``); retention forgets only old items it no longer lists.
+    listed_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -191,6 +194,7 @@ class FeedItem(SQLModel, table=True):
     url: str
     title: str = ""
     first_seen_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime | None = None  # the last listing that held it (None: before 0013)
 
 
 class Follow(SQLModel, table=True):

@@ -1,8 +1,10 @@
 """Follow.watchwords (/follow URL words: …), Chat.digest_only (followed articles only in the
-daily digest), and the outbox's follow notices: Delivery.follow_id, Delivery.article_id nullable
-(a feed that fails or a follow the chat's cap leaves out names no article).
+daily digest), the outbox's follow notices: Delivery.follow_id, Delivery.article_id nullable
+(a feed that fails or a follow the chat's cap leaves out names no article), and what retention
+needs to forget a feed's old items safely: Feed.listed_at, FeedItem.last_seen_at.
 
-Existing follows get no watchwords, chats digest-only off, deliveries no follow.
+Existing follows get no watchwords, chats digest-only off, deliveries no follow; feeds and
+their items get NULL (kept until the feed's next listing says which it still lists).
 
 On SQLite a column's NOT NULL is changed by copying the table (batch mode); ``delivery`` is
 referenced by no other table, so the copy is safe. The copy's shape is given here (the table as
@@ -59,6 +61,10 @@ def _delivery_0012() -> sa.Table:
 def upgrade() -> None:
     with op.batch_alter_table("follow", recreate="never") as batch:
         batch.add_column(sa.Column("watchwords", sa.JSON(), nullable=True))
+    with op.batch_alter_table("feed", recreate="never") as batch:
+        batch.add_column(sa.Column("listed_at", sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("feed_item", recreate="never") as batch:
+        batch.add_column(sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=True))
     with op.batch_alter_table("chat", recreate="never") as batch:
         batch.add_column(sa.Column("digest_only", sa.Boolean(), nullable=False, server_default=sa.false()))
     with op.batch_alter_table("delivery", copy_from=_delivery_0012()) as batch:
@@ -78,5 +84,9 @@ def downgrade() -> None:
         batch.alter_column("article_id", existing_type=sa.Integer(), nullable=False)
     with op.batch_alter_table("chat", recreate="never") as batch:
         batch.drop_column("digest_only")
+    with op.batch_alter_table("feed_item", recreate="never") as batch:
+        batch.drop_column("last_seen_at")
+    with op.batch_alter_table("feed", recreate="never") as batch:
+        batch.drop_column("listed_at")
     with op.batch_alter_table("follow", recreate="never") as batch:
         batch.drop_column("watchwords")
