@@ -59,6 +59,13 @@ async def test_a_followed_feed_brings_a_new_article_whose_edit_names_the_follow(
     assert articles.hits(old) == 0  # the backlog was never fetched
     print(f"FIRST ANNOUNCEMENT OF A FOLLOWED ARTICLE:\n{edit.text}")
 
+    digest = await telegram.ask(ALICE, "/digest")
+    assert digest.text == (
+        "🗞 The day's edits: 1 article changed in the last 24 hours\n"
+        f"#1 <b>{PUTIN_V2}</b> — headline changed, 1 paragraph edited · v1 → v2 · /diff_1_1_2"
+    )
+    print(f"> /digest\n{digest.text}")
+
     listing = await telegram.ask(ALICE, "/list")
     assert "Tracked articles" not in listing.text  # the followed article sits under its follow
     assert listing.text.startswith(
