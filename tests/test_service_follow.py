@@ -26,7 +26,7 @@ from bot.tg.follows import follow_reply
 from tests.corpus import corpus_or_skip
 from tests.fakes.web import ArticleServer
 from tests.feeds import ATOM_TYPE, RSS_TYPE, atom, corpus_stories, rss, section_page, serve_big_feed
-from tests.pages import article_html, putin_v2
+from tests.pages import article_html, putin_v2, with_canonical
 
 ALICE, DESK = 7101, -7102
 
@@ -421,3 +421,19 @@ async def test_follow_watchwords_that_cannot_be_kept_are_refused_before_any_fetc
         "/follow https://example.com/world/rss.xml words: Putin, sanctions"
     )
     assert web.hits("/f.xml") == 0
+
+
+async def test_a_feeds_amp_link_is_the_article_the_chat_tracked_by_hand(following: Following) -> None:
+    """One article, one identity: the feed lists the AMP page, whose canonical link names the
+    article the chat pasted; it stays the chat's own (#1), not a second, followed entry."""
+    web = following.web
+    story = "/world/2026/dec/07/putin-postpones-paris-talks"
+    web.set_page(story, with_canonical(article_html(), web.url(story)))
+    web.set_page(f"{story}/amp", with_canonical(article_html(most_read=()), story))
+    own = await following.service.tracker.track(ALICE, web.url(story))
+    assert not isinstance(own, type(None))
+    web.set_page("/f.xml", rss("World news", []), content_type=RSS_TYPE)
+    await following.service.follow(ALICE, FollowArgs(web.url("/f.xml")))
+    web.set_page("/f.xml", rss("World news", [(web.url(f"{story}/amp"), "Putin")]), content_type=RSS_TYPE)
+    assert await following.service.poll_once(later(11)) == 0
+    assert following.subscriptions(ALICE) == {story[1:]: None}
