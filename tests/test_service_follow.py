@@ -260,7 +260,8 @@ async def test_caps_on_follows_and_days_are_clear(store: Storage, articles: Arti
             "A follow keeps each article from 1 to 10 days.\n"
             "Send a feed or a section page after the command, like this:\n"
             "/follow https://example.com/world/rss.xml 7 days\n"
-            "(7 days is how long each new article is tracked; /follow URL all also takes what it lists now.)"
+            "(7 days is how long each new article is tracked; /follow URL all also takes what it lists now; "
+            "/follow URL words: Putin, sanctions only articles that mention one.)"
         )
         assert isinstance(
             await following.service.follow(ALICE, FollowArgs(articles.url("/a.xml"))), FollowStarted

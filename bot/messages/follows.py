@@ -14,7 +14,8 @@ from bot.messages.replies import words_listed
 FOLLOW_USAGE = (
     "Send a feed or a section page after the command, like this:\n"
     "/follow https://example.com/world/rss.xml 7 days\n"
-    "(7 days is how long each new article is tracked; /follow URL all also takes what it lists now.)"
+    "(7 days is how long each new article is tracked; /follow URL all also takes what it lists now; "
+    "/follow URL words: Putin, sanctions only articles that mention one.)"
 )
 UNFOLLOW_USAGE = "Say which follow to stop: /unfollow 2 (its number under Follows in /list)."
 NO_FOLLOWS_TO_EXPORT = "This chat follows nothing yet: there is nothing to export."

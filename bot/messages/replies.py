@@ -27,7 +27,12 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("export", "History as a file: /export 2 (every version, JSON), /export 2 csv (every change)", "N [csv]"),
     ("sensitivity", "What counts as an edit in this chat: headline only, substantive, everything", ""),
     ("digest", "The day's edits: every article here that changed in the last 24 hours", ""),
-    ("follow", "Track every new article of a feed or section page for N days: /follow URL 7", "URL [N]"),
+    (
+        "follow",
+        "Track every new article of a feed or section page for N days: /follow URL 7 "
+        "(add words: Putin, sanctions to take only articles that mention one)",
+        "URL [N] [words: …]",
+    ),
     ("unfollow", "Stop a follow: /unfollow 2 (number under Follows in /list)", "N"),
     ("channel", "Manage a channel from this private chat: pick it, then /track, /list… act on it", "[off]"),
     ("feed", "This chat's feed of changes for a feed reader (/feed revoke: a new address)", "[revoke]"),
