@@ -315,3 +315,25 @@ async def test_digest_only_keeps_followed_articles_out_of_the_chat_and_in_the_da
     daily = await telegram.wait_for(ALICE, contains="The day's edits", timeout=15, after=before)
     assert f"<b>{PUTIN_V2}</b> — headline changed" in daily.text
     assert "<b>Cathedral opens on the Seine at last</b>" in daily.text
+
+
+async def test_a_follows_notice_goes_to_its_topic_and_to_general_once_the_topic_is_deleted(
+    telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots
+) -> None:
+    await bots.start(follow_interval=1, failures_before_notice=1)
+    telegram.add_chat(DESK, "supergroup", title="Newsroom")
+    telegram.set_chat_member(DESK, ADMIN, "administrator")
+    world, sport = telegram.create_topic(DESK, "World"), telegram.create_topic(DESK, "Sport")
+    for path, topic in (("/w.xml", world), ("/s.xml", sport)):
+        articles.set_page(path, rss(f"Feed {path}", []), content_type=RSS_TYPE)
+        reply = await telegram.ask(DESK, f"/follow {articles.url(path)}", user_id=ADMIN, thread_id=topic)
+        assert reply.text.startswith("📡 Following F") and reply.params.get("message_thread_id") == topic
+    telegram.delete_topic(DESK, sport)
+    for path in ("/w.xml", "/s.xml"):
+        articles.set_page(path, "<html><body>down</body></html>", status=503)
+    told = {}
+    for n in (1, 2):
+        notice = await telegram.wait_for(DESK, contains=f"I can't read follow F{n}", timeout=30)
+        told[n] = notice.params.get("message_thread_id")
+    assert told == {1: world, 2: None}  # the deleted topic's notice went to General
+    assert [f[2] for f in telegram.failures] == ["Bad Request: message thread not found"]
