@@ -438,3 +438,18 @@ async def test_a_feeds_amp_link_is_the_article_the_chat_tracked_by_hand(followin
     web.set_page("/f.xml", rss("World news", [(web.url(f"{story}/amp"), "Putin")]), content_type=RSS_TYPE)
     assert await following.service.poll_once(later(11)) == 0
     assert following.subscriptions(ALICE) == {story[1:]: None}
+
+
+async def test_following_again_with_words_replaces_the_follows_words(following: Following) -> None:
+    web = following.web
+    web.set_page("/f.xml", rss("World news", []), content_type=RSS_TYPE)
+    await following.service.follow(ALICE, parse_follow_args([web.url("/f.xml"), "words:", "Putin"]))
+    again = await following.service.follow(ALICE, parse_follow_args([web.url("/f.xml"), "words:", "Kremlin"]))
+    assert follow_reply(again) == (  # type: ignore[arg-type]
+        f'This chat already follows that as F1: <a href="{web.url("/f.xml")}">World news</a>\n'
+        "🔎 Watchwords: <b>Kremlin</b>. I track only its articles whose headline or text contains one, "
+        "and post only edits whose changed words contain one; the others stay in /history."
+    )
+    plain = await following.service.follow(ALICE, parse_follow_args([web.url("/f.xml")]))
+    assert isinstance(plain, FollowStarted) and plain.words == ("Kremlin",)  # a plain /follow keeps them
+    assert following.store.follows.listing(ALICE)[0].watchwords == ("Kremlin",)

@@ -96,6 +96,9 @@ class Follows:
                         select(Follow).where(Follow.chat_id == chat_id).where(Follow.feed_id == feed.id)
                     ).first()
                     if existing is not None:
+                        if watchwords:  # new words replace the follow's, for what it brings next
+                            existing.watchwords = list(watchwords)
+                            s.add(existing)
                         return Followed(existing, feed, already=True)
                     top = s.exec(select(func.max(Follow.number)).where(Follow.chat_id == chat_id)).one()
                     follow = Follow(

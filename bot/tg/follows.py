@@ -30,7 +30,8 @@ from bot.tg.updates import acting_user, reply, topic_of
 def follow_reply(result: FollowStarted | FollowRefused) -> str:
     if isinstance(result, FollowStarted):
         if result.already:
-            return wording.already_following(result.number, result.title, result.url)
+            said = wording.already_following(result.number, result.title, result.url)
+            return f"{said}\n{wording.watching_follow(result.words)}" if result.words else said
         return wording.follow_started(
             result.number,
             result.title,
