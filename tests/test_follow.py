@@ -316,6 +316,11 @@ async def test_digest_only_keeps_followed_articles_out_of_the_chat_and_in_the_da
     assert f"<b>{PUTIN_V2}</b> — headline changed" in daily.text
     assert "<b>Cathedral opens on the Seine at last</b>" in daily.text
 
+    telegram.press_button(ALICE, settings.message_id, "set:followed:0")  # /settings turns it back
+    answered = await telegram.wait_for_callback_answer(4)
+    assert answered["text"] == "Edits of articles your follows bring are announced one by one."
+    assert not (await asyncio.to_thread(store.chats.get, ALICE)).digest_only
+
 
 async def test_a_follows_notice_goes_to_its_topic_and_to_general_once_the_topic_is_deleted(
     telegram: FakeTelegram, articles: ArticleServer, bots: RunningBots

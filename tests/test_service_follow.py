@@ -200,6 +200,8 @@ async def test_a_feed_that_turns_into_html_backs_off_and_each_chat_is_told_once(
             "I'll keep trying, less often; the articles it brought are still tracked.",
         )
     ]
+    await following.service.unfollow(ALICE, 1)
+    assert following.told == []  # a notice not yet sent about a follow that is gone is dropped
 
 
 @pytest.mark.parametrize(
