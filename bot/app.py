@@ -24,6 +24,7 @@ from bot.service.history import History, PageLinks
 from bot.service.pages import PageReader
 from bot.service.parse_thread import ParseThread
 from bot.service.scheduler import Scheduler
+from bot.service.sites import SiteLoad
 from bot.service.track import TrackService
 from bot.storage.engine import make_engine
 from bot.storage.models import utcnow
@@ -32,7 +33,6 @@ from bot.storage.stats import CheckCounter
 from bot.storage.store import Storage
 from bot.tg.allowlist import Allowlist
 from bot.tg.commands import Commands
-from bot.tg.follows import follow_notifier
 from bot.tg.membership import ChatEvents
 from bot.tg.menus import publish_menus
 from bot.tg.sender import Sender
@@ -165,9 +165,11 @@ def build_application(
         on_version=web.version_stored if web is not None else None,
     )
     # A check stored announcements: send them now.
-    scheduler = Scheduler(store.queue, checker, settings.monitor, on_announce=sender.wake)
+    # One count of fetches per site for the checks and the feeds: together within per_site_limit.
+    sites = SiteLoad(settings.monitor.per_site_limit)
+    scheduler = Scheduler(store.queue, checker, settings.monitor, on_announce=sender.wake, sites=sites)
     tracker = TrackService(store.articles, pages, settings, on_tracked=scheduler.wake)
-    follower = FollowService(store, pages, tracker, settings, notify=follow_notifier(app.bot))
+    follower = FollowService(store, pages, tracker, settings, on_notice=sender.wake, sites=sites)
     redline = Redline(
         settings=settings,
         store=store,
@@ -186,7 +188,7 @@ def build_application(
         ),
         follower=follower,
         counter=counter,
-        retention=Retention(store.engine, settings.database),
+        retention=Retention(store.engine, settings.database, settings.limits.follow_max_days),
         web=web,
     )
     app.bot_data["redline"] = redline

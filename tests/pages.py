@@ -73,3 +73,10 @@ def article_html(
 
 def putin_v2() -> str:
     return article_html(PUTIN_V2, [PUTIN_P1_V2, *PUTIN_REST])
+
+
+def with_canonical(html: str, href: str) -> str:
+    """``html`` declaring ``href`` as its address (the way news templates do)."""
+    return html.replace(
+        '<meta charset="utf-8">', f'<meta charset="utf-8">\n  <link rel="canonical" href="{href}">'
+    )

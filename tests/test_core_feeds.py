@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.core.feeds import Entry, NotAFeed, article_links, feed_links, looks_like_article, parse_feed
+from bot.core.watchwords import Watchwords
 from bot.messages.opml import NotOPML, Outline, parse_opml, render_opml
 from bot.service.follow import FollowArgs, parse_follow_args
 from tests.feeds import atom, rss, section_page
@@ -136,9 +137,16 @@ def test_opml_files_that_are_refused_say_why(data: bytes, message: str) -> None:
         (["https://a.example/rss", "soon"], FollowArgs("https://a.example/rss", bad=True)),
         (
             ["https://a.example/rss", "7", "words:", "Putin,", "sanctions"],
-            FollowArgs("https://a.example/rss", 7, words="Putin, sanctions"),
+            FollowArgs("https://a.example/rss", 7, words=Watchwords("", ("Putin", "sanctions"), marked=True)),
         ),
-        (["https://a.example/rss", "words:Putin"], FollowArgs("https://a.example/rss", words="Putin")),
+        (
+            ["https://a.example/rss", "words:Putin"],
+            FollowArgs("https://a.example/rss", words=Watchwords("", ("Putin",), marked=True)),
+        ),
+        (
+            ["https://a.example/rss", "Words:"],
+            FollowArgs("https://a.example/rss", words=Watchwords("", (), True)),
+        ),
     ],
 )
 def test_follow_arguments(args: list[str], parsed: FollowArgs) -> None:

@@ -13,17 +13,10 @@ from tests.conftest import RunningBots
 from tests.corpus import corpus_or_skip
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.web import ArticleServer
-from tests.pages import PUTIN_P1_V1, PUTIN_P1_V2, PUTIN_REST, PUTIN_V1, article_html
+from tests.pages import PUTIN_P1_V1, PUTIN_P1_V2, PUTIN_REST, PUTIN_V1, article_html, with_canonical
 
 ALICE = 8101
 BOB = 8102
-
-
-def with_canonical(html: str, href: str) -> str:
-    """``html`` declaring ``href`` as its address (the way news templates do)."""
-    return html.replace(
-        '<meta charset="utf-8">', f'<meta charset="utf-8">\n  <link rel="canonical" href="{href}">'
-    )
 
 
 def articles_in(db_path: Path) -> list[tuple[str, str, str | None]]:

@@ -43,7 +43,7 @@ async def test_a_daily_digest_is_queued_once_at_the_chosen_minute(store: Storage
     assert tracked.article.id is not None
     service = DigestService(store)
     await service.schedule(CHAT, 8 * 60, T0)
-    assert (await service.current(CHAT)) == (480, "UTC")
+    assert (await service.current(CHAT)) == (480, "UTC", False)
     edit(store, tracked.article.id, "Putin cancels Paris talks", T0)
 
     assert await service.send_due(T0 + timedelta(minutes=89)) == 0  # 07:59
@@ -72,7 +72,7 @@ async def test_a_daily_digest_is_queued_once_at_the_chosen_minute(store: Storage
     await service.schedule(CHAT, None, T0)
     edit(store, tracked.article.id, "Putin calls off Paris talks", datetime(2026, 12, 9, 7, 0, tzinfo=UTC))
     assert await service.send_due(datetime(2026, 12, 9, 8, 0, tzinfo=UTC)) == 0
-    assert (await service.current(CHAT)) == (None, "UTC") and len(digests(store)) == 1
+    assert (await service.current(CHAT)) == (None, "UTC", False) and len(digests(store)) == 1
 
 
 async def test_a_bot_down_for_days_sends_one_digest_then_keeps_the_time(store: Storage) -> None:

@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pytest
 
 from bot.config import Settings, with_overrides
+from bot.core.watchwords import Watchwords
 from bot.net.fetch import Fetcher, FetchPolicy
 from bot.service.check import Checker
-from bot.service.follow import FollowArgs, FollowRefused, FollowService, FollowStarted
+from bot.service.follow import FollowArgs, FollowRefused, FollowService, FollowStarted, parse_follow_args
 from bot.service.pages import PageReader
 from bot.service.parse_thread import ParseThread
 from bot.service.track import TrackService
@@ -25,7 +26,7 @@ from bot.tg.follows import follow_reply
 from tests.corpus import corpus_or_skip
 from tests.fakes.web import ArticleServer
 from tests.feeds import ATOM_TYPE, RSS_TYPE, atom, corpus_stories, rss, section_page, serve_big_feed
-from tests.pages import article_html, putin_v2
+from tests.pages import article_html, putin_v2, with_canonical
 
 ALICE, DESK = 7101, -7102
 
@@ -35,7 +36,11 @@ class Following:
     service: FollowService
     store: Storage
     web: ArticleServer
-    told: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def told(self) -> list[tuple[int, str]]:
+        """The follows' notices queued in the outbox (chat, text), oldest first."""
+        return [(d.chat_id, d.text) for d in self.store.outbox.deliveries() if d.follow_id is not None]
 
     def subscriptions(self, chat_id: int) -> dict[str, int | None]:
         """url path → the follow id that brought it (None: the chat's own /track)."""
@@ -59,16 +64,9 @@ async def _following(store: Storage, web: ArticleServer, config: Settings) -> As
     parser = ParseThread()
     async with Fetcher(FetchPolicy.from_settings(config.monitor)) as fetcher:
         pages = PageReader(fetcher, parser)
-        told: list[tuple[int, str]] = []
-
-        async def notify(chat_id: int, thread_id: int | None, text: str) -> None:
-            told.append((chat_id, text))
-
-        service = FollowService(
-            store, pages, TrackService(store.articles, pages, config), config, notify=notify
-        )
+        service = FollowService(store, pages, TrackService(store.articles, pages, config), config)
         try:
-            yield Following(service, store, web, told)
+            yield Following(service, store, web)
         finally:
             parser.close()
 
@@ -202,6 +200,8 @@ async def test_a_feed_that_turns_into_html_backs_off_and_each_chat_is_told_once(
             "I'll keep trying, less often; the articles it brought are still tracked.",
         )
     ]
+    await following.service.unfollow(ALICE, 1)
+    assert following.told == []  # a notice not yet sent about a follow that is gone is dropped
 
 
 @pytest.mark.parametrize(
@@ -262,7 +262,8 @@ async def test_caps_on_follows_and_days_are_clear(store: Storage, articles: Arti
             "A follow keeps each article from 1 to 10 days.\n"
             "Send a feed or a section page after the command, like this:\n"
             "/follow https://example.com/world/rss.xml 7 days\n"
-            "(7 days is how long each new article is tracked; /follow URL all also takes what it lists now.)"
+            "(7 days is how long each new article is tracked; /follow URL all also takes what it lists now; "
+            "/follow URL words: Putin, sanctions only articles that mention one.)"
         )
         assert isinstance(
             await following.service.follow(ALICE, FollowArgs(articles.url("/a.xml"))), FollowStarted
@@ -369,3 +370,88 @@ async def test_follow_all_also_tracks_what_the_source_lists_now(
         )
         assert store.follows.listing(ALICE)[0].articles == 2  # the chat's cap: the third is skipped
         assert articles.hits("/world/2026/dec/07/story-number-3-of-the-day") == 0
+
+
+OTHER_TEXT = [
+    "Markets in Asia rose on Monday after a week of losses, led by technology shares in Tokyo.",
+    "Analysts said the rally was fragile and depended on figures due from the US on Friday.",
+]
+
+
+async def test_a_follow_with_watchwords_takes_only_articles_that_mention_one(following: Following) -> None:
+    """By the feed's headline or summary when they say so, else by the article's own headline
+    and text as first read (fetched once); the subscriptions carry the words."""
+    web = following.web
+    web.set_page("/f.xml", rss("World news", []), content_type=RSS_TYPE)
+    result = await following.service.follow(
+        ALICE, FollowArgs(web.url("/f.xml"), words=Watchwords("", ("hollande", "Kremlin"), True))
+    )
+    assert isinstance(result, FollowStarted)
+    assert follow_reply(result).endswith(
+        "\n🔎 Watchwords: <b>hollande</b>, <b>Kremlin</b>. I track only its articles whose headline or text "
+        "contains one, and post only edits whose changed words contain one; the others stay in /history."
+    )
+    in_title = "/world/2026/dec/07/kremlin-says-no-in-title"  # the feed's headline says it
+    in_text = "/world/2026/dec/07/putin-story-says-it-in-text"  # only the article's text does
+    neither = "/business/2026/dec/07/markets-rise-in-asia-today"
+    web.set_page(in_title, article_html("Kremlin says no", OTHER_TEXT))
+    web.set_page(in_text, article_html())  # "François Hollande" in its first paragraph
+    web.set_page(neither, article_html("Markets rise in Asia", OTHER_TEXT))
+    listed = [
+        (web.url(in_title), "Kremlin says no"),
+        (web.url(in_text), "Putin postpones Paris talks"),
+        (web.url(neither), "Markets rise in Asia"),
+    ]
+    web.set_page("/f.xml", rss("World news", listed), content_type=RSS_TYPE)
+    assert await following.service.poll_once(later(11)) == 2
+    assert sorted(following.subscriptions(ALICE)) == sorted([in_text[1:], in_title[1:]])
+    assert web.hits(neither) == 1  # read once to decide, not tracked
+    assert web.hits(in_text) == 1  # read once: decided and tracked from the same read
+    for row in following.store.articles.tracked(ALICE):
+        sub = following.store.articles.audience(row.article.id)  # type: ignore[arg-type]
+        assert [s.watchwords for s, _chat in sub] == [["hollande", "Kremlin"]]
+    assert following.store.follows.listing(ALICE)[0].watchwords == ("hollande", "Kremlin")
+
+
+async def test_follow_watchwords_that_cannot_be_kept_are_refused_before_any_fetch(
+    following: Following,
+) -> None:
+    web = following.web
+    web.set_page("/f.xml", rss("World news", []), content_type=RSS_TYPE)
+    refused = await following.service.follow(ALICE, parse_follow_args([web.url("/f.xml"), "words:"]))
+    assert follow_reply(refused) == (  # type: ignore[arg-type]
+        "Put the words after “words:”, separated by commas, like this:\n"
+        "/follow https://example.com/world/rss.xml words: Putin, sanctions"
+    )
+    assert web.hits("/f.xml") == 0
+
+
+async def test_a_feeds_amp_link_is_the_article_the_chat_tracked_by_hand(following: Following) -> None:
+    """One article, one identity: the feed lists the AMP page, whose canonical link names the
+    article the chat pasted; it stays the chat's own (#1), not a second, followed entry."""
+    web = following.web
+    story = "/world/2026/dec/07/putin-postpones-paris-talks"
+    web.set_page(story, with_canonical(article_html(), web.url(story)))
+    web.set_page(f"{story}/amp", with_canonical(article_html(most_read=()), story))
+    own = await following.service.tracker.track(ALICE, web.url(story))
+    assert not isinstance(own, type(None))
+    web.set_page("/f.xml", rss("World news", []), content_type=RSS_TYPE)
+    await following.service.follow(ALICE, FollowArgs(web.url("/f.xml")))
+    web.set_page("/f.xml", rss("World news", [(web.url(f"{story}/amp"), "Putin")]), content_type=RSS_TYPE)
+    assert await following.service.poll_once(later(11)) == 0
+    assert following.subscriptions(ALICE) == {story[1:]: None}
+
+
+async def test_following_again_with_words_replaces_the_follows_words(following: Following) -> None:
+    web = following.web
+    web.set_page("/f.xml", rss("World news", []), content_type=RSS_TYPE)
+    await following.service.follow(ALICE, parse_follow_args([web.url("/f.xml"), "words:", "Putin"]))
+    again = await following.service.follow(ALICE, parse_follow_args([web.url("/f.xml"), "words:", "Kremlin"]))
+    assert follow_reply(again) == (  # type: ignore[arg-type]
+        f'This chat already follows that as F1: <a href="{web.url("/f.xml")}">World news</a>\n'
+        "🔎 Watchwords: <b>Kremlin</b>. I track only its articles whose headline or text contains one, "
+        "and post only edits whose changed words contain one; the others stay in /history."
+    )
+    plain = await following.service.follow(ALICE, parse_follow_args([web.url("/f.xml")]))
+    assert isinstance(plain, FollowStarted) and plain.words == ("Kremlin",)  # a plain /follow keeps them
+    assert following.store.follows.listing(ALICE)[0].watchwords == ("Kremlin",)

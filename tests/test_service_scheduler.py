@@ -23,14 +23,17 @@ from bot.core.extract import extract
 from bot.net.fetch import Fetcher, FetchPolicy
 from bot.net.urls import site_name
 from bot.service.check import Checker
+from bot.service.follow import FollowService
 from bot.service.pages import PageReader
 from bot.service.parse_thread import ParseThread
 from bot.service.scheduler import Scheduler
+from bot.service.track import TrackService
 from bot.storage.articles import PageMeta
 from bot.storage.engine import make_engine
 from bot.storage.models import utcnow
 from bot.storage.store import Storage
 from tests.fakes.web import ArticleServer, Handler
+from tests.feeds import rss
 from tests.pages import article_html
 
 PAGE = article_html()
@@ -207,3 +210,54 @@ async def test_per_site_limit_is_honoured(tmp_path: Path) -> None:
             await visits.until("two" + path, 2, timeout=10)
         # Each site got exactly its limit in parallel (never more), both sites at once.
         assert visits.peak == {"one": 2, "two": 2}
+
+
+async def test_a_feed_fetch_and_article_checks_of_one_site_share_its_limit(tmp_path: Path) -> None:
+    """The feed schedule (bot.service.follow) takes the same per-site count as the checks: with
+    two slow checks of a site in flight, its feed waits for one of them to end."""
+    visits = Visits()
+    async with running(tmp_path, concurrency=8, per_site_limit=2) as pipeline, ArticleServer() as site:
+        feed_text = rss("Site feed", [])
+
+        async def feed(request: web.Request) -> web.StreamResponse:
+            visits.times["one" + request.path].append(time.monotonic())
+            visits.in_flight["one"] += 1
+            visits.peak["one"] = max(visits.peak["one"], visits.in_flight["one"])
+            try:
+                await asyncio.sleep(0.3)
+                return web.Response(text=feed_text, content_type="application/rss+xml")
+            finally:
+                visits.in_flight["one"] -= 1
+
+        site.set_route("/f.xml", feed)
+        for i in range(4):
+            site.set_route(f"/p{i}", visits.page("one", delay=0.5))
+            pipeline.add(site.url(f"/p{i}"), due_in=0)
+        now = utcnow()
+        pipeline.store.chats.ensure(1001, "private")
+        pipeline.store.follows.follow(
+            1001, url=site.url("/f.xml"), kind="feed", title="", listed=[], days=1, now=now, next_fetch_at=now
+        )
+        config = monitor_settings(per_site_limit=2)
+        parser = ParseThread()
+        try:
+            async with Fetcher(FetchPolicy.from_settings(config.monitor)) as fetcher:
+                pages = PageReader(fetcher, parser)
+                follower = FollowService(
+                    pipeline.store,
+                    pages,
+                    TrackService(pipeline.store.articles, pages, config),
+                    config,
+                    sites=pipeline.scheduler.sites,
+                )
+                pipeline.scheduler.wake()
+                async with asyncio.timeout(5):
+                    while visits.in_flight["one"] < 2:  # two checks of the site in flight
+                        await asyncio.sleep(0.01)
+                await follower.poll_once()
+        finally:
+            parser.close()
+        assert len(visits.times["one/f.xml"]) == 1
+        for i in range(4):
+            await visits.until(f"one/p{i}", 1)
+        assert visits.peak == {"one": 2}

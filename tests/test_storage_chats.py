@@ -9,8 +9,8 @@ from sqlmodel import select
 
 from bot.messages import replies
 from bot.storage.chats import AwayChange
-from bot.storage.engine import read_session
-from bot.storage.models import DeliveryKind, DeliveryStatus, Subscription, utcnow
+from bot.storage.engine import read_session, session_scope
+from bot.storage.models import DeliveryKind, DeliveryStatus, Follow, Subscription, utcnow
 from bot.storage.outbox import NewDelivery
 from bot.storage.store import Storage
 from tests.storage_rows import CONTENT, track_article
@@ -174,3 +174,42 @@ def test_a_group_that_becomes_a_supergroup_keeps_its_daily_digest_and_watchwords
         assert s.exec(select(Subscription.watchwords).where(Subscription.chat_id == -1005)).all() == [
             ["Putin"]
         ]
+
+
+def test_migration_moves_the_groups_follows_and_their_notices(store: Storage) -> None:
+    """A group's follows go with it; one the supergroup already has is kept once (the articles
+    it brought stay with the supergroup's follow), a taken number goes to the next free one."""
+    now = utcnow()
+    for chat in (-5, -100):
+        store.chats.ensure(chat, "group")
+
+    def follow(chat: int, url: str) -> Follow:
+        return store.follows.follow(
+            chat, url=url, kind="feed", title=url, listed=[], days=3, now=now, next_fetch_at=now
+        ).follow
+
+    theirs = follow(-100, "http://a.example/shared.xml")  # the supergroup's F1
+    shared = follow(-5, "http://a.example/shared.xml")  # the group's F1: kept once
+    own = follow(-5, "http://a.example/own.xml")  # the group's F2
+    assert theirs.id and shared.id and own.id
+    brought = track_article(store, -5)
+    with session_scope(store.engine) as s:
+        sub = s.exec(select(Subscription).where(Subscription.chat_id == -5)).one()
+        sub.follow_id, sub.expires_at = shared.id, now + timedelta(days=3)
+        s.add(sub)
+    for f in (shared, own):
+        store.outbox.add_follow_notices(
+            [NewDelivery(-5, DeliveryKind.FEED_FAILING, f"F{f.number}", f"F{f.number}", follow_id=f.id)], now
+        )
+
+    store.chats.migrate(-5, -100)
+
+    assert [(r.number, r.url) for r in store.follows.listing(-100)] == [
+        (1, "http://a.example/shared.xml"),
+        (2, "http://a.example/own.xml"),
+    ]
+    assert store.follows.listing(-5) == []
+    assert [a.follow_id for a in store.articles.tracked(-100) if a.article.id == brought.article.id] == [
+        theirs.id
+    ]
+    assert [(d.chat_id, d.follow_id) for d in store.outbox.deliveries() if d.follow_id] == [(-100, own.id)]

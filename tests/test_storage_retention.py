@@ -11,6 +11,7 @@ from sqlalchemy import delete, event, func, update
 from sqlmodel import Session, col, select
 
 from bot.config import DatabaseSettings, with_overrides
+from bot.core.feeds import Entry
 from bot.storage.engine import make_engine, session_scope
 from bot.storage.models import (
     Article,
@@ -240,3 +241,48 @@ def test_upgrade_starts_the_clock_for_articles_nobody_tracks(store: Storage) -> 
     retention = Retention(store.engine, SETTINGS)
     assert retention.prune(since + 89 * DAY) == Pruned()
     assert retention.prune(since + 91 * DAY) == Pruned(articles=1, versions=1)
+
+
+def _follow(store: Storage, chat_id: int, url: str, listed: list[Entry], now: datetime) -> int:
+    store.chats.ensure(chat_id, "private")
+    followed = store.follows.follow(
+        chat_id, url=url, kind="feed", title="", listed=listed, days=7, now=now, next_fetch_at=now
+    )
+    assert followed.feed.id is not None
+    return followed.feed.id
+
+
+def test_a_feeds_old_items_it_no_longer_lists_go_and_what_it_lists_never_looks_new(store: Storage) -> None:
+    """Kept while the feed lists them (or answers 304), and for the longest follow (30 days by
+    default) plus two days after they were first seen; then the next listing finds nothing new."""
+    x, y, z = (Entry(f"https://a.example/news/2026/story-{n}", n) for n in "xyz")
+    t0 = utcnow()
+    feed = _follow(store, ALICE, "https://a.example/rss", [x, y], t0)
+    retention = Retention(store.engine, SETTINGS)
+
+    def fetched(listed: list[Entry] | None, at: datetime) -> list[Entry]:
+        return store.follows.fetched(
+            feed, listed=listed, etag=None, last_modified=None, now=at, next_fetch_at=at
+        )[0]
+
+    assert fetched([y, z], t0 + DAY) == [z]  # x is no longer listed
+    assert fetched(None, t0 + 2 * DAY) == []  # a 304: the listing stands
+    assert retention.prune(t0 + 31 * DAY) == Pruned()
+    assert retention.prune(t0 + 33 * DAY) == Pruned(feed_items=1)  # x; y and z are still listed
+    assert fetched([y, z], t0 + 34 * DAY) == []  # nothing listed looks new again
+    assert retention.prune(t0 + 60 * DAY) == Pruned()
+
+
+def test_a_feed_nobody_follows_goes_with_its_items_and_a_new_follow_starts_afresh(store: Storage) -> None:
+    items = [Entry(f"https://a.example/news/2026/story-{n}", str(n)) for n in range(3)]
+    now = utcnow()
+    _follow(store, ALICE, "https://a.example/rss", items, now)
+    retention = Retention(store.engine, SETTINGS)
+    assert retention.prune(now) == Pruned()
+    assert store.follows.unfollow(ALICE, 1, now) is not None
+    assert retention.prune(now) == Pruned(feeds=1, feed_items=3)
+    again = _follow(store, ALICE, "https://a.example/rss", items, now + DAY)
+    new, _ = store.follows.fetched(
+        again, listed=items, etag=None, last_modified=None, now=now + DAY, next_fetch_at=now + DAY
+    )
+    assert new == []  # the backlog of the new follow, as for any new follow

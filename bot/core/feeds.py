@@ -38,6 +38,7 @@ class NotAFeed(ValueError):
 class Entry:
     url: str
     title: str
+    summary: str = ""  # the feed's summary or description, as text (watchwords read it)
 
 
 @dataclass(frozen=True)
@@ -67,11 +68,22 @@ def parse_feed(data: bytes | str, base_url: str) -> Listing:
         if urlsplit(url).scheme not in ("http", "https") or url in seen:
             continue
         seen.add(url)
-        entries.append(Entry(url, " ".join((item.get("title") or "").split())))
+        title = " ".join((item.get("title") or "").split())
+        entries.append(Entry(url, title, _text(item.get("summary") or "")))
     if parsed.bozo and not entries:
         raise NotAFeed("a malformed feed")
     title = " ".join((parsed.feed.get("title") or "").split()) or (urlsplit(base_url).hostname or "")
     return Listing(title, tuple(entries))
+
+
+def _text(html: str) -> str:
+    """A summary's text: feedparser hands it back as (sanitised) HTML."""
+    if "<" not in html:
+        return " ".join(html.split())
+    try:
+        return " ".join(lxml.html.fragment_fromstring(html, create_parent="div").text_content().split())
+    except (lxml.etree.ParserError, ValueError):
+        return ""
 
 
 def _document(html: str) -> lxml.html.HtmlElement | None:

@@ -23,6 +23,7 @@ __all__ = [
     "edit_matters",
     "fold",
     "matches",
+    "mentions",
     "split_watchwords",
 ]
 
@@ -87,6 +88,12 @@ def matches(words: Sequence[str], text: str) -> bool:
         return True
     folded = fold(text)
     return any(fold(w) in folded for w in words if fold(w))
+
+
+def mentions(words: Sequence[str], texts: Iterable[str]) -> bool:
+    """Does any of ``texts`` (a headline, a paragraph, a feed entry's summary) contain one of
+    ``words``? Each text on its own, so a watchword never spans two. No words: yes."""
+    return not words or any(matches(words, text) for text in texts)
 
 
 def changed_words(changes: Iterable[Change]) -> tuple[str, ...]:

@@ -9,10 +9,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from html import escape
 
+from bot.messages.replies import words_listed
+
 FOLLOW_USAGE = (
     "Send a feed or a section page after the command, like this:\n"
     "/follow https://example.com/world/rss.xml 7 days\n"
-    "(7 days is how long each new article is tracked; /follow URL all also takes what it lists now.)"
+    "(7 days is how long each new article is tracked; /follow URL all also takes what it lists now; "
+    "/follow URL words: Putin, sanctions only articles that mention one.)"
 )
 UNFOLLOW_USAGE = "Say which follow to stop: /unfollow 2 (its number under Follows in /list)."
 NO_FOLLOWS_TO_EXPORT = "This chat follows nothing yet: there is nothing to export."
@@ -32,9 +35,17 @@ def bad_days(maximum: int) -> str:
 
 
 def follow_started(
-    number: int, title: str, url: str, listed: int, days: int, backlog: int | None, from_page: bool
+    number: int,
+    title: str,
+    url: str,
+    listed: int,
+    days: int,
+    backlog: int | None,
+    from_page: bool,
+    words: Sequence[str] = (),
 ) -> str:
-    """``backlog``: articles tracked at once (/follow URL all), None when the backlog is skipped."""
+    """``backlog``: articles tracked at once (/follow URL all), None when the backlog is skipped;
+    ``words``: the follow's watchwords."""
     what = "links to" if from_page else "lists"
     now = (
         f"I track {backlog} of them now, each for {_days(days)}."
@@ -43,9 +54,18 @@ def follow_started(
         f"{_days(days)}, then let go quietly."
     )
     articles = f"{listed} article{'s' if listed != 1 else ''}"
-    return (
+    started = (
         f"📡 Following F{number}: {_source(title, url)} · it {what} {articles} now.\n"
         f"{now} I look at it every few minutes. /list shows follows, /unfollow {number} stops it."
+    )
+    return f"{started}\n{watching_follow(words)}" if words else started
+
+
+def watching_follow(words: Sequence[str]) -> str:
+    """The line under a /follow reply when the follow has watchwords."""
+    return (
+        f"🔎 Watchwords: {words_listed(words)}. I track only its articles whose headline or text "
+        "contains one, and post only edits whose changed words contain one; the others stay in /history."
     )
 
 
@@ -86,31 +106,39 @@ def brought_by_plain(number: int, title: str) -> str:
     return f"via follow F{number}: {title}"
 
 
-def follow_full(number: int, title: str, url: str, count: int) -> str:
+def follow_full(number: int, title: str, url: str, count: int) -> tuple[str, str]:
+    """(HTML, plain): the follow's new articles are skipped at the chat's cap (told once)."""
+    tail = (
+        f"has new articles, but this chat already tracks {count} articles, the most I allow, so they "
+        "are skipped. /untrack or /unfollow to make room."
+    )
     return (
-        f"📡 Follow F{number}, {_source(title, url)}, has new articles, but this chat already tracks "
-        f"{count} articles, the most I allow, so they are skipped. /untrack or /unfollow to make room."
+        f"📡 Follow F{number}, {_source(title, url)}, {tail}",
+        f"📡 Follow F{number}, {title or url} ({url}), {tail}",
     )
 
 
-def feed_failing(number: int, title: str, url: str, reason: str) -> str:
+def feed_failing(number: int, title: str, url: str, reason: str) -> tuple[str, str]:
+    """(HTML, plain): the follow's source failed several fetches in a row (told once)."""
+    tail = "I'll keep trying, less often; the articles it brought are still tracked."
     return (
-        f"⚠️ I can't read follow F{number}, {_source(title, url)}: {escape(reason)} "
-        "I'll keep trying, less often; the articles it brought are still tracked."
+        f"⚠️ I can't read follow F{number}, {_source(title, url)}: {escape(reason)} {tail}",
+        f"⚠️ I can't read follow F{number}, {title or url} ({url}): {reason} {tail}",
     )
 
 
 def follows_block(
-    rows: Sequence[tuple[int, str, str, int, int, datetime | None]], now: datetime
+    rows: Sequence[tuple[int, str, str, int, int, datetime | None, Sequence[str]]], now: datetime
 ) -> list[str]:
-    """/list's follows, apart from single articles: (number, title, url, days, held, ends)."""
+    """/list's follows, apart from single articles: (number, title, url, days, held, ends, words)."""
     if not rows:
         return []
     lines = ["<b>Follows</b>"]
-    for number, title, url, days, held, ends in rows:
+    for number, title, url, days, held, ends, words in rows:
         until = f", the last until {ends:%b %d %H:%M} UTC" if ends is not None and held else ""
+        only = f" · words: {words_listed(words)}" if words else ""
         lines.append(
             f"F{number}. {_source(title, url)} · {held} article{'s' if held != 1 else ''} held{until} "
-            f"· each for {_days(days)}"
+            f"· each for {_days(days)}{only}"
         )
     return lines

@@ -27,7 +27,12 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("export", "History as a file: /export 2 (every version, JSON), /export 2 csv (every change)", "N [csv]"),
     ("sensitivity", "What counts as an edit in this chat: headline only, substantive, everything", ""),
     ("digest", "The day's edits: every article here that changed in the last 24 hours", ""),
-    ("follow", "Track every new article of a feed or section page for N days: /follow URL 7", "URL [N]"),
+    (
+        "follow",
+        "Track every new article of a feed or section page for N days: /follow URL 7 "
+        "(add words: Putin, sanctions to take only articles that mention one)",
+        "URL [N] [words: …]",
+    ),
     ("unfollow", "Stop a follow: /unfollow 2 (number under Follows in /list)", "N"),
     ("channel", "Manage a channel from this private chat: pick it, then /track, /list… act on it", "[off]"),
     ("feed", "This chat's feed of changes for a feed reader (/feed revoke: a new address)", "[revoke]"),
@@ -385,14 +390,32 @@ ZONES = ("UTC", "Europe/London", "Europe/Berlin", "Europe/Moscow", "America/New_
 """The time zones /settings offers as buttons; /timezone takes any IANA name."""
 
 
-def settings_text(quiet: bool, timezone: str) -> str:
+def settings_text(quiet: bool, timezone: str, digest_only: bool | None = None) -> str:
+    """``digest_only``: whether followed articles only appear in the daily digest (None: the
+    daily digest is off, so the choice does not arise)."""
     sound = "🔕 without sound" if quiet else "🔔 with sound"
+    followed = "" if digest_only is None else f"{followed_articles(digest_only)}\n"
     return (
         "<b>Settings of this chat</b>\n"
         f"Announcements arrive {sound}.\n"
         f"Times in /history are shown in {escape(timezone)}.\n"
+        f"{followed}"
         "Tap to change. Any other time zone: /timezone Europe/Paris"
     )
+
+
+def followed_articles(digest_only: bool) -> str:
+    """How edits of articles a follow brought reach a chat with the daily digest on."""
+    if digest_only:
+        return "Edits of articles your follows bring appear only in the daily digest (and /history, /digest)."
+    return "Edits of articles your follows bring are announced one by one."
+
+
+def digest_only_button(digest_only: bool) -> str:
+    return "📡 Announce followed articles one by one" if digest_only else "📡 Followed articles: digest only"
+
+
+DIGEST_ONLY_NEEDS_DIGEST = "Turn on the daily digest first: /digest, then “Send this every day”."
 
 
 def quiet_button(quiet: bool) -> str:
@@ -423,16 +446,20 @@ def quiet_saved(quiet: bool) -> str:
     return "Announcements now arrive without sound." if quiet else "Announcements now arrive with sound."
 
 
-WATCHWORDS_EMPTY = (
-    "Put the words after “words:”, separated by commas, like this:\n"
-    "/track https://example.com/news/story words: Putin, sanctions"
-)
+WATCHWORDS_EXAMPLES = {
+    "track": "/track https://example.com/news/story words: Putin, sanctions",
+    "follow": "/follow https://example.com/world/rss.xml words: Putin, sanctions",
+}
 
 
-def watchwords_refused(words: Watchwords) -> str | None:
-    """Why these watchwords cannot be kept, or None when they can."""
+def watchwords_empty(command: str = "track") -> str:
+    return f"Put the words after “words:”, separated by commas, like this:\n{WATCHWORDS_EXAMPLES[command]}"
+
+
+def watchwords_refused(words: Watchwords, command: str = "track") -> str | None:
+    """Why these watchwords cannot be kept, or None when they can (``command``: the example)."""
     if words.marked and not words.words:
-        return WATCHWORDS_EMPTY
+        return watchwords_empty(command)
     if words.too_many:
         return f"That is {len(words.words)} watchwords; {MAX_WORDS} at most, please."
     if (long := words.too_long) is not None:
@@ -440,11 +467,15 @@ def watchwords_refused(words: Watchwords) -> str | None:
     return None
 
 
+def words_listed(words: Sequence[str]) -> str:
+    """Watchwords as replies show them: "<b>Putin</b>, <b>sanctions</b>"."""
+    return ", ".join(f"<b>{escape(w)}</b>" for w in words)
+
+
 def watching(words: Sequence[str]) -> str:
     """The line under a /track reply when the subscription has watchwords."""
-    listed = ", ".join(f"<b>{escape(w)}</b>" for w in words)
     return (
-        f"🔎 Watchwords: {listed}. I'll post only edits whose changed words contain one; "
+        f"🔎 Watchwords: {words_listed(words)}. I'll post only edits whose changed words contain one; "
         "the others stay in /history."
     )
 

@@ -34,7 +34,7 @@ from bot.service.history import PageLinks
 from bot.service.pages import PageReader
 from bot.storage.articles import PageMeta
 from bot.storage.batching import GroupCommit
-from bot.storage.models import Article, ArticleState, DeliveryKind, Version, utcnow
+from bot.storage.models import Article, ArticleState, Chat, DeliveryKind, Subscription, Version, utcnow
 from bot.storage.outbox import NewDelivery
 from bot.storage.store import Storage
 
@@ -257,7 +257,7 @@ class Checker:
         brought = [sub.follow_id for sub, _chat in audience if sub.follow_id is not None]
         follows = await asyncio.to_thread(self.store.follows.titles, brought) if brought else {}
         for sub, chat in audience:
-            if not matters(chat.sensitivity, tuple(sub.watchwords or ())):
+            if not matters(chat.sensitivity, tuple(sub.watchwords or ())) or digest_only(sub, chat):
                 continue
             rendered = message(chat.sensitivity, sub.number)
             if rendered is not None:
@@ -344,7 +344,8 @@ class Checker:
             if article.canonical_key is not None:
                 told = [
                     _moved(sub.chat_id, article, sub.number, named)
-                    for sub, _chat in await asyncio.to_thread(self.store.articles.audience, article.id)
+                    for sub, chat in await asyncio.to_thread(self.store.articles.audience, article.id)
+                    if not digest_only(sub, chat)
                 ]
                 log.info("article_moved article=%s from=%s to=%s", article.id, article.url, named)
         elif url_key(page.url) != url_key(article.url):
@@ -360,7 +361,11 @@ class Checker:
         assert article.id is not None
         aid = article.id
         failures = article.failures + 1
-        audience = await asyncio.to_thread(self.store.articles.audience, aid)
+        audience = [
+            (sub, chat)
+            for sub, chat in await asyncio.to_thread(self.store.articles.audience, aid)
+            if not digest_only(sub, chat)
+        ]
         if permanent:
             told = [
                 _notice(sub.chat_id, DeliveryKind.GONE, article, sub.number, reason)
@@ -395,6 +400,12 @@ class Checker:
             ]
         await asyncio.to_thread(self.store.outbox.add_notices, aid, told, fields, now)
         return CheckResult(aid, Outcome.FAILED, deliveries=len(told), detail=reason)
+
+
+def digest_only(sub: Subscription, chat: Chat) -> bool:
+    """An article a follow brought, for a chat that takes those only in its daily digest: no
+    message of its own (the version is stored all the same: /history, /digest, the digest)."""
+    return sub.follow_id is not None and chat.digest_only and chat.digest_minute is not None
 
 
 def _moved(chat_id: int, article: Article, number: int, new_url: str) -> NewDelivery:

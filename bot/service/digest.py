@@ -58,10 +58,17 @@ class DigestService:
         await asyncio.to_thread(self.store.chats.set_digest, chat_id, minute, next_at)
         log.info("digest chat=%s minute=%s next=%s", chat_id, minute, next_at)
 
-    async def current(self, chat_id: int) -> tuple[int | None, str]:
-        """The chat's digest minute (None: off) and the time zone it is read in."""
+    async def current(self, chat_id: int) -> tuple[int | None, str, bool]:
+        """The chat's digest minute (None: off), the time zone it is read in, and whether
+        articles its follows bring appear only in it."""
         chat = await asyncio.to_thread(self.store.chats.get, chat_id)
-        return (None, "UTC") if chat is None else (chat.digest_minute, chat.timezone)
+        return (None, "UTC", False) if chat is None else (chat.digest_minute, chat.timezone, chat.digest_only)
+
+    async def set_digest_only(self, chat_id: int, on: bool) -> None:
+        """Articles follows bring: only in the daily digest, or announced one by one. It only
+        takes effect while the daily digest is on (off, every edit is announced again)."""
+        await asyncio.to_thread(self.store.chats.set_digest_only, chat_id, on)
+        log.info("digest_only chat=%s on=%s", chat_id, on)
 
     def _send_due(self, now: datetime) -> int:
         queued = 0

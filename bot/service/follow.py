@@ -4,7 +4,8 @@ A followed source is a feed (RSS/Atom) or a section page: its ``<link rel="alter
 when it names one, else the article links on it. It is fetched once per
 ``monitor.follow_interval`` however many chats follow it (a conditional GET through the
 guarded fetcher); each article that appears in it is tracked, for every chat following it, for
-the follow's days, then released quietly. A failing source backs off and each chat hears once.
+the follow's days, then released quietly. A failing source backs off and each chat hears once,
+through the outbox (bot.tg.sender delivers it as it delivers announcements).
 """
 
 from __future__ import annotations
@@ -13,20 +14,25 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bot.config import Settings
-from bot.core.feeds import Listing, NotAFeed, article_links, feed_links, parse_feed
+from bot.core.extract import Snapshot
+from bot.core.feeds import Entry, Listing, NotAFeed, article_links, feed_links, parse_feed
+from bot.core.watchwords import Watchwords, mentions, split_watchwords
 from bot.messages import follows as wording
+from bot.messages import replies
 from bot.net.fetch import FetchError, Page
-from bot.net.urls import URLError, canonical_url, parse_user_url
+from bot.net.urls import URLError, canonical_url, parse_user_url, site_name
 from bot.service.pages import PageReader, fetch_source
+from bot.service.sites import SiteLoad
 from bot.service.track import Refusal, Refused, TrackService
 from bot.storage.articles import FollowedBy, TrackResult
-from bot.storage.models import Feed, Follow, utcnow
+from bot.storage.models import DeliveryKind, Feed, Follow, utcnow
+from bot.storage.outbox import NewDelivery
 from bot.storage.store import Storage
 
 log = logging.getLogger("redline.follow")
@@ -34,30 +40,25 @@ log = logging.getLogger("redline.follow")
 MAX_DISCOVERED = 3  # alternate feeds of a page tried, in page order
 _DAYS = re.compile(r"^(\d{1,4})(?:d|days?)?$", re.IGNORECASE)
 
-Notify = Callable[[int, int | None, str], Awaitable[None]]  # chat id, topic, Telegram HTML
+
+NO_WORDS = Watchwords("")
 
 
 @dataclass(frozen=True)
 class FollowArgs:
-    """What ``/follow URL [N days] [all]`` asked for. ``words`` is the raw text after a
-    ``words:`` marker, left whole for the watchwords parser (issue #17)."""
+    """What ``/follow URL [N days] [all] [words: …]`` asked for."""
 
     url: str | None
     days: int | None = None  # None: limits' default
     backlog: bool = False  # "all": what the source lists now is tracked too
-    words: str = ""
+    words: Watchwords = NO_WORDS  # bot.core.watchwords, the same rules as /track's
     bad: bool = False  # a word that is none of these
 
 
 def parse_follow_args(args: list[str]) -> FollowArgs:
     """``/follow URL``, ``/follow URL 14 days``, ``/follow URL 14d all``, ``… words: …``."""
-    tokens = list(args)
-    words = ""
-    for i, token in enumerate(tokens):
-        if token.lower().startswith("words:"):
-            words = " ".join([token[len("words:") :], *tokens[i + 1 :]]).strip()
-            tokens = tokens[:i]
-            break
+    split = split_watchwords(" ".join(args))
+    tokens, words = split.rest.split(), Watchwords("", split.words, split.marked)
     if not tokens:
         return FollowArgs(None, words=words)
     url, rest = tokens[0], tokens[1:]
@@ -83,6 +84,7 @@ class FollowRefusal(StrEnum):
     UNREADABLE = "unreadable"  # bot.net.fetch.FetchError
     NO_FEED = "no_feed"  # neither a feed nor a page with feeds or article links
     FULL = "full"  # limits.max_follows_per_chat
+    BAD_WORDS = "bad_words"  # the watchwords cannot be kept (detail: why)
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,7 @@ class FollowStarted:
     backlog: int | None  # articles tracked at once (/follow URL all); None: backlog skipped
     from_page: bool  # a section page's article links, not a feed
     already: bool
+    words: tuple[str, ...] = ()  # the follow's watchwords
 
 
 @dataclass(frozen=True)
@@ -120,15 +123,19 @@ class FollowService:
         pages: PageReader,
         tracker: TrackService,
         settings: Settings,
-        notify: Notify | None = None,
+        on_notice: Callable[[], object] = lambda: None,
         clock: Callable[[], datetime] = utcnow,
+        sites: SiteLoad | None = None,
     ) -> None:
         self.store = store
         self.pages = pages
         self.tracker = tracker
         self.settings = settings
-        self.notify = notify
+        self.on_notice = on_notice  # a notice was queued in the outbox: wakes the sender
         self.clock = clock
+        # Fetches per site under way in this process, shared with the checks (app.py): a feed
+        # fetch, and each article it brings, waits for room within monitor.per_site_limit.
+        self.sites = sites if sites is not None else SiteLoad(settings.monitor.per_site_limit)
         self._wake = asyncio.Event()
         self.fetches = 0  # feed fetches this process made (the bench reports them)
 
@@ -171,6 +178,9 @@ class FollowService:
         limits = self.settings.limits
         if args.url is None or args.bad:
             return FollowRefused(FollowRefusal.USAGE)
+        refused_words = replies.watchwords_refused(args.words, "follow")
+        if refused_words is not None:
+            return FollowRefused(FollowRefusal.BAD_WORDS, refused_words)
         days = args.days if args.days is not None else min(7, limits.follow_max_days)
         if not 1 <= days <= limits.follow_max_days:
             return FollowRefused(FollowRefusal.BAD_DAYS, count=limits.follow_max_days)
@@ -203,12 +213,14 @@ class FollowService:
             next_fetch_at=now + timedelta(seconds=self.settings.monitor.follow_interval),
             thread_id=thread_id,
             user_id=user_id,
+            watchwords=args.words.words,
         )
         backlog: int | None = None
         if args.backlog and not followed.already:
             backlog = 0
+            read: dict[str, tuple[str, ...]] = {}
             for item in listed:
-                outcome = await self._bring(followed.follow, item.url, now)
+                outcome = await self._bring(followed.follow, item, now, read)
                 if isinstance(outcome, Refused) and outcome.reason in (Refusal.FULL, Refusal.USER_FULL):
                     break
                 backlog += isinstance(outcome, TrackResult) and not outcome.already
@@ -230,6 +242,7 @@ class FollowService:
             backlog,
             followed.feed.kind == "page",
             followed.already,
+            tuple(followed.follow.watchwords or ()),
         )
 
     async def unfollow(self, chat_id: int, number: int) -> tuple[Follow, Feed, int] | None:
@@ -240,21 +253,40 @@ class FollowService:
 
     # -- the feed schedule -------------------------------------------------------------------
 
-    async def _bring(self, follow: Follow, url: str, now: datetime) -> TrackResult | Refused:
+    async def _bring(
+        self, follow: Follow, item: Entry, now: datetime, read: dict[str, tuple[str, ...]]
+    ) -> TrackResult | Refused:
         """Track one article a follow brought, for the follow's days from now. A full chat is
         refused before the page is fetched (/track fetches first: the link may redirect to an
-        article the chat has; a feed listing thousands must not cost thousands of fetches)."""
+        article the chat has; a feed listing thousands must not cost thousands of fetches).
+
+        A follow with watchwords takes the article when the feed's headline or summary holds
+        one; else the article's own headline and text decide, as first read (``read`` keeps
+        what was read this round, so another follow of the same feed need not fetch it again)."""
         assert follow.id is not None
         count = await asyncio.to_thread(self.store.articles.count_subscriptions, follow.chat_id)
         if count >= self.settings.limits.max_articles_per_chat:
             return Refused(Refusal.FULL, count=count)
-        return await self.tracker.track(
-            follow.chat_id,
-            url,
-            follow.thread_id,
-            user_id=follow.user_id,
-            follow=FollowedBy(follow.id, now + timedelta(days=follow.days)),
-        )
+        words = tuple(follow.watchwords or ())
+        wanted: Callable[[Snapshot], bool] | None = None
+        if not mentions(words, (item.title, item.summary)):
+            if item.url in read and not mentions(words, read[item.url]):
+                return Refused(Refusal.UNWANTED)
+
+            def wanted(snapshot: Snapshot) -> bool:
+                read[item.url] = (snapshot.title, *snapshot.paragraphs)
+                return mentions(words, read[item.url])
+
+        async with self.sites.slot(site_name(item.url)):
+            return await self.tracker.track(
+                follow.chat_id,
+                item.url,
+                follow.thread_id,
+                user_id=follow.user_id,
+                words=Watchwords("", words, marked=True) if words else None,
+                follow=FollowedBy(follow.id, now + timedelta(days=follow.days)),
+                wanted=wanted,
+            )
 
     def _backoff(self, failures: int) -> timedelta:
         m = self.settings.monitor
@@ -268,28 +300,29 @@ class FollowService:
             self.store.follows.failed, feed.id, reason, now + self._backoff(feed.failures + 1)
         )
         log.info("feed_failed feed=%s failures=%d reason=%r", feed.id, failures, reason)
-        if failures < self.settings.monitor.failures_before_notice or self.notify is None:
+        if failures < self.settings.monitor.failures_before_notice:
             return
-        for follow in await asyncio.to_thread(self.store.follows.tell_failing, feed.id):
-            await self.notify(
-                follow.chat_id,
-                follow.thread_id,
-                wording.feed_failing(follow.number, feed.title, feed.url, reason),
-            )
 
-    async def _tell_full(self, follow: Follow, feed: Feed, count: int) -> None:
+        def notice(follow: Follow) -> NewDelivery:
+            text, plain = wording.feed_failing(follow.number, feed.title, feed.url, reason)
+            return NewDelivery(follow.chat_id, DeliveryKind.FEED_FAILING, text, plain, follow_id=follow.id)
+
+        if await asyncio.to_thread(self.store.follows.tell_failing, feed.id, notice, now):
+            self.on_notice()
+
+    async def _tell_full(self, follow: Follow, feed: Feed, count: int, now: datetime) -> None:
         assert follow.id is not None
-        if self.notify is not None and await asyncio.to_thread(
-            self.store.follows.set_told_full, follow.id, True
-        ):
-            text = wording.follow_full(follow.number, feed.title, feed.url, count)
-            await self.notify(follow.chat_id, follow.thread_id, text)
+        text, plain = wording.follow_full(follow.number, feed.title, feed.url, count)
+        notice = NewDelivery(follow.chat_id, DeliveryKind.FOLLOW_FULL, text, plain, follow_id=follow.id)
+        if await asyncio.to_thread(self.store.follows.tell_full, follow.id, notice, now):
+            self.on_notice()
 
     async def poll_feed(self, feed: Feed, now: datetime) -> int:
         """One fetch of one feed; returns the articles it brought into chats."""
         assert feed.id is not None
         try:
-            page = await fetch_source(self.pages, feed.url, feed.etag, feed.last_modified)
+            async with self.sites.slot(site_name(feed.url)):
+                page = await fetch_source(self.pages, feed.url, feed.etag, feed.last_modified)
             self.fetches += 1
             listing = None if page.not_modified else await self._parse(page, feed.kind)
         except FetchError as exc:
@@ -311,9 +344,10 @@ class FollowService:
         if not new:
             return 0
         brought = 0
+        read: dict[str, tuple[str, ...]] = {}
         for follow in await asyncio.to_thread(self.store.follows.followers, feed.id):
             for item in new:
-                outcome = await self._bring(follow, item.url, now)
+                outcome = await self._bring(follow, item, now, read)
                 if isinstance(outcome, Refused):
                     if outcome.reason in (Refusal.FULL, Refusal.USER_FULL):
                         log.info(
@@ -322,7 +356,7 @@ class FollowService:
                             follow.number,
                             len(new),
                         )
-                        await self._tell_full(follow, feed, outcome.count)
+                        await self._tell_full(follow, feed, outcome.count, now)
                         break
                     continue
                 if follow.told_full and not outcome.already:  # room again: the next fill is told

@@ -10,15 +10,16 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable
 from datetime import timedelta
 
 from bot.config import MonitorSettings
 from bot.core.policy import Outcome, next_check
 from bot.service.check import Checker, CheckResult
+from bot.service.sites import SiteLoad
 from bot.storage.models import Article, utcnow
-from bot.storage.queue import CheckQueue, full_sites
+from bot.storage.queue import CheckQueue
 
 log = logging.getLogger("redline.monitor")
 
@@ -29,7 +30,8 @@ class Scheduler:
 
     Claims come from the database in chunks of up to ``concurrency`` (one write per chunk, not
     per check), with a lease so processes sharing the database never check one article twice.
-    A site never has more than ``per_site_limit`` claimed articles in this process, so a site
+    A site never has more than ``per_site_limit`` claimed articles (and feed fetches: the
+    ``SiteLoad`` is shared with bot.service.follow) in this process, so a site
     that hangs holds at most that many slots and the others keep flowing. With nothing due the
     pipeline sleeps until the earliest due time or a ``wake()`` (a new /track); it looks again
     after ``monitor.tick`` at most, for articles another process (``run`` beside a ``worker``)
@@ -45,6 +47,7 @@ class Scheduler:
         checker: Checker,
         settings: MonitorSettings,
         on_announce: Callable[[], object] | None = None,
+        sites: SiteLoad | None = None,
     ) -> None:
         self.queue = queue
         self.checker = checker
@@ -54,7 +57,9 @@ class Scheduler:
         self._wake = asyncio.Event()
         self._pending: deque[Article] = deque()  # claimed, waiting for a free slot
         self._running: dict[int, asyncio.Task[CheckResult]] = {}
-        self._site_load: Counter[str] = Counter()  # claimed per site, pending + running
+        # Claimed per site, pending + running, shared with the feed schedule (app.py).
+        self.sites = sites if sites is not None else SiteLoad(settings.per_site_limit)
+        self.sites.on_free(self.wake)  # a feed fetch ended: its site may have due articles
 
     def wake(self) -> None:
         """Look at the due queue now (an article was added or woken)."""
@@ -83,7 +88,7 @@ class Scheduler:
                 if not drained:
                     continue  # free slots and more may be due (from sites not busy here)
                 # Sites with no room here are left out: a finishing check of theirs wakes us.
-                busy = full_sites(self._site_load, self.settings.per_site_limit)
+                busy = self.sites.full()
                 try:
                     next_due = await asyncio.to_thread(self.queue.next_due, busy)
                 except Exception:
@@ -103,12 +108,13 @@ class Scheduler:
     async def _claim(self, limit: int, lease: timedelta) -> bool:
         """Claim up to ``limit`` due articles; True when fewer were due than asked for."""
         now = utcnow()
-        claimed, drained = await asyncio.to_thread(
-            self.queue.claim_due, now, limit, lease, dict(self._site_load), self.settings.per_site_limit
-        )
-        for article in claimed:
-            self._site_load[article.site] += 1
-            self._pending.append(article)
+        async with self.sites.claiming:  # no feed takes a slot between reading and adding
+            claimed, drained = await asyncio.to_thread(
+                self.queue.claim_due, now, limit, lease, self.sites.counts(), self.sites.limit
+            )
+            for article in claimed:
+                self.sites.take(article.site)
+        self._pending.extend(claimed)
         return drained
 
     def _start(self, article: Article) -> None:
@@ -119,10 +125,7 @@ class Scheduler:
         def finished(_task: asyncio.Task[CheckResult], article: Article = article) -> None:
             assert article.id is not None
             self._running.pop(article.id, None)
-            self._site_load[article.site] -= 1
-            if self._site_load[article.site] <= 0:
-                del self._site_load[article.site]
-            self._wake.set()
+            self.sites.give(article.site)  # wakes the pipeline
 
         task.add_done_callback(finished)
 
@@ -134,6 +137,8 @@ class Scheduler:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
         await self.checker.aclose()
+        for article in self._pending:  # claimed, never begun: the site's count goes back
+            self.sites.give(article.site)
         self._pending.clear()
         if held:
             await asyncio.to_thread(self.queue.release, held, utcnow())

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.config import Settings
-from bot.core.extract import NotAnArticle
+from bot.core.extract import NotAnArticle, Snapshot
 from bot.core.watchwords import Watchwords
 from bot.messages import replies
 from bot.net.fetch import FetchError, Page
@@ -36,6 +36,7 @@ class Refusal(StrEnum):
     USER_FULL = "user_full"  # the user tracks the most articles one person may, across chats
     NOT_AN_ARTICLE = "not_an_article"  # the page has no article in it
     BAD_WORDS = "bad_words"  # the watchwords cannot be kept (none after "words:", too many, too long)
+    UNWANTED = "unwanted"  # a follow's watchwords are in neither its headline nor its text
 
 
 @dataclass(frozen=True)
@@ -100,11 +101,14 @@ class TrackService:
         user_id: int | None = None,
         words: Watchwords | None = None,
         follow: FollowedBy | None = None,
+        wanted: Callable[[Snapshot], bool] | None = None,
     ) -> TrackResult | Refused:
         """Subscribe ``chat_id`` to the article at ``target`` (announcements go to ``thread_id``);
         ``user_id`` is who asked (kept as the subscription's owner, counted by the per-user cap);
         ``words`` from bot.core.watchwords.split_watchwords (unmarked: keep the chat's own);
-        ``follow``: a follow brings it, for a while (None: the chat's own /track, kept)."""
+        ``follow``: a follow brings it, for a while (None: the chat's own /track, kept);
+        ``wanted``: asked of the article as first read (or, when somebody tracks it already, as
+        last stored) before it is subscribed to; False refuses it (UNWANTED), fetched once."""
         if target is None:
             return Refused(Refusal.NO_URL)
         watchwords: tuple[str, ...] | None = None
@@ -132,6 +136,11 @@ class TrackService:
         refused = await self._over_quota(chat_id, key, user_id)
         if refused is not None:
             return refused
+        if wanted is not None and known is not None and _readable(known):
+            assert known.id is not None
+            last = await asyncio.to_thread(self.articles.latest_version, known.id)
+            if last is not None and not wanted(Snapshot.from_dict(last.content)):
+                return Refused(Refusal.UNWANTED)
         if known is not None and _readable(known):
             result = await asyncio.to_thread(
                 self.articles.track,
@@ -157,6 +166,8 @@ class TrackService:
                 return Refused(Refusal.NOT_AN_ARTICLE, exc.args[0])
             assert read.snapshot is not None, "a first read always extracts"
             snapshot = read.snapshot
+            if wanted is not None and not wanted(snapshot):
+                return Refused(Refusal.UNWANTED)
             result = await asyncio.to_thread(
                 self.articles.track,
                 chat_id,

@@ -141,7 +141,8 @@ class Articles:
     ) -> TrackResult:
         """Subscribe the chat; create the article and its version 1 if nobody tracked it yet.
 
-        ``watchwords`` replace the subscription's (None keeps them: a plain /track again).
+        ``watchwords`` replace the subscription's (None keeps them: a plain /track again); a
+        follow's are given to a new subscription only (one the chat has keeps its own).
         ``follow``: a follow brings it (released at its end); None, the chat's own /track, which
         keeps an article a follow brought for good.
 
@@ -200,7 +201,7 @@ class Articles:
                 assert article.id is not None
                 existing = s.exec(subscription(chat_id, article.id)).first()
                 if existing is not None:
-                    if watchwords is not None:
+                    if watchwords is not None and follow is None:  # a follow keeps the chat's own
                         existing.watchwords = list(watchwords) or None
                         s.add(existing)
                     if follow is None and existing.follow_id is not None:

@@ -24,6 +24,7 @@ from bot.storage.models import (
     Delivery,
     DeliveryKind,
     DeliveryStatus,
+    Follow,
     Subscription,
     Version,
     new_web_token,
@@ -144,6 +145,13 @@ class Chats:
         with session_scope(self.engine) as s:
             chat = s.get(Chat, chat_id) or Chat(id=chat_id)
             chat.digest_minute, chat.digest_next_at = minute, next_at
+            s.add(chat)
+
+    def set_digest_only(self, chat_id: int, on: bool) -> None:
+        """Articles follows bring: only in the daily digest (``on``), or announced one by one."""
+        with session_scope(self.engine) as s:
+            chat = s.get(Chat, chat_id) or Chat(id=chat_id)
+            chat.digest_only = on
             s.add(chat)
 
     def due_digests(self, now: datetime) -> list[Chat]:
@@ -350,6 +358,7 @@ class Chats:
                     paused_at=old.paused_at if old else None,
                     digest_minute=old.digest_minute if old else None,
                     digest_next_at=old.digest_next_at if old else None,
+                    digest_only=old.digest_only if old else False,
                 )
                 s.add(new)
                 s.flush()
@@ -375,12 +384,16 @@ class Chats:
                 sub.chat_id = new_id
                 s.add(sub)
             s.flush()
+            follows = _merge_follows(s, old_id, new_id)
             known = {
-                (d.article_id, d.version_id, d.kind)
+                (d.article_id, d.version_id, d.kind, d.follow_id)
                 for d in s.exec(select(Delivery).where(Delivery.chat_id == new_id))
             }
             for d in s.exec(select(Delivery).where(Delivery.chat_id == old_id).where(unsent())).all():
-                if (d.article_id, d.version_id, d.kind) in known:
+                if d.follow_id is not None and d.follow_id not in follows:
+                    s.delete(d)  # a notice about a follow the supergroup already had
+                    continue
+                if (d.article_id, d.version_id, d.kind, d.follow_id) in known:
                     s.delete(d)  # the supergroup already has (or had) this very message
                 else:
                     d.chat_id = new_id
@@ -395,24 +408,60 @@ class Chats:
                     new.web_token = token
                     s.add(new)
 
-    def topic(self, chat_id: int, article_id: int) -> int | None:
-        """The forum topic the chat tracks the article in (None: the chat itself)."""
+    def topic(self, chat_id: int, article_id: int | None, follow_id: int | None = None) -> int | None:
+        """The forum topic the chat tracks the article in, or (a follow's notice) follows the
+        source in; None: the chat itself."""
         with read_session(self.engine) as s:
+            if article_id is None:
+                follow = s.get(Follow, follow_id) if follow_id is not None else None
+                return follow.thread_id if follow is not None and follow.chat_id == chat_id else None
             sub = s.exec(subscription(chat_id, article_id)).first()
             return sub.thread_id if sub is not None else None
 
     def move_to_general(self, chat_id: int, thread_id: int) -> None:
         """A deleted topic: its subscriptions are announced in the chat's General topic."""
         with session_scope(self.engine) as s:
-            s.exec(  # type: ignore[call-overload]
-                update(Subscription)
-                .where(col(Subscription.chat_id) == chat_id)
-                .where(col(Subscription.thread_id) == thread_id)
-                .values(thread_id=None)
-            )
+            for table in (Subscription, Follow):
+                s.exec(  # type: ignore[call-overload]
+                    update(table)
+                    .where(col(table.chat_id) == chat_id)
+                    .where(col(table.thread_id) == thread_id)
+                    .values(thread_id=None)
+                )
 
 
 __all__ = ["AwayChange", "ChatOverview", "Chats"]
+
+
+def _merge_follows(s: Session, old_id: int, new_id: int) -> set[int]:
+    """The group's follows go to the supergroup (a source both follow is kept once, the
+    supergroup's; a number it uses goes to the next free one). Returns the ids moved. The
+    subscriptions a dropped follow brought now belong to the supergroup's own follow of it."""
+    theirs = {f.feed_id: f for f in s.exec(select(Follow).where(Follow.chat_id == new_id))}
+    taken = {f.number for f in theirs.values()}
+    top = max(taken, default=0)
+    moved: set[int] = set()
+    for f in s.exec(select(Follow).where(Follow.chat_id == old_id).order_by(col(Follow.number))).all():
+        kept = theirs.get(f.feed_id)
+        if kept is not None:
+            s.exec(  # type: ignore[call-overload]
+                update(Subscription)
+                .where(col(Subscription.chat_id) == new_id)
+                .where(col(Subscription.follow_id) == f.id)
+                .values(follow_id=kept.id)
+            )
+            s.delete(f)
+            continue
+        if f.number in taken:
+            top = max(top, *taken) + 1
+            f.number = top
+        taken.add(f.number)
+        f.chat_id = new_id
+        s.add(f)
+        assert f.id is not None
+        moved.add(f.id)
+    s.flush()
+    return moved
 
 
 def _digest_row(chat_id: int, message: NewDigest, now: datetime) -> Delivery:

@@ -4,19 +4,21 @@ feed listed. A feed is stored once however many chats follow it, and fetched onc
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import delete, func, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from bot.core.feeds import Entry
 from bot.storage.articles import drop_subscription
+from bot.storage.chats import unsent
 from bot.storage.engine import read_session, session_scope
-from bot.storage.models import Chat, Feed, FeedItem, Follow, Subscription
+from bot.storage.models import Chat, Delivery, Feed, FeedItem, Follow, Subscription
+from bot.storage.outbox import NewDelivery, add_deliveries
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class FollowRow:
     days: int
     articles: int  # held now
     ends: datetime | None  # when the last article it holds is released
+    watchwords: tuple[str, ...] = ()
 
 
 class Follows:
@@ -62,9 +65,11 @@ class Follows:
         validators: tuple[str | None, str | None] = (None, None),
         thread_id: int | None = None,
         user_id: int | None = None,
+        watchwords: Sequence[str] = (),
     ) -> Followed:
-        """The chat follows the feed at ``url``; a feed nobody read yet starts with what it lists
-        now as seen (the backlog), so only what appears later is new."""
+        """The chat follows the feed at ``url`` (only articles with one of ``watchwords``, if
+        any); a feed nobody read yet starts with what it lists now as seen (the backlog), so
+        only what appears later is new."""
         for attempt in range(5):
             try:
                 with session_scope(self.engine) as s:
@@ -78,19 +83,22 @@ class Follows:
                             etag=etag,
                             last_modified=last_modified,
                             next_fetch_at=next_fetch_at,
+                            listed_at=now,
                             created_at=now,
                         )
                         s.add(feed)
                         s.flush()
+                        assert feed.id is not None
                         for item in listed:
-                            s.add(
-                                FeedItem(feed_id=feed.id, url=item.url, title=item.title, first_seen_at=now)
-                            )  # type: ignore[arg-type]
+                            s.add(_seen(feed.id, item, now))
                     assert feed.id is not None
                     existing = s.exec(
                         select(Follow).where(Follow.chat_id == chat_id).where(Follow.feed_id == feed.id)
                     ).first()
                     if existing is not None:
+                        if watchwords:  # new words replace the follow's, for what it brings next
+                            existing.watchwords = list(watchwords)
+                            s.add(existing)
                         return Followed(existing, feed, already=True)
                     top = s.exec(select(func.max(Follow.number)).where(Follow.chat_id == chat_id)).one()
                     follow = Follow(
@@ -100,6 +108,7 @@ class Follows:
                         days=days,
                         thread_id=thread_id,
                         user_id=user_id,
+                        watchwords=list(watchwords) or None,
                         created_at=now,
                     )
                     s.add(follow)
@@ -124,6 +133,9 @@ class Follows:
             subs = s.exec(select(Subscription).where(Subscription.follow_id == follow.id)).all()
             for sub in subs:
                 drop_subscription(s, sub, now)
+            s.exec(  # its notices not yet sent name a follow that is gone  # type: ignore[call-overload]
+                delete(Delivery).where(col(Delivery.follow_id) == follow.id).where(unsent())
+            )
             s.delete(follow)
             return follow, feed, len(subs)
 
@@ -186,18 +198,26 @@ class Follows:
             for f in s.exec(select(Follow).where(col(Follow.id).in_(recovered))).all():
                 f.told_failing = False
                 s.add(f)
+            if listed is None:  # a 304: it lists what it listed
+                return [], recovered
+            feed.listed_at = now  # what it lists now is what is seen now (retention reads it)
             if not listed:
                 return [], recovered
+            urls = [i.url for i in listed]
             known = set(
                 s.exec(
-                    select(FeedItem.url)
-                    .where(FeedItem.feed_id == feed_id)
-                    .where(col(FeedItem.url).in_([i.url for i in listed]))
+                    select(FeedItem.url).where(FeedItem.feed_id == feed_id).where(col(FeedItem.url).in_(urls))
                 ).all()
+            )
+            s.exec(  # type: ignore[call-overload]
+                update(FeedItem)
+                .where(col(FeedItem.feed_id) == feed_id)
+                .where(col(FeedItem.url).in_(urls))
+                .values(last_seen_at=now)
             )
             new = [i for i in listed if i.url not in known]
             for item in new:
-                s.add(FeedItem(feed_id=feed_id, url=item.url, title=item.title, first_seen_at=now))
+                s.add(_seen(feed_id, item, now))
             return new, recovered
 
     def failed(self, feed_id: int, reason: str, next_fetch_at: datetime) -> int:
@@ -224,8 +244,11 @@ class Follows:
                 ).all()
             )
 
-    def tell_failing(self, feed_id: int) -> list[Follow]:
-        """The follows not yet told that their feed fails, marked as told (told once)."""
+    def tell_failing(
+        self, feed_id: int, notice: Callable[[Follow], NewDelivery], now: datetime
+    ) -> list[Follow]:
+        """Queue ``notice`` for each follow not yet told that its feed fails, and mark it told,
+        in one transaction (told once; the sender delivers it, crash or flood limit aside)."""
         with session_scope(self.engine) as s:
             rows = list(
                 s.exec(
@@ -235,17 +258,22 @@ class Follows:
             for f in rows:
                 f.told_failing = True
                 s.add(f)
+            add_deliveries(s, None, None, [notice(f) for f in rows], now)
             return rows
 
     def set_told_full(self, follow_id: int, told: bool) -> bool:
         """Mark whether the chat heard that its cap skips this follow's articles; returns
         whether that changed (so the chat hears it once per time it fills up)."""
         with session_scope(self.engine) as s:
-            follow = s.get(Follow, follow_id)
-            if follow is None or follow.told_full == told:
+            return _told_full(s, follow_id, told)
+
+    def tell_full(self, follow_id: int, notice: NewDelivery, now: datetime) -> bool:
+        """Queue ``notice`` (the cap skips the follow's articles) unless the chat was told since
+        it last had room; True if queued."""
+        with session_scope(self.engine) as s:
+            if not _told_full(s, follow_id, True):
                 return False
-            follow.told_full = told
-            s.add(follow)
+            add_deliveries(s, None, None, [notice], now)
             return True
 
     def release_expired(self, now: datetime, limit: int = 500) -> int:
@@ -283,7 +311,15 @@ class Follows:
                 .order_by(col(Follow.number))
             ).all()
             return [
-                FollowRow(f.number, feed.title or feed.url, feed.url, f.days, n or 0, ends)
+                FollowRow(
+                    f.number,
+                    feed.title or feed.url,
+                    feed.url,
+                    f.days,
+                    n or 0,
+                    ends,
+                    tuple(f.watchwords or ()),
+                )
                 for f, feed, n, ends in rows
             ]
 
@@ -310,6 +346,19 @@ class Follows:
                     .order_by(col(Follow.number))
                 ).all()
             )
+
+
+def _seen(feed_id: int, item: Entry, now: datetime) -> FeedItem:
+    return FeedItem(feed_id=feed_id, url=item.url, title=item.title, first_seen_at=now, last_seen_at=now)
+
+
+def _told_full(s: Session, follow_id: int, told: bool) -> bool:
+    follow = s.get(Follow, follow_id)
+    if follow is None or follow.told_full == told:
+        return False
+    follow.told_full = told
+    s.add(follow)
+    return True
 
 
 __all__ = ["FollowRow", "Followed", "Follows"]

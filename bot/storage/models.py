@@ -42,6 +42,8 @@ class DeliveryKind(StrEnum):
     FAILING = "failing"  # the article failed several checks in a row
     MOVED = "moved"  # the publisher moved the article to a new URL (a new slug, a redirect)
     DIGEST = "digest"  # a chat that came back: the articles that changed while it was away
+    FEED_FAILING = "feed_failing"  # a followed source failed several fetches in a row (no article)
+    FOLLOW_FULL = "follow_full"  # a follow has new articles the chat's cap leaves out (no article)
 
 
 class Chat(SQLModel, table=True):
@@ -72,6 +74,11 @@ class Chat(SQLModel, table=True):
     # and when the next one is due; the digest job queues it in the outbox and moves this on.
     digest_minute: int | None = None
     digest_next_at: datetime | None = Field(default=None, index=True)
+    # With the daily digest on: articles brought by follows are not announced one by one, only
+    # listed in the digest (a busy feed does not flood the chat). No effect while it is off.
+    digest_only: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -170,6 +177,9 @@ class Feed(SQLModel, table=True):
     next_fetch_at: datetime = Field(default_factory=utcnow, index=True)
     failures: int = 0  # consecutive failed fetches: the back-off grows with them
     failure_reason: str = ""
+    # When it last answered with a listing (not a 304): its items seen then are what it lists
+    # now (``FeedItem.last_seen_at``); retention forgets only old items it no longer lists.
+    listed_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -184,6 +194,7 @@ class FeedItem(SQLModel, table=True):
     url: str
     title: str = ""
     first_seen_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime | None = None  # the last listing that held it (None: before 0013)
 
 
 class Follow(SQLModel, table=True):
@@ -200,17 +211,24 @@ class Follow(SQLModel, table=True):
     user_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     told_failing: bool = False  # the chat heard once that the feed fails; reset when it recovers
     told_full: bool = False  # the chat heard once that its article cap skips new articles
+    # Watchwords (bot.core.watchwords): only articles whose headline or text holds one are
+    # brought, and their subscriptions carry them (only edits that change one are announced).
+    watchwords: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = Field(default_factory=utcnow)
 
 
 class Delivery(SQLModel, table=True):
-    """One pending or sent announcement to one chat (the outbox)."""
+    """One pending or sent announcement to one chat (the outbox): about an article, or (a
+    follow's notice: its feed fails, the chat's cap skips its articles) about a follow."""
 
     __table_args__ = (UniqueConstraint("chat_id", "article_id", "version_id", "kind"),)
 
     id: int | None = Field(default=None, primary_key=True)
     chat_id: int = Field(sa_column=Column(BigInteger, index=True, nullable=False))
-    article_id: int = Field(foreign_key="article.id", index=True)
+    article_id: int | None = Field(default=None, foreign_key="article.id", index=True)
+    # A follow's notice (no article): its topic is the follow's. No foreign key (unfollow
+    # deletes what is unsent of it; a sent one outlives the follow until retention).
+    follow_id: int | None = Field(default=None, index=True)
     version_id: int | None = Field(default=None, foreign_key="version.id")
     kind: str = DeliveryKind.EDIT
     text: str = ""  # rendered Telegram HTML, fixed when the version is stored

@@ -27,11 +27,12 @@ class NewDelivery:
     text: str
     plain: str
     buttons: list[list[tuple[str, str]]] | None = None  # bot.messages.buttons.Keyboard
+    follow_id: int | None = None  # a follow's notice (then ``article_id`` is None)
 
 
 def add_deliveries(
     s: Session,
-    article_id: int,
+    article_id: int | None,
     version_id: int | None,
     deliveries: Sequence[NewDelivery],
     now: datetime,
@@ -63,6 +64,7 @@ def add_deliveries(
                 chat_id=d.chat_id,
                 article_id=article_id,
                 version_id=version_id,
+                follow_id=d.follow_id,
                 kind=d.kind,
                 text=d.text,
                 plain=d.plain,
@@ -88,6 +90,11 @@ class Outbox:
         with session_scope(self.engine) as s:
             add_deliveries(s, article_id, None, deliveries, now)
             set_fields(s, article_id, article_fields)
+
+    def add_follow_notices(self, deliveries: Sequence[NewDelivery], now: datetime) -> None:
+        """A follow's notices (its feed fails, the chat's cap skips its articles): no article."""
+        with session_scope(self.engine) as s:
+            add_deliveries(s, None, None, deliveries, now)
 
     def claim_pending(
         self,
@@ -239,8 +246,11 @@ class Outbox:
                 s.exec(saw_message(d.chat_id, message_id))  # type: ignore[call-overload]
             return True
 
-    def last_announcement(self, chat_id: int, article_id: int) -> Delivery | None:
-        """The newest announcement this chat got about the article (a new one replies to it)."""
+    def last_announcement(self, chat_id: int, article_id: int | None) -> Delivery | None:
+        """The newest announcement this chat got about the article (a new one replies to it);
+        None for a follow's notice, which is about no article."""
+        if article_id is None:
+            return None
         with read_session(self.engine) as s:
             return s.exec(
                 select(Delivery)

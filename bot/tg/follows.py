@@ -6,11 +6,9 @@ Each handler reads the update, asks the follow service (bot.service.follow), and
 from __future__ import annotations
 
 import asyncio
-import logging
 from datetime import datetime
 
-from telegram import Bot, Update
-from telegram.error import TelegramError
+from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.messages import follows as wording
@@ -21,7 +19,6 @@ from bot.service.follow import (
     FollowRefused,
     FollowService,
     FollowStarted,
-    Notify,
     parse_follow_args,
 )
 from bot.storage.store import Storage
@@ -29,26 +26,12 @@ from bot.tg.access import ChangeGuard
 from bot.tg.channels import ChannelDesk
 from bot.tg.updates import acting_user, reply, topic_of
 
-log = logging.getLogger("redline.follow")
-
-
-def follow_notifier(bot: Bot) -> Notify:
-    """How the follow service tells a chat its feed fails: sent once, straight away (the
-    outbox holds article announcements only); a refusal is logged, not retried."""
-
-    async def notify(chat_id: int, thread_id: int | None, text: str) -> None:
-        try:
-            await bot.send_message(chat_id, text, message_thread_id=thread_id)
-        except TelegramError as exc:
-            log.warning("follow_notice_failed chat=%s error=%r", chat_id, exc)
-
-    return notify
-
 
 def follow_reply(result: FollowStarted | FollowRefused) -> str:
     if isinstance(result, FollowStarted):
         if result.already:
-            return wording.already_following(result.number, result.title, result.url)
+            said = wording.already_following(result.number, result.title, result.url)
+            return f"{said}\n{wording.watching_follow(result.words)}" if result.words else said
         return wording.follow_started(
             result.number,
             result.title,
@@ -57,6 +40,7 @@ def follow_reply(result: FollowStarted | FollowRefused) -> str:
             result.days,
             result.backlog,
             result.from_page,
+            result.words,
         )
     if result.reason == FollowRefusal.USAGE:
         return wording.FOLLOW_USAGE
@@ -64,6 +48,8 @@ def follow_reply(result: FollowStarted | FollowRefused) -> str:
         return wording.bad_days(result.count)
     if result.reason == FollowRefusal.FULL:
         return wording.too_many_follows(result.count)
+    if result.reason == FollowRefusal.BAD_WORDS:
+        return result.detail
     return wording.nothing_to_follow(result.detail)
 
 
@@ -151,5 +137,5 @@ class FollowHandlers:
         """/list's follows, in a block of their own (paging keeps it apart from articles)."""
         rows = await asyncio.to_thread(self.store.follows.listing, chat_id)
         return wording.follows_block(
-            [(r.number, r.title, r.url, r.days, r.articles, r.ends) for r in rows], now
+            [(r.number, r.title, r.url, r.days, r.articles, r.ends, r.watchwords) for r in rows], now
         )

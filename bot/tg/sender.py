@@ -272,7 +272,7 @@ class Sender:
     async def _deliver(self, d: Delivery) -> DeliveryStatus:
         assert d.id is not None
         chat_id, html = d.chat_id, True
-        thread = await asyncio.to_thread(self.store.chats.topic, chat_id, d.article_id)
+        thread = await asyncio.to_thread(self.store.chats.topic, chat_id, d.article_id, d.follow_id)
         previous = None
         if d.kind != DeliveryKind.DIGEST:
             previous = await asyncio.to_thread(self.store.outbox.last_announcement, chat_id, d.article_id)

@@ -1,4 +1,5 @@
-"""/settings and /timezone: announcements with or without sound, and the chat's time zone.
+"""/settings and /timezone: announcements with or without sound, the chat's time zone, and
+(with the daily digest on) whether articles its follows bring are announced one by one.
 
 Changing either is a change to the chat, so in groups it takes an admin (bot.tg.access).
 """
@@ -23,7 +24,7 @@ from bot.tg.updates import reply
 
 log = logging.getLogger("redline.commands")
 
-QUIET, ZONE = "quiet", "tz"
+QUIET, ZONE, FOLLOWED = "quiet", "tz", "followed"
 
 
 @functools.cache
@@ -42,13 +43,19 @@ def zone(name: str) -> zoneinfo.ZoneInfo | None:
     return zoneinfo.ZoneInfo(known) if known else None
 
 
-def settings_keyboard(quiet: bool, timezone: str) -> Keyboard:
+def settings_keyboard(quiet: bool, timezone: str, digest_only: bool | None = None) -> Keyboard:
+    """``digest_only`` None: the daily digest is off, and its choice is not offered."""
     zones = [(replies.zone_button(z, timezone), setting(ZONE, z)) for z in replies.ZONES]
-    return [
+    rows = [
         [(replies.quiet_button(quiet), setting(QUIET, "0" if quiet else "1"))],
         zones[:3],
         zones[3:],
     ]
+    if digest_only is not None:
+        rows.append(
+            [(replies.digest_only_button(digest_only), setting(FOLLOWED, "0" if digest_only else "1"))]
+        )
+    return rows
 
 
 class SettingsHandlers:
@@ -66,7 +73,9 @@ class SettingsHandlers:
     async def _menu(self, target: Target) -> tuple[str, Keyboard]:
         chat = await asyncio.to_thread(self.store.chats.get, target.chat_id)
         quiet, timezone = (chat.quiet, chat.timezone) if chat else (False, "UTC")
-        return target.say(replies.settings_text(quiet, timezone)), settings_keyboard(quiet, timezone)
+        only = chat.digest_only if chat is not None and chat.digest_minute is not None else None
+        text = replies.settings_text(quiet, timezone, only)
+        return target.say(text), settings_keyboard(quiet, timezone, only)
 
     async def settings(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if not await self.guard.may_change(update, context, "settings"):
@@ -108,6 +117,13 @@ class SettingsHandlers:
         if press is not None and press.key == QUIET and press.value in ("0", "1"):
             await asyncio.to_thread(self.store.chats.set_quiet, target.chat_id, press.value == "1")
             saved = replies.quiet_saved(press.value == "1")
+        elif press is not None and press.key == FOLLOWED and press.value in ("0", "1"):
+            chat = await asyncio.to_thread(self.store.chats.get, target.chat_id)
+            if chat is None or chat.digest_minute is None:
+                await query.answer(replies.DIGEST_ONLY_NEEDS_DIGEST, show_alert=True)
+                return
+            await asyncio.to_thread(self.store.chats.set_digest_only, target.chat_id, press.value == "1")
+            saved = replies.followed_articles(press.value == "1")
         elif press is not None and name is not None:
             await asyncio.to_thread(self.store.chats.set_timezone, target.chat_id, name)
             saved = replies.timezone_saved(name)
