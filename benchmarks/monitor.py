@@ -393,11 +393,21 @@ def _mode(b: Bench, mode: str, steady: Steady) -> None:
         finally:
             db.unlink()
 
-    # --jobs > 1 runs them side by side: quicker, but then they share the cores (tests only)
+    counts = [("saturated", args.n)] + ([("steady", steady.n)] if steady.n != args.n else [])
+
+    def watch(count: int) -> Figures | None:
+        server.set_mode(mode)  # (d) steps its edits from the start again
+        return urlwatch.urlwatch_run(server, count, workdir, mode, b.startup)
+
+    # In this order, one at a time; --jobs > 1 runs them side by side: quicker, but then they
+    # share the cores (only to test the bench on a tiny N).
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        figs = list(pool.map(lambda p: one(*p), plan))
+        bots = [pool.submit(one, *p) for p in plan]
+        raw = pool.submit(raw_httpx, server, args.n, mode, args.ref_duration)
+        watched = [pool.submit(watch, count) for _, count in counts] if b.use_urlwatch else []
     runs: list[tuple[str, str, Figures]] = []
-    for (regime, kind, _template, _steady), fig in zip(plan, figs, strict=True):
+    for (regime, kind, _template, _steady), future in zip(plan, bots, strict=True):
+        fig = future.result()
         getattr(res, regime)[kind][mode] = fig
         runs.append((regime, kind, fig))
         print(row(f"redline {kind}, {regime}", fig))
@@ -406,22 +416,19 @@ def _mode(b: Bench, mode: str, steady: Steady) -> None:
             print(f"  {'':30} {note}")
         if not fig.valid:
             res.invalid.append(f"({mode}) {kind} {regime}")
-    res.raw[mode] = raw = raw_httpx(server, args.n, mode, args.ref_duration)
-    print(row("raw httpx", raw))
-    if b.use_urlwatch:
-        for regime, count in (("saturated", args.n), ("steady", steady.n)):
-            if regime == "steady" and count == args.n:  # the same URLs in the same mode: one run
-                res.urlwatch_steady[mode] = res.urlwatch_saturated[mode]
-                continue
-            server.set_mode(mode)  # (d) steps its edits from the start again
-            uw = urlwatch.urlwatch_run(server, count, workdir, mode, b.startup)
-            getattr(res, f"urlwatch_{regime}")[mode] = uw
-            print(row(f"urlwatch, {count} URLs", uw))
-            if uw is not None:
-                for note in uw.notes:
-                    print(f"  {'':30} {note}")
-                if not uw.valid:
-                    res.invalid.append(f"({mode}) urlwatch {count} URLs")
+    res.raw[mode] = raw.result()
+    print(row("raw httpx", res.raw[mode]))
+    for (regime, count), future in zip(counts, watched, strict=True):
+        uw = future.result()
+        getattr(res, f"urlwatch_{regime}")[mode] = uw
+        print(row(f"urlwatch, {count} URLs", uw))
+        if uw is not None:
+            for note in uw.notes:
+                print(f"  {'':30} {note}")
+            if not uw.valid:
+                res.invalid.append(f"({mode}) urlwatch {count} URLs")
+    if steady.n == args.n:  # the same URLs in the same mode: one urlwatch run serves both
+        res.urlwatch_steady[mode] = res.urlwatch_saturated.get(mode)
     if mode == "e":
         announced = [
             f"redline {kind} {regime}: {fig.outcomes['changed'] + fig.outcomes['shrunk']}"
