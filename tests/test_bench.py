@@ -9,8 +9,16 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
+
+from benchmarks.bots import FakeBotApi, chat_ids, populate, run_bot, write_config
 from benchmarks.monitor import URLWATCH
+from benchmarks.pages import PageServer
+from benchmarks.report import row
+from benchmarks.urlwatch import urlwatch_run
 from tests.corpus import PROJECT_ROOT, corpus_or_skip
 from tests.fakes.postgres import find_bindir
 
@@ -147,3 +155,45 @@ def test_follow_mode_runs_alone_on_a_tiny_n_and_prints_every_figure() -> None:
     )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert_follow_figures(out.stdout, 6)
+
+
+@pytest.fixture
+def stopped_page_server(tmp_path: Path) -> Iterator[tuple[PageServer, Path]]:
+    """A page server whose articles were tracked while it answered, then stopped: every fetch
+    from then on is refused."""
+    corpus_or_skip()
+    server = PageServer(tmp_path)
+    try:
+        populate(f"sqlite:///{tmp_path / 'bench.db'}", server, 6, {})
+    finally:
+        server.stop()
+    yield server, tmp_path
+
+
+def test_a_bot_run_with_failed_checks_is_invalid_and_printed_so(
+    stopped_page_server: tuple[PageServer, Path],
+) -> None:
+    server, workdir = stopped_page_server
+    api = FakeBotApi(chat_ids())
+    try:
+        config = workdir / "bench.toml"
+        write_config(config, f"sqlite:///{workdir / 'bench.db'}", api, server, ["tick = 0.2"])
+        fig = run_bot("worker", config, workdir, warmup=0.1, duration=0.5)
+    finally:
+        api.stop()
+    assert fig.failed > 0
+    assert not fig.valid
+    assert f"{fig.failed} failed checks" in fig.invalid
+    assert re.search(rf"failed {fig.failed}\s+INVALID \({fig.failed} failed checks", row("bot", fig))
+
+
+@pytest.mark.skipif(not URLWATCH.exists(), reason="urlwatch is not installed (make bench installs it)")
+def test_a_urlwatch_run_with_error_entries_in_its_report_is_invalid_though_it_exits_0(
+    stopped_page_server: tuple[PageServer, Path],
+) -> None:
+    server, workdir = stopped_page_server
+    fig = urlwatch_run(server, 3, workdir, "a", startup=0.0)
+    assert fig is not None
+    assert fig.failed == 6  # 3 jobs, 2 runs
+    assert fig.invalid == ["6 ERROR entries in its reports"]  # the exit status was 0
+    assert "INVALID (6 ERROR entries in its reports)" in row("urlwatch", fig)
