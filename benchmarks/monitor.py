@@ -453,8 +453,8 @@ def _memory_and_idle(b: Bench) -> None:
     populate(f"sqlite:///{db}", server, m, b.extracted, start=start)
     print(f"  (tracked {m - start} more articles in {time.monotonic() - t0:.0f} s)")
     # The idle bot gets the articles as tracked, never checked: on the database the load run
-    # left behind, it spent 2.04 s CPU a minute against 0.1 s on a fresh copy (that run's
-    # leftovers, not idling)
+    # left behind, it spent 2.04 s CPU a minute delivering that run's announcements (the fake
+    # Bot API's flood limits space them out over half a minute), against 0.1 s on a fresh copy
     idle_db = workdir / "idle.db"
     shutil.copy(db, idle_db)
     config = workdir / "memory.toml"
