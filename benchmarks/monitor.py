@@ -186,7 +186,10 @@ class Bench:
     saturated_db: Path = Path()
     steady_db: Path = Path()
     use_urlwatch: bool = False
-    startup: float = 0.0  # urlwatch's start-up CPU, netted out
+    startup: float = 0.0
+    second_api: FakeBotApi | None = (
+        None  # for the steady runs, when they run beside the saturated  # urlwatch's start-up CPU, netted out
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -263,11 +266,16 @@ def bench(args: argparse.Namespace) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="redline-bench-"))
     server = PageServer(workdir)
     api = FakeBotApi(chat_ids())
-    b = Bench(args, workdir, server, api, Report())
+    # Two `redline run` processes polling one bot's updates at once get 409 Conflict, as from
+    # Telegram: with --jobs, the steady runs talk to a second fake Bot API
+    second = FakeBotApi(chat_ids()) if args.jobs > 1 else api
+    b = Bench(args, workdir, server, api, Report(), second_api=second)
     try:
         _bench(b)
     finally:
         api.stop()
+        if second is not api:
+            second.stop()
         server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
     b.report.print_targets()
@@ -379,7 +387,8 @@ def _mode(b: Bench, mode: str, steady: Steady) -> None:
         shutil.copy(template, db)
         config = workdir / f"{regime}-{mode}-{kind}.toml"
         interval = reg_steady.interval if reg_steady else 1
-        write_config(config, f"sqlite:///{db}", api, server, args.monitor, interval)
+        bot_api = b.second_api if reg_steady is not None and b.second_api is not None else api
+        write_config(config, f"sqlite:///{db}", bot_api, server, args.monitor, interval)
         try:
             return run_bot(
                 kind,
