@@ -40,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -206,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=1000, help="URLs in the saturated runs (default 1000)")
     parser.add_argument("--steady-n", type=int, default=300, help="articles in the steady runs (default 300)")
     parser.add_argument(
-        "--steady-interval", type=int, default=2, help="seconds between checks of one article, steady (2)"
+        "--steady-interval", type=int, default=4, help="seconds between checks of one article, steady (4)"
     )
     parser.add_argument(
         "--steady-interval-e",
@@ -231,6 +232,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--follow-n", type=int, default=200, help="articles arriving through followed feeds (0: skip)"
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="bot runs of one mode at once (default 1: each measured alone; more only to test the bench)",
     )
     parser.add_argument("--no-urlwatch", action="store_true")
     parser.add_argument("--no-postgres", action="store_true")
@@ -358,18 +365,23 @@ def _mode(b: Bench, mode: str, steady: Steady) -> None:
     args, workdir, server, api, res = b.args, b.workdir, b.server, b.api, b.res
     print(f"\n== mode ({mode}) {MODE_NAMES[mode]} ==")
     server.set_mode(mode)
-    runs: list[tuple[str, str, Figures]] = []
-    for regime, template, reg_steady in (
-        ("saturated", b.saturated_db, None),
-        ("steady", b.steady_db, steady),
-    ):
-        for kind in KINDS:
-            db = workdir / f"{regime}-{mode}-{kind}.db"
-            shutil.copy(template, db)
-            config = workdir / f"{regime}-{mode}-{kind}.toml"
-            interval = reg_steady.interval if reg_steady else 1
-            write_config(config, f"sqlite:///{db}", api, server, args.monitor, interval)
-            fig = run_bot(
+    plan = [
+        (regime, kind, template, reg_steady)
+        for regime, template, reg_steady in (
+            ("saturated", b.saturated_db, None),
+            ("steady", b.steady_db, steady),
+        )
+        for kind in KINDS
+    ]
+
+    def one(regime: str, kind: str, template: Path, reg_steady: Steady | None) -> Figures:
+        db = workdir / f"{regime}-{mode}-{kind}.db"
+        shutil.copy(template, db)
+        config = workdir / f"{regime}-{mode}-{kind}.toml"
+        interval = reg_steady.interval if reg_steady else 1
+        write_config(config, f"sqlite:///{db}", api, server, args.monitor, interval)
+        try:
+            return run_bot(
                 kind,
                 config,
                 workdir,
@@ -378,19 +390,29 @@ def _mode(b: Bench, mode: str, steady: Steady) -> None:
                 steady=reg_steady,
                 database_url=f"sqlite:///{db}",
             )
-            getattr(res, regime)[kind][mode] = fig
-            runs.append((regime, kind, fig))
+        finally:
             db.unlink()
-            print(row(f"redline {kind}, {regime}", fig))
-            print(f"  {'':30} outcomes: " + ", ".join(f"{k} {v}" for k, v in fig.outcomes.most_common()))
-            for note in fig.notes:
-                print(f"  {'':30} {note}")
-            if not fig.valid:
-                res.invalid.append(f"({mode}) {kind} {regime}")
+
+    # --jobs > 1 runs them side by side: quicker, but then they share the cores (tests only)
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        figs = list(pool.map(lambda p: one(*p), plan))
+    runs: list[tuple[str, str, Figures]] = []
+    for (regime, kind, _template, _steady), fig in zip(plan, figs, strict=True):
+        getattr(res, regime)[kind][mode] = fig
+        runs.append((regime, kind, fig))
+        print(row(f"redline {kind}, {regime}", fig))
+        print(f"  {'':30} outcomes: " + ", ".join(f"{k} {v}" for k, v in fig.outcomes.most_common()))
+        for note in fig.notes:
+            print(f"  {'':30} {note}")
+        if not fig.valid:
+            res.invalid.append(f"({mode}) {kind} {regime}")
     res.raw[mode] = raw = raw_httpx(server, args.n, mode, args.ref_duration)
     print(row("raw httpx", raw))
     if b.use_urlwatch:
         for regime, count in (("saturated", args.n), ("steady", steady.n)):
+            if regime == "steady" and count == args.n:  # the same URLs in the same mode: one run
+                res.urlwatch_steady[mode] = res.urlwatch_saturated[mode]
+                continue
             server.set_mode(mode)  # (d) steps its edits from the start again
             uw = urlwatch.urlwatch_run(server, count, workdir, mode, b.startup)
             getattr(res, f"urlwatch_{regime}")[mode] = uw
