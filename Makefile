@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+URLWATCH_VENV := benchmarks/.venv-urlwatch
 
 .PHONY: run test lint corpus bench-retention bench clean
 
@@ -21,8 +22,8 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed
 	$(BIN)/redline run $(if $(CONFIG),--config $(CONFIG))
 
-## Install with test extras and run the whole suite.
-test: lint
+## Install with test extras (and urlwatch, the benchmark's reference) and run the whole suite.
+test: lint $(URLWATCH_VENV)/bin/urlwatch
 	$(BIN)/pytest -q -n 3
 
 lint: $(VENV)/.installed-test
@@ -38,7 +39,6 @@ bench-retention: $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks.retention
 
 # urlwatch, the reference point of the benchmark, in a venv of its own.
-URLWATCH_VENV := benchmarks/.venv-urlwatch
 $(URLWATCH_VENV)/bin/urlwatch:
 	$(PYTHON) -m venv $(URLWATCH_VENV)
 	$(URLWATCH_VENV)/bin/python -m pip install -q 'urlwatch==2.29'

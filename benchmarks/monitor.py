@@ -413,7 +413,8 @@ def _mode(b: Bench, mode: str, steady: Steady) -> None:
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         bots = [pool.submit(one, *p) for p in plan]
         raw = pool.submit(raw_httpx, server, args.n, mode, args.ref_duration)
-        watched = [pool.submit(watch, count) for _, count in counts] if b.use_urlwatch else []
+        # Without urlwatch each row still prints, as "skipped" (None).
+        watched = [pool.submit(watch, count) if b.use_urlwatch else None for _, count in counts]
     runs: list[tuple[str, str, Figures]] = []
     for (regime, kind, _template, _steady), future in zip(plan, bots, strict=True):
         fig = future.result()
@@ -428,7 +429,7 @@ def _mode(b: Bench, mode: str, steady: Steady) -> None:
     res.raw[mode] = raw.result()
     print(row("raw httpx", res.raw[mode]))
     for (regime, count), future in zip(counts, watched, strict=True):
-        uw = future.result()
+        uw = None if future is None else future.result()
         getattr(res, f"urlwatch_{regime}")[mode] = uw
         print(row(f"urlwatch, {count} URLs", uw))
         if uw is not None:

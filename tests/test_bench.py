@@ -65,6 +65,9 @@ def test_benchmark_runs_on_a_tiny_n_and_prints_every_figure_and_target() -> None
             for count in (N, STEADY_N):
                 assert re.search(f"urlwatch, {count} URLs" + FIGURE, section), section
             assert section.count("ms CPU/URL before netting out start-up") == 2, section
+        else:
+            for count in (N, STEADY_N):
+                assert re.search(rf"urlwatch, {count} URLs\s+skipped", section), section
     table = text.split("== steady load beside saturated, per mode (cores: ", 1)[1].split("\n==", 1)[0]
     programs = ["redline run", "redline worker"] + (
         ["urlwatch \\(start-up netted out\\)"] if URLWATCH.exists() else []
