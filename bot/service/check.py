@@ -48,13 +48,21 @@ class CheckResult:
     version: int | None = None
     deliveries: int = 0
     detail: str = ""
+    # When the article falls due again, as this check wrote it (None: it left the schedule,
+    # or the check did not say): the scheduler claims it again then, without asking the database.
+    next_check_at: datetime | None = None
 
 
 class Checker:
     """Checks one article at a time (many at once from the scheduler's slots).
 
     Quiet checks (nothing to announce) commit their one-row update through a group commit
-    (bot.storage.batching): ``aclose`` flushes it.
+    (bot.storage.batching): ``aclose`` flushes it. With ``write_behind`` (the scheduler's
+    checker) a quiet check does not wait for that commit: updates of checks finishing close
+    together share one transaction, written within ``GroupCommit``'s linger or before the
+    scheduler's next claim (``flush_writes``). A batch lost in a crash only means its articles
+    are checked again when their claim's lease runs out. A check that stores a version or a
+    notice still writes it, with its deliveries, in its own transaction at once.
     """
 
     def __init__(
@@ -66,6 +74,7 @@ class Checker:
         on_check: Callable[[Outcome, datetime], None] | None = None,
         links: PageLinks | None = None,
         on_version: Callable[[int], None] | None = None,
+        write_behind: bool = False,
     ) -> None:
         self.store = store
         self.pages = pages
@@ -79,6 +88,11 @@ class Checker:
         self._quiet_writes: GroupCommit[tuple[int, dict[str, object]]] = GroupCommit(
             store.queue.update_articles
         )
+        self.write_behind = write_behind
+
+    async def flush_writes(self) -> None:
+        """Commit the quiet checks' updates still waiting (write-behind)."""
+        await self._quiet_writes.flush()
 
     async def aclose(self) -> None:
         await self._quiet_writes.aclose()
@@ -108,9 +122,13 @@ class Checker:
         """Nothing to announce: record the check and look less often (pages settle down)."""
         assert article.id is not None
         interval = self.intervals.slower(article.interval)
-        fields.update(interval=interval, next_check_at=next_check(interval, now), last_checked_at=now)
-        await self._quiet_writes.write((article.id, fields))
-        return CheckResult(article.id, outcome, detail=detail)
+        due = next_check(interval, now)
+        fields.update(interval=interval, next_check_at=due, last_checked_at=now)
+        if self.write_behind:
+            self._quiet_writes.put((article.id, fields))
+        else:
+            await self._quiet_writes.write((article.id, fields))
+        return CheckResult(article.id, outcome, detail=detail, next_check_at=due)
 
     async def _check(self, article: Article, now: datetime) -> CheckResult:
         assert article.id is not None
@@ -191,7 +209,9 @@ class Checker:
             }
             note = notices.CARRIER_NOTES[switch]
             version = await self._store(aid, new, note, [], recorded, now)
-            return CheckResult(aid, Outcome.NOISE, version=version.number, detail=note)
+            return CheckResult(
+                aid, Outcome.NOISE, version=version.number, detail=note, next_check_at=_due_of(recorded)
+            )
 
         withdrawn = False
         if policy.shrank(old, new):
@@ -200,17 +220,21 @@ class Checker:
             )
             if not shrink.withdrawn:
                 # Probably a paywall or error page served once: look again soon, say nothing.
+                soon = next_check(self.settings.min_interval, now)
                 await asyncio.to_thread(
                     self.store.queue.update_article,
                     aid,
                     shrink_hash=new.content_hash,
                     shrink_count=shrink.count,
-                    next_check_at=next_check(self.settings.min_interval, now),
+                    next_check_at=soon,
                     last_checked_at=now,
                     **recovered,
                 )
                 return CheckResult(
-                    aid, Outcome.SHRUNK, detail=f"{shrink.count}/{self.settings.withdrawal_checks}"
+                    aid,
+                    Outcome.SHRUNK,
+                    detail=f"{shrink.count}/{self.settings.withdrawal_checks}",
+                    next_check_at=soon,
                 )
             withdrawn = True
 
@@ -287,7 +311,13 @@ class Checker:
         if event.ab_titles:
             fields["ab_titles"] = list(event.ab_titles)
         version = await self._store(aid, new, summary, deliveries, fields, now)
-        return CheckResult(aid, Outcome.CHANGED, version=version.number, deliveries=len(deliveries))
+        return CheckResult(
+            aid,
+            Outcome.CHANGED,
+            version=version.number,
+            deliveries=len(deliveries),
+            next_check_at=_due_of(fields),
+        )
 
     async def _store(
         self,
@@ -399,7 +429,15 @@ class Checker:
                 for sub, _chat in audience
             ]
         await asyncio.to_thread(self.store.outbox.add_notices, aid, told, fields, now)
-        return CheckResult(aid, Outcome.FAILED, deliveries=len(told), detail=reason)
+        return CheckResult(
+            aid, Outcome.FAILED, deliveries=len(told), detail=reason, next_check_at=_due_of(fields)
+        )
+
+
+def _due_of(fields: dict[str, object]) -> datetime | None:
+    """The ``next_check_at`` among the article fields a check writes."""
+    due = fields.get("next_check_at")
+    return due if isinstance(due, datetime) else None
 
 
 def digest_only(sub: Subscription, chat: Chat) -> bool:
