@@ -562,33 +562,49 @@ class _Pool(httpcore.AsyncConnectionPool):
     connection for each of 20 sites, ~850 ``is_idle`` calls per fetch, a tenth of a 304 check's
     CPU. And it counts every connection, not the idle ones, so past ``max_keepalive_connections``
     connections it closed each idle one after its request (no keep-alive with 30 sites in
-    flight). The same clean-up and assignment, the idle connections counted once, as the limit
-    means: at most ``max_keepalive_connections`` idle.
+    flight). Here the idle connections are counted once, as the limit means (at most
+    ``max_keepalive_connections`` idle), and the expiry question (a ``poll`` of the socket per
+    idle connection) is asked of every connection once per ``SWEEP`` seconds, and of a
+    connection always just before it is reused: no request goes out on a connection the
+    server closed, as before.
     """
+
+    SWEEP = 1.0
+    _next_sweep = 0.0
 
     def _assign_requests_to_connections(self) -> list[Any]:
         closing: list[Any] = []
+        now = time.monotonic()
+        sweep = now >= self._next_sweep
+        if sweep:
+            self._next_sweep = now + self.SWEEP
         idle = sum(1 for connection in self._connections if connection.is_idle())
         for connection in list(self._connections):
             if connection.is_closed():
                 self._connections.remove(connection)
-            elif connection.has_expired():
+            elif sweep and connection.has_expired():
                 idle -= connection.is_idle()
                 self._connections.remove(connection)
                 closing.append(connection)
-            elif connection.is_idle() and idle > self._max_keepalive_connections:
+            elif idle > self._max_keepalive_connections and connection.is_idle():
                 idle -= 1
                 self._connections.remove(connection)
                 closing.append(connection)
         for pool_request in [request for request in self._requests if request.is_queued()]:
             origin = pool_request.request.url.origin
-            available = [
-                connection
-                for connection in self._connections
-                if connection.can_handle_request(origin) and connection.is_available()
-            ]
-            if available:
-                pool_request.assign_to_connection(available[0])
+            reused = None
+            for connection in list(self._connections):
+                if not (connection.can_handle_request(origin) and connection.is_available()):
+                    continue
+                if not sweep and connection.has_expired():  # what the sweep would have found
+                    idle -= connection.is_idle()
+                    self._connections.remove(connection)
+                    closing.append(connection)
+                    continue
+                reused = connection
+                break
+            if reused is not None:
+                pool_request.assign_to_connection(reused)
             elif len(self._connections) < self._max_connections:
                 connection = self.create_connection(origin)
                 self._connections.append(connection)
@@ -671,9 +687,10 @@ class Fetcher:
         started = time.monotonic()
         host = "?"
         try:
-            host = parse_url(url).host or "?"
+            target = parse_url(url)
+            host = target.host or "?"
             async with asyncio.timeout(self.policy.timeout):
-                page, hops = await self._fetch(url, etag, last_modified, feeds)
+                page, hops = await self._fetch(target, etag, last_modified, feeds)
         except FetchError as exc:
             self._log_failure(host, exc, started)
             raise
@@ -726,7 +743,7 @@ class Fetcher:
             raise BlockedAddress(MSG_REDIRECT_PRIVATE if redirected else MSG_PRIVATE)
 
     async def _fetch(
-        self, url: str, etag: str | None, last_modified: str | None, feeds: bool = False
+        self, target: httpx.URL, etag: str | None, last_modified: str | None, feeds: bool = False
     ) -> tuple[Page, int]:
         conditional: dict[str, str] = {}
         if etag:
@@ -734,16 +751,13 @@ class Fetcher:
         if last_modified:
             conditional["If-Modified-Since"] = last_modified
         cookies = httpx.Cookies()  # this fetch's redirect chain only (consent redirects)
-        try:
-            target = parse_url(url)
-        except URLError:
-            raise BadURL() from None
         for hop in range(self.policy.max_redirects + 1):
             self._check_url(target, redirected=hop > 0)
             request = httpx.Request(
                 "GET", target, headers={**self._headers, **conditional}, extensions={"timeout": self._timeout}
             )
-            cookies.set_cookie_header(request)
+            if cookies:  # (an empty jar adds no header: spare the urllib request it builds)
+                cookies.set_cookie_header(request)
             try:
                 response = await self._transport.handle_async_request(request)
             except BlockedAddress:
@@ -752,7 +766,8 @@ class Fetcher:
                 raise
             response.request = request
             try:
-                cookies.extract_cookies(response)
+                if "set-cookie" in response.headers or "set-cookie2" in response.headers:
+                    cookies.extract_cookies(response)
                 if response.has_redirect_location:
                     try:
                         target = join_url(str(response.url), response.headers["Location"])
