@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Settings, with_overrides
 from bot.core.extract import extract
+from bot.core.policy import Outcome
 from bot.net.fetch import Fetcher, FetchPolicy
 from bot.net.urls import site_name
 from bot.service.check import Checker
@@ -83,6 +84,7 @@ class Visits:
 class Pipeline:
     store: Storage
     scheduler: Scheduler
+    checked: list[Outcome] = field(default_factory=list)  # each check's outcome as it ends
 
     def add(self, url: str, due_in: float, interval: int = 1) -> int:
         """An article tracked by one chat, due ``due_in`` seconds from now."""
@@ -127,11 +129,18 @@ async def running(
     store.upgrade_schema()
     parser = ParseThread()
     async with Fetcher(FetchPolicy.from_settings(settings.monitor)) as fetcher:
-        checker = Checker(store, PageReader(fetcher, parser), settings.monitor, write_behind=write_behind)
+        checked: list[Outcome] = []
+        checker = Checker(
+            store,
+            PageReader(fetcher, parser),
+            settings.monitor,
+            on_check=lambda outcome, _now: checked.append(outcome),
+            write_behind=write_behind,
+        )
         scheduler = Scheduler(store.queue, checker, settings.monitor)
         runner = asyncio.create_task(scheduler.run())
         try:
-            yield Pipeline(store, scheduler)
+            yield Pipeline(store, scheduler, checked)
         finally:
             runner.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -333,8 +342,9 @@ async def test_quiet_checks_written_behind_are_flushed_on_stop(tmp_path: Path) -
             web_.set_route(f"/w{i}", visits.page("web"))
             ids.append(pipeline.add(web_.url(f"/w{i}"), due_in=0, interval=3600))
         pipeline.scheduler.wake()
-        for i in range(4):
-            await visits.until(f"web/w{i}", 1)
+        async with asyncio.timeout(10):
+            while len(pipeline.checked) < 4:  # four checks ended (not only began)
+                await asyncio.sleep(0.01)
         checked = utcnow()
         store = pipeline.store
     # The block ended: the pipeline was cancelled and stopped.
