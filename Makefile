@@ -43,7 +43,7 @@ $(URLWATCH_VENV)/bin/urlwatch:
 	$(PYTHON) -m venv $(URLWATCH_VENV)
 	$(URLWATCH_VENV)/bin/python -m pip install -q 'urlwatch==2.29'
 
-## The checking engine's benchmark (about 10 min on 2 cores); BENCH_ARGS="--n 200 --modes c" etc.
+## The checking engine's benchmark (about 12 min on 2 cores); BENCH_ARGS="--n 200 --modes c" etc.
 bench: $(VENV)/.installed-test $(URLWATCH_VENV)/bin/urlwatch
 	$(BIN)/python -m benchmarks.monitor $(BENCH_ARGS)
 
