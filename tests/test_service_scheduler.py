@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -387,3 +386,21 @@ async def test_two_pipelines_sharing_a_database_never_check_one_article_twice(
         counts = {path: len(times) for path, times in visits.times.items()}
         assert counts == {**{f"s{i % 2}/t{i}": 1 for i in range(30)}, "s1/last": 1}
         assert first.scheduler.claims and second.scheduler.claims
+
+
+async def test_an_article_waiting_for_its_site_starts_when_due_after_the_site_frees(tmp_path: Path) -> None:
+    """Three articles of one site claimed together, the third due after the first two's checks
+    ended (per_site_limit 2): the third starts when due. The pipeline's sleep was set while the
+    site was full, so the checks ending must set a new one (it once slept until monitor.tick)."""
+    visits = Visits()
+    async with running(tmp_path, per_site_limit=2, **HOURLY) as pipeline, ArticleServer() as web_:
+        for name in ("first", "second"):
+            web_.set_route(f"/{name}", visits.page("web", delay=0.1))
+            pipeline.add(web_.url(f"/{name}"), due_in=0, interval=3600)
+        web_.set_route("/third", visits.page("web"))
+        due_at = time.monotonic() + 0.6
+        pipeline.add(web_.url("/third"), due_in=0.6, interval=3600)
+        pipeline.scheduler.wake()
+        await visits.until("web/third", 1, timeout=5)
+        assert visits.peak == {"web": 2}
+        assert -0.05 <= visits.times["web/third"][0] - due_at < 0.4

@@ -554,19 +554,23 @@ def _default_ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context(trust_env=False)
 
 
+# Every fetch names its final URL in canonical form, and an article's URL is the same on every
+# check: remembered for more URLs than a large deployment tracks (an LRU smaller than the set
+# fetched in a cycle would never hit), a few MB at most.
+_canonical = functools.lru_cache(maxsize=1 << 14)(canonical_url)
+
+
 class _Pool(httpcore.AsyncConnectionPool):
     """httpcore's connection pool, its bookkeeping linear in the number of connections.
 
     httpcore 1.0's ``_assign_requests_to_connections``, run twice per request, counts the pool
     once per idle connection (``len([c.is_idle() for c in connections])``): with one kept-alive
     connection for each of 20 sites, ~850 ``is_idle`` calls per fetch, a tenth of a 304 check's
-    CPU. And it counts every connection, not the idle ones, so past ``max_keepalive_connections``
-    connections it closed each idle one after its request (no keep-alive with 30 sites in
-    flight). Here the idle connections are counted once, as the limit means (at most
-    ``max_keepalive_connections`` idle), and the expiry question (a ``poll`` of the socket per
-    idle connection) is asked of every connection once per ``SWEEP`` seconds, and of a
-    connection always just before it is reused: no request goes out on a connection the
-    server closed, as before.
+    CPU. Here the idle connections are counted once (as httpx builds the pool the limit is
+    unbounded, so that count closes nothing either way), and the expiry question (a ``poll``
+    of the socket per idle connection) is asked of every connection once per ``SWEEP``
+    seconds, and of a connection always just before it is reused: no request goes out on a
+    connection the server closed, as before.
     """
 
     SWEEP = 1.0
@@ -801,7 +805,7 @@ class Fetcher:
     ) -> Page:
         """Turn the final response into a Page, reading at most ``max_bytes`` of body."""
         status = response.status_code
-        final_url = canonical_url(str(response.url))
+        final_url = _canonical(str(response.url))
         if status == 304 and conditional:
             await self._drain(response)
             return Page(

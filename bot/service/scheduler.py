@@ -95,8 +95,9 @@ class Scheduler:
         self._wake.set()
 
     def _site_freed(self) -> None:
-        """A fetch ended (a check, or a feed's): a due article may wait for its site."""
-        if self._ahead and self._ahead[0][0] <= utcnow():
+        """A fetch ended (a check, or a feed's): an article waiting for its site may start
+        now or, due later, needs a timer the last sleep did not set (its site was full)."""
+        if self._ahead:
             self._wake.set()
 
     def _claim_at(self, when: datetime) -> None:
@@ -215,9 +216,7 @@ class Scheduler:
                 due = task.result().next_check_at
                 if due is not None:  # ours again then: claim it a little ahead
                     self._claim_at(due - timedelta(seconds=self.LEAD))
-            if self._ahead and self._ahead[0][0] <= now:
-                self._wake.set()  # a due article waits for this slot
-            self.sites.give(site)  # (and tells the feed schedule)
+            self.sites.give(site)  # wakes the loop through _site_freed (and the feed schedule)
 
         task.add_done_callback(finished)
 

@@ -7,9 +7,9 @@ article's ``next_check_at`` a lease ahead so no other process takes it meanwhile
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Update, bindparam, exists, func, update
