@@ -33,7 +33,9 @@ class Scheduler:
 
     Claims are made ahead in time: one query (``CheckQueue.claim``) takes everything due within
     ``HORIZON`` seconds, with a lease so processes sharing the database never check one article
-    twice, and the pipeline starts each at its due time from memory. A finishing check costs no
+    twice, and the pipeline starts them from memory when due, in batches: the first due waits
+    up to ``BATCH`` seconds so that what falls due meanwhile starts with it (at steady load a
+    check started alone paid more for its own wake-ups than for its work). A finishing check costs no
     query: its update waits in the checker's write-behind, and the next claim is made when the
     claimed articles run out (the horizon, or the in-memory queue running low when more were
     due), when a check finishing frees room on a site that had more due, or when an article of
@@ -54,6 +56,7 @@ class Scheduler:
     HORIZON = 1.0  # seconds ahead a claim reaches (never more than monitor.tick)
     LEAD = 0.2  # a claim is made this long before what it is for falls due
     CLAIM_GAP = 0.05  # seconds between two claims that finishing checks asked for
+    BATCH = 0.2  # seconds a due article waits for others to start with it
     AHEAD = 4  # claimed and waiting: at most concurrency × AHEAD
     SITE_AHEAD = 2  # claimed per site, waiting or running: at most per_site_limit × SITE_AHEAD
 
@@ -141,33 +144,32 @@ class Scheduler:
         self._urgent = False
         self._last_claim = time.monotonic()
         self.claims += 1
-        tick = timedelta(seconds=self.settings.tick + random.uniform(0, self.JITTER))
+        # Checks ending while the claim runs may ask for the next one (``_claim_at``): kept.
+        self._next_claim = now + timedelta(seconds=self.settings.tick + random.uniform(0, self.JITTER))
+        load = dict(self._site_load)
+        cap = self._site_cap()
         try:
             # This process's own quiet checks are written first, so the claim sees them due.
             await self.checker.flush_writes()
             claim = await asyncio.to_thread(
-                self.queue.claim,
-                now,
-                now + self.horizon,
-                self._room(),
-                lease,
-                dict(self._site_load),
-                self._site_cap(),
+                self.queue.claim, now, now + self.horizon, self._room(), lease, load, cap
             )
         except Exception:  # the database is away for a moment: look again later
             log.exception("claim_failed")
-            self._next_claim = now + tick
             return
         for article, due in claim.articles:
             self._site_load[article.site] += 1
+            load[article.site] = load.get(article.site, 0) + 1
             heapq.heappush(self._ahead, (due, next(self._order), article))
-        self._capped = set(full_sites(self._site_load, self._site_cap()))
+        # Sites this claim left out or cut short: they may have more due.
+        self._capped = set(full_sites(load, cap))
+        if any(self._site_load[site] < cap for site in self._capped):
+            self._claim_at(now)  # room came back while it ran
         self._more_due = not claim.drained
-        self._next_claim = now + tick
         if claim.next_due is not None:  # the horizon after this one, a little ahead of it
             jitter = timedelta(seconds=random.uniform(0, self.JITTER))
             later = max(claim.next_due, now + self.horizon) - timedelta(seconds=self.LEAD) + jitter
-            self._next_claim = min(self._next_claim, later)
+            self._claim_at(later)
 
     def _start_due(self, now: datetime) -> None:
         """Start every claimed article that is due, while slots (and its site's) are free."""
@@ -177,7 +179,7 @@ class Scheduler:
             item = heapq.heappop(self._ahead)
             if running.get(item[2].site, 0) < self.sites.limit:
                 running[item[2].site] = running.get(item[2].site, 0) + 1
-                self._start(item[2])
+                self._start(item[2], item[0])
             else:  # its site is busy: a check of that site finishing wakes us
                 held.append(item)
         for item in held:
@@ -192,15 +194,19 @@ class Scheduler:
         if len(self._running) < self.settings.concurrency:
             running, limit = self.sites.counts(), self.sites.limit
             startable = [due for due, _, a in self._ahead if running.get(a.site, 0) < limit]
-            if startable:
-                wake_at = min(wake_at, min(startable))
+            if startable:  # a batch: what falls due meanwhile starts with it
+                wake_at = min(wake_at, min(startable) + timedelta(seconds=self.BATCH))
         return max(0.0, (wake_at - now).total_seconds())
 
-    def _start(self, article: Article) -> None:
+    def _start(self, article: Article, due: datetime) -> None:
         assert article.id is not None
         site = article.site
         self.sites.take(site)
-        task = asyncio.create_task(self._guarded(article), name=f"check-{article.id}")
+        # Started up to BATCH late to share its wake-ups with others: it counts as checked when
+        # due, so batching never stretches an interval. A check late for want of a slot does not.
+        late = utcnow() - due
+        at = due if timedelta(0) <= late <= timedelta(seconds=self.BATCH) else None
+        task = asyncio.create_task(self._guarded(article, at), name=f"check-{article.id}")
         self._running[article.id] = task
 
         def finished(task: asyncio.Task[CheckResult], article: Article = article) -> None:
@@ -232,10 +238,10 @@ class Scheduler:
         if held:
             await asyncio.to_thread(self.queue.release, held, utcnow())
 
-    async def _guarded(self, article: Article) -> CheckResult:
+    async def _guarded(self, article: Article, at: datetime | None = None) -> CheckResult:
         assert article.id is not None
         try:
-            result = await self.checker.check(article)
+            result = await self.checker.check(article, at)
         except Exception:
             # A bug on one page must not stop the others; retry it later.
             log.exception("check_crashed article=%s", article.id)
