@@ -225,7 +225,10 @@ class DueQueue:
             conn.execute(stmt, spread)
 
     def backlog(self) -> tuple[int, float]:
-        """Articles due and not yet claimed, and how long the oldest of them has waited (s)."""
+        """Articles due and not yet claimed, and how long the oldest of them has waited (s).
+
+        A bot that claims ahead holds what it claimed in memory, unseen here: for it the
+        checks/s against N/interval is what tells whether it keeps up."""
         from sqlalchemy import func, select
 
         from bot.storage.models import Article, utcnow
@@ -376,7 +379,7 @@ def run_bot(
         fig.notes.append(
             f"expected {steady.expected_rate:.1f} checks/s (N={steady.n} every {steady.interval} s); "
             f"due backlog mean {mean_backlog:.1f}, max {max(backlogs, default=0)}; "
-            f"longest wait past due {worst_lag:.2f} s"
+            f"longest wait past due {worst_lag:.2f} s (due and unclaimed in the database)"
         )
         if fig.rate < KEEP_UP_RATE * steady.expected_rate:
             fig.invalid.append(f"did not keep up: {fig.rate:.0f} of {steady.expected_rate:.0f} checks/s")

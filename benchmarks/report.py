@@ -87,7 +87,7 @@ class Report:
     def print_targets(self) -> None:
         for section, verdicts in self.sections.items():
             print(f"\n== targets: {section} ==")
-            print(f"{'figure':62} {'target':16} {'measured':>34}  met")
+            print(f"{'figure':66} {'target':16} {'measured':>34}  met")
             for figure, target, shown, met in verdicts:
                 verdict = "-" if met is None else "yes" if met else "NO"
-                print(f"{figure:62} {target:16} {shown:>34}  {verdict}")
+                print(f"{figure:66} {target:16} {shown:>34}  {verdict}")
