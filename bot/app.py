@@ -163,6 +163,7 @@ def build_application(
         on_check=counter.add,
         links=links,
         on_version=web.version_stored if web is not None else None,
+        write_behind=True,  # the scheduler flushes it before each claim and on stop
     )
     # A check stored announcements: send them now.
     # One count of fetches per site for the checks and the feeds: together within per_site_limit.

@@ -17,9 +17,12 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from bot.config import Settings, with_overrides
 from bot.core.extract import extract
+from bot.core.policy import Outcome
 from bot.net.fetch import Fetcher, FetchPolicy
 from bot.net.urls import site_name
 from bot.service.check import Checker
@@ -80,6 +83,7 @@ class Visits:
 class Pipeline:
     store: Storage
     scheduler: Scheduler
+    checked: list[Outcome] = field(default_factory=list)  # each check's outcome as it ends
 
     def add(self, url: str, due_in: float, interval: int = 1) -> int:
         """An article tracked by one chat, due ``due_in`` seconds from now."""
@@ -114,18 +118,28 @@ def monitor_settings(**monitor: object) -> Settings:
 
 
 @asynccontextmanager
-async def running(tmp_path: Path, **monitor: object) -> AsyncIterator[Pipeline]:
-    """The scheduler's pipeline running on a fresh SQLite database until the block ends."""
+async def running(
+    tmp_path: Path, database_url: str | None = None, write_behind: bool = False, **monitor: object
+) -> AsyncIterator[Pipeline]:
+    """The scheduler's pipeline running until the block ends, on a fresh SQLite database or
+    on ``database_url`` (several pipelines may share one, as processes do)."""
     settings = monitor_settings(**monitor)
-    store = Storage(make_engine(f"sqlite:///{tmp_path / 'redline.db'}"))
+    store = Storage(make_engine(database_url or f"sqlite:///{tmp_path / 'redline.db'}"))
     store.upgrade_schema()
     parser = ParseThread()
     async with Fetcher(FetchPolicy.from_settings(settings.monitor)) as fetcher:
-        checker = Checker(store, PageReader(fetcher, parser), settings.monitor)
+        checked: list[Outcome] = []
+        checker = Checker(
+            store,
+            PageReader(fetcher, parser),
+            settings.monitor,
+            on_check=lambda outcome, _now: checked.append(outcome),
+            write_behind=write_behind,
+        )
         scheduler = Scheduler(store.queue, checker, settings.monitor)
         runner = asyncio.create_task(scheduler.run())
         try:
-            yield Pipeline(store, scheduler)
+            yield Pipeline(store, scheduler, checked)
         finally:
             runner.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -261,3 +275,132 @@ async def test_a_feed_fetch_and_article_checks_of_one_site_share_its_limit(tmp_p
         for i in range(4):
             await visits.until(f"one/p{i}", 1)
         assert visits.peak == {"one": 2}
+
+
+HOURLY: dict[str, object] = {"interval": 3600, "min_interval": 3600, "max_interval": 3600}
+
+
+class Statements:
+    """The due-queue statements a real engine runs: claims (due articles in due order) and
+    next-due looks (the earliest due time)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.claims = 0
+        self.next_due = 0
+        event.listen(engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, _conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        flat = " ".join(statement.split()).lower()
+        if flat.startswith("select") and "from article" in flat:
+            if "order by article.next_check_at" in flat:
+                self.claims += 1
+            elif "min(article.next_check_at)" in flat:
+                self.next_due += 1
+
+
+async def test_checks_finishing_together_make_no_claim_of_their_own(tmp_path: Path) -> None:
+    """Six articles due at once on three sites are claimed by one query; their six checks
+    finishing make none (their next due time is an hour away), and the next claim is the one a
+    /track asks for. Before claims were made ahead, every finishing check claimed again."""
+    visits = Visits()
+    async with (
+        ArticleServer("127.0.0.1") as one,
+        ArticleServer("127.0.0.2") as two,
+        ArticleServer("127.0.0.3") as three,
+        running(tmp_path, concurrency=16, per_site_limit=2, **HOURLY) as pipeline,
+    ):
+        statements = Statements(pipeline.store.engine)  # before the pipeline's first look
+        async with asyncio.timeout(10):
+            while statements.next_due < 1:  # that look: nothing due, the next in a tick
+                await asyncio.sleep(0.01)
+        assert (statements.claims, statements.next_due) == (1, 1)
+        for k, server in enumerate((one, two, three)):
+            for i in range(2):
+                server.set_route(f"/p{i}", visits.page(f"s{k}"))
+                pipeline.add(server.url(f"/p{i}"), due_in=0.3, interval=3600)
+        pipeline.scheduler.wake()
+        for k in range(3):
+            for i in range(2):
+                await visits.until(f"s{k}/p{i}", 1)
+        one.set_route("/later", visits.page("s0"))
+        pipeline.add(one.url("/later"), due_in=0, interval=3600)
+        pipeline.scheduler.wake()  # as /track does: the claim after the six checks
+        await visits.until("s0/later", 1)
+        assert (statements.claims, statements.next_due) == (3, 3), vars(statements)
+        assert sum(len(t) for t in visits.times.values()) == 7
+
+
+async def test_quiet_checks_written_behind_are_flushed_on_stop(tmp_path: Path) -> None:
+    """With write-behind the quiet checks' updates wait (up to a second) for company; stopping
+    the pipeline writes them: each article is due an interval after its check, not released as
+    due now nor left at its claim's lease."""
+    visits = Visits()
+    async with running(tmp_path, write_behind=True, **HOURLY) as pipeline, ArticleServer() as web_:
+        ids = []
+        for i in range(4):
+            web_.set_route(f"/w{i}", visits.page("web"))
+            ids.append(pipeline.add(web_.url(f"/w{i}"), due_in=0, interval=3600))
+        pipeline.scheduler.wake()
+        async with asyncio.timeout(10):
+            while len(pipeline.checked) < 4:  # four checks ended (not only began)
+                await asyncio.sleep(0.01)
+        checked = utcnow()
+        store = pipeline.store
+    # The block ended: the pipeline was cancelled and stopped.
+    for aid in ids:
+        article = store.articles.get(aid)
+        assert article is not None and article.last_checked_at is not None
+        assert article.next_check_at > checked + timedelta(minutes=59), (aid, article.next_check_at)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+async def test_two_pipelines_sharing_a_database_never_check_one_article_twice(
+    tmp_path: Path, request: pytest.FixtureRequest, backend: str
+) -> None:
+    """Two schedulers (as two processes) claiming ahead from one database: each of 30 articles
+    due within the same second is checked once, by one of them."""
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    if backend == "postgres":
+        url = request.getfixturevalue("postgres_server").create_database("shared")
+    visits = Visits()
+    async with (
+        running(tmp_path, url, write_behind=True, concurrency=4, **HOURLY) as first,
+        running(tmp_path, url, write_behind=True, concurrency=4, **HOURLY) as second,
+        ArticleServer("127.0.0.1") as one,
+        ArticleServer("127.0.0.2") as two,
+    ):
+        for i in range(30):
+            server = one if i % 2 else two
+            server.set_route(f"/t{i}", visits.page(f"s{i % 2}", delay=0.02))
+            first.add(server.url(f"/t{i}"), due_in=0.2 + i / 50, interval=3600)
+        first.scheduler.wake()
+        second.scheduler.wake()
+        for i in range(30):
+            await visits.until(f"s{i % 2}/t{i}", 1)
+        # A later event both could take: when it was checked, every earlier claim was made.
+        one.set_route("/last", visits.page("s1"))
+        first.add(one.url("/last"), due_in=0, interval=3600)
+        first.scheduler.wake()
+        second.scheduler.wake()
+        await visits.until("s1/last", 1)
+        counts = {path: len(times) for path, times in visits.times.items()}
+        assert counts == {**{f"s{i % 2}/t{i}": 1 for i in range(30)}, "s1/last": 1}
+        assert first.scheduler.claims and second.scheduler.claims
+
+
+async def test_an_article_waiting_for_its_site_starts_when_due_after_the_site_frees(tmp_path: Path) -> None:
+    """Three articles of one site claimed together, the third due after the first two's checks
+    ended (per_site_limit 2): the third starts when due. The pipeline's sleep was set while the
+    site was full, so the checks ending must set a new one (it once slept until monitor.tick)."""
+    visits = Visits()
+    async with running(tmp_path, per_site_limit=2, **HOURLY) as pipeline, ArticleServer() as web_:
+        for name in ("first", "second"):
+            web_.set_route(f"/{name}", visits.page("web", delay=0.1))
+            pipeline.add(web_.url(f"/{name}"), due_in=0, interval=3600)
+        web_.set_route("/third", visits.page("web"))
+        due_at = time.monotonic() + 0.6
+        pipeline.add(web_.url("/third"), due_in=0.6, interval=3600)
+        pipeline.scheduler.wake()
+        await visits.until("web/third", 1, timeout=5)
+        assert visits.peak == {"web": 2}
+        assert -0.05 <= visits.times["web/third"][0] - due_at < 0.4

@@ -71,3 +71,30 @@ async def test_one_transaction_for_mixed_columns(store: Storage, failing: bool) 
     article_a, article_b = store.articles.get(a), store.articles.get(b)
     assert article_a is not None and article_b is not None
     assert (article_a.failures, article_b.etag) == ((0, '"e1"') if failing else (3, '"x"'))
+
+
+async def test_written_behind_items_share_one_transaction_at_the_flush() -> None:
+    """``put`` returns at once; the items wait (up to the linger) and go in one transaction."""
+    batches: list[list[int]] = []
+    writes = GroupCommit(lambda items: batches.append(list(items)), linger=60)
+    for i in range(5):
+        writes.put(i)
+    await asyncio.sleep(0.05)  # lingering: nothing committed yet
+    assert batches == []
+    await writes.flush()
+    assert batches == [[0, 1, 2, 3, 4]]
+    writes.put(5)
+    await writes.aclose()  # a stopping process writes what waits
+    assert batches == [[0, 1, 2, 3, 4], [5]]
+
+
+async def test_a_refused_write_behind_batch_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    def commit(items: Sequence[int]) -> None:
+        raise RuntimeError("database is locked")
+
+    writes = GroupCommit(commit, linger=60)
+    for i in range(3):
+        writes.put(i)
+    with caplog.at_level("ERROR", logger="redline.storage"):
+        await writes.flush()
+    assert [r.getMessage() for r in caplog.records] == ["write_behind_failed rows=3"]

@@ -29,7 +29,7 @@ from bot.messages.announcement import DEFAULT_BUDGET, MessageContext, render_ann
 from bot.messages.buttons import announcement_keyboard, notice_keyboard
 from bot.messages.replies import with_page_link
 from bot.net.fetch import FetchError, HTTPStatusError, Page
-from bot.net.urls import url_key
+from bot.net.urls import article_url, url_key
 from bot.service.history import PageLinks
 from bot.service.pages import PageReader
 from bot.storage.articles import PageMeta
@@ -40,6 +40,11 @@ from bot.storage.store import Storage
 
 log = logging.getLogger("redline.monitor")
 
+# Seconds a written-behind update waits for company: a transaction costs ~1.5 ms however few
+# rows it holds, so at 20 checks/s a 50 ms linger spent 30 ms of CPU a second on flushes.
+WRITE_BEHIND_LINGER = 1.0
+SETTLED_MAX = 100_000  # articles whose settled identity a checker remembers (~10 MB at most)
+
 
 @dataclass(frozen=True)
 class CheckResult:
@@ -48,13 +53,21 @@ class CheckResult:
     version: int | None = None
     deliveries: int = 0
     detail: str = ""
+    # When the article falls due again, as this check wrote it (None: it left the schedule,
+    # or the check did not say): the scheduler claims it again then, without asking the database.
+    next_check_at: datetime | None = None
 
 
 class Checker:
     """Checks one article at a time (many at once from the scheduler's slots).
 
     Quiet checks (nothing to announce) commit their one-row update through a group commit
-    (bot.storage.batching): ``aclose`` flushes it.
+    (bot.storage.batching): ``aclose`` flushes it. With ``write_behind`` (the scheduler's
+    checker) a quiet check does not wait for that commit: updates of checks finishing close
+    together share one transaction, written within ``GroupCommit``'s linger or before the
+    scheduler's next claim (``flush_writes``). A batch lost in a crash only means its articles
+    are checked again when their claim's lease runs out. A check that stores a version or a
+    notice still writes it, with its deliveries, in its own transaction at once.
     """
 
     def __init__(
@@ -66,6 +79,7 @@ class Checker:
         on_check: Callable[[Outcome, datetime], None] | None = None,
         links: PageLinks | None = None,
         on_version: Callable[[int], None] | None = None,
+        write_behind: bool = False,
     ) -> None:
         self.store = store
         self.pages = pages
@@ -77,8 +91,16 @@ class Checker:
         self.on_version = on_version  # a version stored: the web pages showing the article are stale
         # The quiet checks' one-row updates, committed together (bot.storage.batching).
         self._quiet_writes: GroupCommit[tuple[int, dict[str, object]]] = GroupCommit(
-            store.queue.update_articles
+            store.queue.update_articles, linger=WRITE_BEHIND_LINGER
         )
+        self.write_behind = write_behind
+        # Per article, a hash of the identity inputs its last check found settled
+        # (``_follow_identity``): a few bytes an article, where the strings would be hundreds.
+        self._settled: dict[int, int] = {}
+
+    async def flush_writes(self) -> None:
+        """Commit the quiet checks' updates still waiting (write-behind)."""
+        await self._quiet_writes.flush()
 
     async def aclose(self) -> None:
         await self._quiet_writes.aclose()
@@ -108,9 +130,13 @@ class Checker:
         """Nothing to announce: record the check and look less often (pages settle down)."""
         assert article.id is not None
         interval = self.intervals.slower(article.interval)
-        fields.update(interval=interval, next_check_at=next_check(interval, now), last_checked_at=now)
-        await self._quiet_writes.write((article.id, fields))
-        return CheckResult(article.id, outcome, detail=detail)
+        due = next_check(interval, now)
+        fields.update(interval=interval, next_check_at=due, last_checked_at=now)
+        if self.write_behind:
+            self._quiet_writes.put((article.id, fields))
+        else:
+            await self._quiet_writes.write((article.id, fields))
+        return CheckResult(article.id, outcome, detail=detail, next_check_at=due)
 
     async def _check(self, article: Article, now: datetime) -> CheckResult:
         assert article.id is not None
@@ -137,13 +163,13 @@ class Checker:
             gone = isinstance(exc, HTTPStatusError) and exc.status in (404, 410)
             return await self._failed(article, now, exc.user_message, permanent=gone)
 
-        await self._follow_identity(article, page, now)
+        printed = await self._follow_identity(article, page, last_read, now)
         recovered = {"failures": 0, "failure_reason": "", "state": ArticleState.ACTIVE}
         # ``article.fingerprint`` is only ever stored beside an extraction that was compared
         # with the last version and left it standing (same, noise, A/B flip) or became it;
         # a shrunk or unreadable page keeps the old one, so it is extracted again next time.
         try:
-            read = await self.pages.read(page, last_read, article.headline_carrier)
+            read = await self.pages.read(page, last_read, article.headline_carrier, printed)
         except NotAnArticle as exc:
             return await self._failed(article, now, str(exc), permanent=False)
         if read.unchanged in (Outcome.NOT_MODIFIED, Outcome.BODY_SAME):
@@ -191,7 +217,9 @@ class Checker:
             }
             note = notices.CARRIER_NOTES[switch]
             version = await self._store(aid, new, note, [], recorded, now)
-            return CheckResult(aid, Outcome.NOISE, version=version.number, detail=note)
+            return CheckResult(
+                aid, Outcome.NOISE, version=version.number, detail=note, next_check_at=_due_of(recorded)
+            )
 
         withdrawn = False
         if policy.shrank(old, new):
@@ -200,17 +228,21 @@ class Checker:
             )
             if not shrink.withdrawn:
                 # Probably a paywall or error page served once: look again soon, say nothing.
+                soon = next_check(self.settings.min_interval, now)
                 await asyncio.to_thread(
                     self.store.queue.update_article,
                     aid,
                     shrink_hash=new.content_hash,
                     shrink_count=shrink.count,
-                    next_check_at=next_check(self.settings.min_interval, now),
+                    next_check_at=soon,
                     last_checked_at=now,
                     **recovered,
                 )
                 return CheckResult(
-                    aid, Outcome.SHRUNK, detail=f"{shrink.count}/{self.settings.withdrawal_checks}"
+                    aid,
+                    Outcome.SHRUNK,
+                    detail=f"{shrink.count}/{self.settings.withdrawal_checks}",
+                    next_check_at=soon,
                 )
             withdrawn = True
 
@@ -287,7 +319,13 @@ class Checker:
         if event.ab_titles:
             fields["ab_titles"] = list(event.ab_titles)
         version = await self._store(aid, new, summary, deliveries, fields, now)
-        return CheckResult(aid, Outcome.CHANGED, version=version.number, deliveries=len(deliveries))
+        return CheckResult(
+            aid,
+            Outcome.CHANGED,
+            version=version.number,
+            deliveries=len(deliveries),
+            next_check_at=_due_of(fields),
+        )
 
     async def _store(
         self,
@@ -314,8 +352,11 @@ class Checker:
             self.on_version(aid)
         return version
 
-    async def _follow_identity(self, article: Article, page: Page, now: datetime) -> None:
-        """Follow the article where the publisher says it now lives.
+    async def _follow_identity(
+        self, article: Article, page: Page, last_read: PageMeta | None, now: datetime
+    ) -> str | None:
+        """Follow the article where the publisher says it now lives; returns the page's
+        fingerprint when it was read on the way (one parse-thread trip for both, see ``read``).
 
         A new name (a trusted canonical link with a new slug, or a redirect to one) moves the
         article there and tells its chats once ("URL changed"); a redirect to the same article
@@ -324,11 +365,17 @@ class Checker:
         """
         assert article.id is not None
         if page.not_modified:
-            return  # no head to read: a move is seen on the next full answer
+            return None  # no head to read: a move is seen on the next full answer
         same_bytes = page.body_hash is not None and page.body_hash == article.body_hash
         if same_bytes and article.canonical_key is not None and page.url == article.url:
-            return  # the page that named it last time, from the same address: the cheap path stays cheap
-        named = await self.pages.named(page)
+            return None  # the page that named it last time, from the same address: the cheap path stays cheap
+        declared, printed = await self.pages.declared(page, last_read)
+        # What decides the outcome below; the same as at this article's last check, which
+        # changed nothing: nothing changes now either (no URL parsing for a noisy page).
+        inputs = hash((page.url, declared, article.url, article.canonical_key))
+        if self._settled.get(article.id) == inputs:
+            return printed
+        named = article_url(page.url, declared)
         key = url_key(named)
         fields: dict[str, object] = {}
         told: list[NewDelivery] = []
@@ -351,10 +398,15 @@ class Checker:
         elif url_key(page.url) != url_key(article.url):
             fields["url"] = page.url
         if not fields:
-            return
+            if len(self._settled) >= SETTLED_MAX:
+                self._settled.clear()  # a bound, not a policy: the next checks fill it again
+            self._settled[article.id] = inputs
+            return printed
+        self._settled.pop(article.id, None)
         await asyncio.to_thread(self.store.outbox.add_notices, article.id, told, fields, now)
         for name, value in fields.items():
             setattr(article, name, value)
+        return printed
 
     async def _failed(self, article: Article, now: datetime, reason: str, *, permanent: bool) -> CheckResult:
         """Permanent failures end the article; temporary ones back off and speak up once."""
@@ -399,7 +451,15 @@ class Checker:
                 for sub, _chat in audience
             ]
         await asyncio.to_thread(self.store.outbox.add_notices, aid, told, fields, now)
-        return CheckResult(aid, Outcome.FAILED, deliveries=len(told), detail=reason)
+        return CheckResult(
+            aid, Outcome.FAILED, deliveries=len(told), detail=reason, next_check_at=_due_of(fields)
+        )
+
+
+def _due_of(fields: dict[str, object]) -> datetime | None:
+    """The ``next_check_at`` among the article fields a check writes."""
+    due = fields.get("next_check_at")
+    return due if isinstance(due, datetime) else None
 
 
 def digest_only(sub: Subscription, chat: Chat) -> bool:

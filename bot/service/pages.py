@@ -48,17 +48,25 @@ class PageReader:
             return await self.fetcher.fetch(url)
         return await self.fetcher.fetch(url, etag=last.etag, last_modified=last.last_modified)
 
-    async def read(self, page: Page, last: PageMeta | None = None, carrier: str | None = None) -> PageRead:
+    async def read(
+        self,
+        page: Page,
+        last: PageMeta | None = None,
+        carrier: str | None = None,
+        printed: str | None = None,
+    ) -> PageRead:
         """Fingerprint and extract ``page`` unless it is the page ``last`` describes; the
         headline is read from ``carrier`` (``Snapshot.carrier`` of the article's first read).
+        ``printed``: the page's fingerprint when the caller has it already (``named``).
 
         Raises ``bot.core.extract.NotAnArticle`` when the changed page has no article in it.
         """
         if page.not_modified:
             return PageRead(page, None, None, Outcome.NOT_MODIFIED)
-        if last is not None and page.body_hash and page.body_hash == last.body_hash:
+        if same_page(page, last):
             return PageRead(page, None, None, Outcome.BODY_SAME)
-        printed = await self.parser.run(fingerprint, page.html)
+        if printed is None:
+            printed = await self.parser.run(fingerprint, page.html)
         if last is not None and printed == last.fingerprint:
             return PageRead(page, printed, None, Outcome.FINGERPRINT_SAME)
         snapshot = await self.parser.extract(page.html, page.url, carrier)
@@ -69,6 +77,24 @@ class PageReader:
         canonical link, else where it was served. A 304 has no head to read: where it was served."""
         declared = await self.parser.run(declared_url, page.html) if page.html else None
         return article_url(page.url, declared)
+
+    async def declared(self, page: Page, last: PageMeta | None) -> tuple[str | None, str | None]:
+        """The address ``page`` gives itself (``declared_url``), and its fingerprint when ``read``
+        will need one (the page is not the one ``last`` describes): one trip to the parse thread."""
+        if not page.html:
+            return None, None
+        if same_page(page, last):
+            return await self.parser.run(declared_url, page.html), None
+        return await self.parser.run(_declared_and_fingerprint, page.html)
+
+
+def same_page(page: Page, last: PageMeta | None) -> bool:
+    """The very bytes ``last`` was read from (nothing to fingerprint or extract)."""
+    return last is not None and bool(page.body_hash) and page.body_hash == last.body_hash
+
+
+def _declared_and_fingerprint(html: str) -> tuple[str | None, str]:
+    return declared_url(html), fingerprint(html)
 
 
 async def fetch_source(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Update, bindparam, exists, func, update
@@ -63,6 +64,17 @@ def set_fields(s: Session, article_id: int, fields: dict[str, object]) -> None:
     s.add(article)
 
 
+@dataclass(frozen=True)
+class Claim:
+    """What one claim took: ``(article, when it falls due)`` in due order; whether the queue
+    had no more due by then (``drained``) and, if so, when its next article falls due (None:
+    nothing to check, or only articles of the sites left out as full)."""
+
+    articles: list[tuple[Article, datetime]]
+    drained: bool
+    next_due: datetime | None = None
+
+
 class CheckQueue:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -81,11 +93,26 @@ class CheckQueue:
         ``site_load`` counts what the caller already holds per site; no site is given more than
         ``per_site`` in all. Also says whether fewer than ``limit`` were due (the queue is drained).
         """
+        claim = self.claim(now, now, limit, lease, site_load, per_site)
+        return [article for article, _due in claim.articles], claim.drained
+
+    def claim(
+        self,
+        now: datetime,
+        due_by: datetime,
+        limit: int,
+        lease: timedelta,
+        site_load: Mapping[str, int] | None = None,
+        per_site: int | None = None,
+    ) -> Claim:
+        """``claim_due`` for everything due by ``due_by`` (a moment ahead of ``now``): each
+        article with the time it falls due, and, when fewer than ``limit`` were due, when the
+        next one left in the queue does (one transaction: the caller needs no second query)."""
         load = Counter(site_load or {})
         with session_scope(self.engine) as s:
             query = (
                 select(Article)
-                .where(*_checkable(now))
+                .where(*_checkable(due_by))
                 .order_by(col(Article.next_check_at))
                 .limit(limit)
                 .with_for_update(skip_locked=True)
@@ -98,14 +125,23 @@ class CheckQueue:
             for article in rows:
                 if per_site is None or load[article.site] < per_site:
                     load[article.site] += 1
-                    claimed.append(article)
+                    # Read before the UPDATE below: the session writes the lease onto the objects.
+                    claimed.append((article, article.next_check_at))
             if claimed:
                 s.exec(  # type: ignore[call-overload]
                     update(Article)
-                    .where(col(Article.id).in_([a.id for a in claimed]))
+                    .where(col(Article.id).in_([a.id for a, _due in claimed]))
                     .values(next_check_at=now + lease)
                 )
-            return claimed, len(rows) < limit
+            drained = len(rows) < limit
+            next_due = None
+            if drained:
+                later = select(func.min(Article.next_check_at)).where(*_checkable())
+                full = full_sites(load, per_site)
+                if full:
+                    later = later.where(col(Article.site).not_in(full))
+                next_due = s.exec(later).one()
+            return Claim(claimed, drained, next_due)
 
     def next_due(self, exclude_sites: Collection[str] = ()) -> datetime | None:
         """When the earliest article someone reads falls due (None: nothing to check), leaving
@@ -140,4 +176,4 @@ class CheckQueue:
                 conn.execute(_article_update(names), rows)
 
 
-__all__ = ["CheckQueue", "audible", "full_sites", "set_fields"]
+__all__ = ["CheckQueue", "Claim", "audible", "full_sites", "set_fields"]
