@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,24 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
         return await real(self, host, port, **kwargs)
 
     monkeypatch.setattr(httpcore.AnyIOBackend, "connect_tcp", connect)
+
+
+@pytest.fixture(autouse=True)
+def root_logging_restored() -> Iterator[None]:
+    """A CLI command run in-process (bot.ops.cli) replaces the root handler with one on the
+    test's captured stderr, token filter included; put the root logger back after each test,
+    so a later test in the same worker neither writes to a closed stream nor sees its records
+    rewritten by that filter."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+    for handler in handlers:
+        if handler not in root.handlers:
+            root.addHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")
