@@ -26,7 +26,8 @@ def test_paused_chat_costs_nothing_and_comes_back_with_one_digest(store: Storage
     assert store.chats.paused() == [7]
     # An article only paused chats track is not fetched.
     store.articles.untrack(-1, 1)
-    assert store.queue.claim_due(utcnow() + timedelta(hours=1), 10, timedelta(minutes=5))[0] == []
+    later = utcnow() + timedelta(hours=1)
+    assert store.queue.claim(later, later, 10, timedelta(minutes=5)).articles == []
     # Two edits while away; back again: one message naming both versions, then the chat is live.
     for n, at in ((2, utcnow()), (3, utcnow())):
         store.articles.store_version(

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
-from bot.storage.engine import read_session, session_scope
+from bot.storage.engine import session_scope
 from bot.storage.models import Article, ArticleState, Chat, Subscription
 
 
@@ -79,23 +79,6 @@ class CheckQueue:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def claim_due(
-        self,
-        now: datetime,
-        limit: int,
-        lease: timedelta,
-        site_load: Mapping[str, int] | None = None,
-        per_site: int | None = None,
-    ) -> tuple[list[Article], bool]:
-        """Due articles someone reads, oldest due first, pushed ``lease`` ahead so no other
-        process takes them (``SKIP LOCKED`` on PostgreSQL; SQLite's write lock serialises).
-
-        ``site_load`` counts what the caller already holds per site; no site is given more than
-        ``per_site`` in all. Also says whether fewer than ``limit`` were due (the queue is drained).
-        """
-        claim = self.claim(now, now, limit, lease, site_load, per_site)
-        return [article for article, _due in claim.articles], claim.drained
-
     def claim(
         self,
         now: datetime,
@@ -105,9 +88,14 @@ class CheckQueue:
         site_load: Mapping[str, int] | None = None,
         per_site: int | None = None,
     ) -> Claim:
-        """``claim_due`` for everything due by ``due_by`` (a moment ahead of ``now``): each
-        article with the time it falls due, and, when fewer than ``limit`` were due, when the
-        next one left in the queue does (one transaction: the caller needs no second query)."""
+        """Everything someone reads that is due by ``due_by`` (a moment ahead of ``now``), oldest
+        due first, pushed ``lease`` ahead so no other process takes it (``SKIP LOCKED`` on
+        PostgreSQL; SQLite's write lock serialises): each article with the time it falls due,
+        and, when fewer than ``limit`` were due, when the next one left in the queue does (one
+        transaction: the caller needs no second query).
+
+        ``site_load`` counts what the caller already holds per site; no site is given more than
+        ``per_site`` in all."""
         load = Counter(site_load or {})
         with session_scope(self.engine) as s:
             query = (
@@ -142,15 +130,6 @@ class CheckQueue:
                     later = later.where(col(Article.site).not_in(full))
                 next_due = s.exec(later).one()
             return Claim(claimed, drained, next_due)
-
-    def next_due(self, exclude_sites: Collection[str] = ()) -> datetime | None:
-        """When the earliest article someone reads falls due (None: nothing to check), leaving
-        out ``exclude_sites`` (sites the caller has no room for now)."""
-        with read_session(self.engine) as s:
-            query = select(func.min(Article.next_check_at)).where(*_checkable())
-            if exclude_sites:
-                query = query.where(col(Article.site).not_in(list(exclude_sites)))
-            return s.exec(query).one()
 
     def release(self, article_ids: Collection[int], now: datetime) -> None:
         """Give back claimed articles that were never checked (the process is stopping)."""
