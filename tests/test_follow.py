@@ -11,7 +11,7 @@ from bot.config import with_overrides
 from bot.messages import replies
 from bot.messages.opml import Outline, parse_opml, render_opml
 from tests.conftest import RunningBots, e2e_settings
-from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.telegram_api import FakeTelegram, SentMessage
 from tests.fakes.web import ArticleServer
 from tests.feeds import ATOM_TYPE, RSS_TYPE, atom, rss, serve_big_feed
 from tests.pages import PUTIN_P1_V1, PUTIN_REST, PUTIN_V1, PUTIN_V2, article_html, putin_v2
@@ -27,6 +27,18 @@ async def fetched(web: ArticleServer, path: str, timeout: float = 15.0) -> None:
     async with asyncio.timeout(timeout):
         while web.hits(path) == 0:
             await asyncio.sleep(0.02)
+
+
+async def list_until(telegram: FakeTelegram, holding: str, timeout: float = 15.0) -> SentMessage:
+    """Ask /list until its follows block says ``holding``.
+
+    Each ask waits for a /list answer itself, so a notice that arrives meanwhile is not taken
+    for one and no answer is left over for the next question.
+    """
+    async with asyncio.timeout(timeout):
+        while holding not in (listing := await telegram.ask(ALICE, "/list", contains="<b>Follows</b>")).text:
+            await asyncio.sleep(0.1)
+    return listing
 
 
 async def test_a_followed_feed_brings_a_new_article_whose_edit_names_the_follow(
@@ -126,14 +138,12 @@ async def test_a_feed_of_5000_items_keeps_the_cap_and_the_bot_answers_list_withi
 
     loop = asyncio.get_running_loop()
     asked = loop.time()
-    listing = await telegram.ask(ALICE, "/list")
+    listing = await telegram.ask(ALICE, "/list", contains="<b>Follows</b>")
     assert listing.at - asked < 1.0, f"/list took {listing.at - asked:.2f}s"
     print(f"\n/list answered in {1000 * (listing.at - asked):.0f} ms while the bot read a 5000-item feed")
     assert listing.text.startswith("<b>Follows</b>\nF1. ")
 
-    async with asyncio.timeout(60):
-        while "20 articles held" not in (await telegram.ask(ALICE, "/list")).text:
-            await asyncio.sleep(0.2)
+    await list_until(telegram, "20 articles held", timeout=60)
     told = await telegram.wait_for(ALICE, contains="has new articles", timeout=30)
     assert told.text == (
         f'📡 Follow F1, <a href="{articles.url("/big.xml")}">Big</a>, has new articles, but this chat already '
@@ -237,9 +247,7 @@ async def test_a_follow_with_watchwords_tracks_matching_articles_and_announces_o
     articles.set_page("/world/rss.xml", rss("World news", listed), content_type=RSS_TYPE)
     await fetched(articles, markets)
     await fetched(articles, STORY)
-    async with asyncio.timeout(15):
-        while "1 article held" not in (listing := await telegram.ask(ALICE, "/list")).text:
-            await asyncio.sleep(0.1)
+    listing = await list_until(telegram, "1 article held")
     assert listing.text.endswith(" UTC · each for 7 days · words: <b>hollande</b>, <b>Élysée</b>")
     assert articles.hits(markets) == 1  # read once, and left alone
 
@@ -294,9 +302,7 @@ async def test_digest_only_keeps_followed_articles_out_of_the_chat_and_in_the_da
     items = [(articles.url(STORY), PUTIN_V1)]
     articles.set_page("/world/rss.xml", rss("World news", items), content_type=RSS_TYPE)
     await fetched(articles, STORY)
-    async with asyncio.timeout(15):
-        while "1 article held" not in (await telegram.ask(ALICE, "/list")).text:
-            await asyncio.sleep(0.1)
+    await list_until(telegram, "1 article held")
     sent = len(telegram.sent)
     articles.set_page(STORY, putin_v2())
     articles.set_page(own, article_html("Cathedral opens on the Seine at last"))
