@@ -48,8 +48,11 @@ class Scheduler:
 
     A site never has more than ``per_site_limit`` fetches running here, checks and feed fetches
     together (the ``SiteLoad`` shared with bot.service.follow): a site that hangs holds at most
-    that many slots and the others keep flowing. Nor more than ``SITE_AHEAD`` times that claimed,
-    so what waits behind a hanging site is checked long before its lease ends.
+    that many slots and the others keep flowing. Nor more than ``SITE_AHEAD`` times that claimed:
+    behind a site that hangs, the last of them waits ``SITE_AHEAD - 1`` timeouts, inside its
+    lease (three timeouts and a minute). That is also room for a horizon of a busy site's
+    checks: a claim that had to leave some of a site out is made again as each of its checks
+    ends, and at twice the fetch limit that was a claim for most checks at steady load.
     """
 
     JITTER = 0.05
@@ -58,7 +61,7 @@ class Scheduler:
     CLAIM_GAP = 0.05  # seconds between two claims that finishing checks asked for
     BATCH = 0.2  # seconds a due article waits for others to start with it
     AHEAD = 4  # claimed and waiting: at most concurrency × AHEAD
-    SITE_AHEAD = 2  # claimed per site, waiting or running: at most per_site_limit × SITE_AHEAD
+    SITE_AHEAD = 4  # claimed per site, waiting or running: at most per_site_limit × SITE_AHEAD (≤ 4)
 
     def __init__(
         self,
