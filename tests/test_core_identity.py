@@ -4,6 +4,7 @@ and whether to trust it (bot.net.urls.article_url). One row per case; real corpu
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -32,6 +33,19 @@ def head(*tags: str) -> str:
         ("", None),
         # A canonical link in the body (a related-story widget) is not the page's own word.
         ('<html><head></head><body><link rel="canonical" href="/other"></body></html>', None),
+        # An XHTML page that opens with a commented-out XML declaration (Herald Sun's template):
+        # its head alone once read as "not HTML" and its canonical link went unread.
+        (
+            '<!--?xml version="1.0" encoding="UTF-8" ?--><!DOCTYPE html PUBLIC "-//WAPFORUM//DTD XHTML '
+            'Mobile 1.2//EN" "http://www.openmobilealliance.org/tech/DTD/xhtml-mobile12.dtd"><html '
+            'xmlns="http://www.w3.org/1999/xhtml" lang="en-au"><head><title>t</title>'
+            f'<link rel="canonical" href="{GUARDIAN}"></head><body><p>x</p></body></html>',
+            GUARDIAN,
+        ),
+        (
+            '<?xml version="1.0" encoding="UTF-8"?><html><head><meta property="og:url" content="/x"></head>',
+            "/x",
+        ),
     ],
 )
 def test_declared_url_reads_the_head(html: str, expected: str | None) -> None:
@@ -99,3 +113,17 @@ def test_corpus_pages_name_themselves_and_a_copy_elsewhere_keeps_its_own_address
         copy = "http://127.0.0.1:8080/copy/" + entry["slug"]
         assert article_url(copy, declared) == copy, entry["slug"]
     assert declared_pages >= len(manifest["pages"]) // 2, f"only {declared_pages} pages declare an address"
+
+
+def test_every_corpus_page_with_a_canonical_link_in_its_head_is_read() -> None:
+    """Each real page whose head has a canonical link or og:url gives one (Herald Sun's did not)."""
+    corpus = corpus_or_skip()
+    manifest = json.loads((corpus / "manifest.json").read_text(encoding="utf-8"))
+    unread = []
+    for entry in manifest["pages"]:
+        html = (corpus / "pages" / entry["slug"] / "v1.html").read_text(encoding="utf-8")
+        head = re.split(r"</head\s*>", html, maxsplit=1, flags=re.IGNORECASE)[0]
+        names_itself = re.search(r'rel=["\']?canonical|og:url', head, re.IGNORECASE)
+        if names_itself and declared_url(html) is None:
+            unread.append(entry["slug"])
+    assert unread == []
