@@ -86,9 +86,10 @@ def fingerprint(html: str) -> str:
         if _META_KEY.search(" ".join(meta.get(k, "") for k in ("name", "property", "itemprop"))):
             meta.set(_KEPT_CONTENT, meta.get("content", ""))
     for el in root.iter():
-        attrib = el.attrib
-        if attrib:
-            for key in attrib.keys():  # noqa: SIM118  (a copy: the loop deletes)
+        keys = el.keys()  # a copy (the loop deletes), and no attribute proxy for the many without
+        if keys:
+            attrib = el.attrib
+            for key in keys:
                 if key not in _KEPT_ATTRIBUTES:
                     del attrib[key]
     # What is left (tags, nesting, text, kept attributes) serialised by lxml in one C call.
