@@ -45,6 +45,7 @@ from trafilatura.metadata import (
 )
 from trafilatura.utils import load_html
 
+from bot.core.fingerprint import parse_html
 from bot.core.normalize import (
     comparison_form,
     display_form,
@@ -543,16 +544,11 @@ def declared_url(html: str) -> str | None:
     written: possibly relative, possibly another site's (bot.net.urls.article_url decides
     whether to trust it). Only the ``<head>`` is parsed, so every check can afford it: by
     lxml itself, not trafilatura's ``load_html``, which repairs a whole page with regexes first
-    (a third of a noisy check's parsing) and, for a page not opening with "<html" or a
-    doctype (Herald Sun's opens with a commented-out XML declaration), takes a head without a
-    body for "not HTML" and returns nothing."""
+    (half the cost) and, for a page not opening with "<html" or a doctype (Herald Sun's opens
+    with a commented-out XML declaration), takes a head without a body for "not HTML" and
+    returns nothing."""
     end = _HEAD_END.search(html)
-    head = html[: end.start()] if end else html
-    if not head.strip():
-        return None
-    # A parser of its own per call, as in bot.core.fingerprint (the parse thread calls both).
-    parser = etree.HTMLParser(remove_comments=True, remove_pis=True, encoding="utf-8", collect_ids=False)
-    tree = etree.fromstring(head.encode("utf-8", "surrogatepass"), parser)
+    tree = parse_html(html[: end.start()] if end else html)
     if tree is None:
         return None
     links = tree.xpath('//link[contains(concat(" ", normalize-space(@rel), " "), " canonical ")]/@href')

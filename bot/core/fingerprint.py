@@ -28,7 +28,7 @@ import re
 
 from lxml import etree
 
-__all__ = ["fingerprint"]
+__all__ = ["fingerprint", "parse_html"]
 
 # A <meta>'s content, copied here when kept (below); the element's own ``content`` is dropped.
 _KEPT_CONTENT = "data-redline-content"
@@ -65,15 +65,23 @@ _READ_SCRIPT_TYPES = frozenset({"application/ld+json", "application/json+ld"})
 _CODE_ELEMENTS = ("style", "template")
 
 
+def parse_html(html: str) -> etree._Element | None:
+    """``html`` parsed by lxml, without comments and processing instructions (None: nothing in
+    it). The parse bot.core.extract.declared_url reads the head with, too."""
+    if not html or not html.strip():
+        return None
+    # A parser of its own: a module-level one would be shared by every caller. Callers in the
+    # bot run this on bot.service.parse_thread's thread, with every other parse (see its docstring).
+    parser = etree.HTMLParser(remove_comments=True, remove_pis=True, encoding="utf-8", collect_ids=False)
+    return etree.fromstring(html.encode("utf-8", "surrogatepass"), parser)
+
+
 def fingerprint(html: str) -> str:
     """Hex digest of what extraction reads of ``html`` (see the module docstring)."""
     h = hashlib.blake2b(digest_size=16)
     if not html or not html.strip():
         return h.hexdigest()
-    # A parser of its own: a module-level one would be shared by every caller. Callers in the
-    # bot run this on bot.service.parse_thread's thread, with every other parse (see its docstring).
-    parser = etree.HTMLParser(remove_comments=True, remove_pis=True, encoding="utf-8", collect_ids=False)
-    root = etree.fromstring(html.encode("utf-8", "surrogatepass"), parser)
+    root = parse_html(html)
     if root is None:
         h.update(_squash(html).encode("utf-8", "surrogatepass"))
         return h.hexdigest()
